@@ -1,0 +1,33 @@
+import { Command, CommanderError } from 'commander';
+import { registerEmulatorCommand } from './commands/emulator';
+import { UsageError } from './commands/options';
+
+/** Builds the `sdim-guard` program; every command registers itself here. */
+export function buildProgram(): Command {
+  const program = new Command('sdim-guard')
+    .description('Snapshots, drift alerts and four-eyes change control for SailPoint ISC service desk integrations.')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  registerEmulatorCommand(program);
+  return program;
+}
+
+/** Runs the CLI and returns the exit code: 0 on success, 1 on a failed operation, 2 on bad usage. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Commander already printed its message (and help for --help, which exits 0).
+      return error.exitCode === 0 ? 0 : 2;
+    }
+    if (error instanceof UsageError) {
+      process.stderr.write(`error: ${error.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+}

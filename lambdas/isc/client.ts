@@ -1,0 +1,261 @@
+import createClient from 'openapi-fetch';
+import type { IntegrationListing, IntegrationPage, IntegrationPageQuery, IscClient } from '../ports/isc-client';
+import { InconsistentListingError, IscApiError, IscError } from './errors';
+import type { paths } from './openapi/isc-sdim';
+import { ISC_RATE_LIMIT, type RateLimit, SlidingWindowLimiter, sharedLimiter } from './rate-limiter';
+import type { IntegrationTemplate, IntegrationType, JsonPatchOperation, ServiceDeskIntegration, StatusCheckConfig } from './schemas';
+import { type IscCredentials, TokenProvider } from './token-provider';
+import { DEFAULT_RETRY, defaultWait, type RetryPolicy, Transport, type TransportEvent } from './transport';
+
+export type IscApiVersion = 'v3' | 'v2024';
+export const PAGE_SIZE = 250;
+
+export interface HttpIscClientOptions {
+  /** The tenant's API root, e.g. https://acme.api.identitynow.com (no version segment). */
+  readonly tenantUrl: string;
+  /** @default 'v3' */
+  readonly apiVersion?: IscApiVersion;
+  /** Read on every token request, so rotated credentials are picked up without a restart. */
+  readonly credentials: IscCredentials | (() => Promise<IscCredentials>);
+  /** Per HTTP attempt. @default 15_000 */
+  readonly timeoutMs?: number;
+  /** @default DEFAULT_RETRY */
+  readonly retry?: Partial<RetryPolicy>;
+  /** false turns client-side limiting off (tests of the server's limit only). @default ISC_RATE_LIMIT, shared per tenant+client+version */
+  readonly rateLimit?: RateLimit | false;
+  /** Pages fetched at once when listing. @default 8 */
+  readonly pageConcurrency?: number;
+  /** Full listings tried before giving up on consistency. @default 3 */
+  readonly listingAttempts?: number;
+  readonly onRetry?: (event: TransportEvent) => void;
+  readonly fetch?: typeof fetch;
+  readonly random?: () => number;
+  readonly wait?: (ms: number) => Promise<unknown>;
+}
+
+/** The ISC client the Lambdas use: typed from the project's OpenAPI document, rate-limited, retrying. */
+export class HttpIscClient implements IscClient {
+  private readonly api;
+  private readonly transport: Transport;
+  private readonly tokens: TokenProvider;
+  private readonly pageConcurrency: number;
+  private readonly listingAttempts: number;
+
+  constructor(options: HttpIscClientOptions) {
+    const tenantUrl = normaliseTenantUrl(options.tenantUrl);
+    const version = options.apiVersion ?? 'v3';
+    if (version !== 'v3' && version !== 'v2024') throw new Error(`unsupported ISC API version '${String(version)}' (use v3 or v2024)`);
+    const fetchImpl = options.fetch ?? globalThis.fetch;
+    const timeoutMs = options.timeoutMs ?? 15_000;
+    const credentials = options.credentials;
+    this.tokens = new TokenProvider(tenantUrl, typeof credentials === 'function' ? credentials : () => credentials, fetchImpl, timeoutMs);
+    const rateLimit = options.rateLimit ?? ISC_RATE_LIMIT;
+    const clientId = typeof credentials === 'function' ? 'dynamic' : credentials.clientId;
+    const limiter =
+      rateLimit === false
+        ? undefined
+        : options.wait
+          ? new SlidingWindowLimiter(rateLimit, 250, Date.now, options.wait)
+          : sharedLimiter(`${tenantUrl}|${clientId}|${version}`, rateLimit);
+    this.transport = new Transport({
+      tokens: this.tokens,
+      limiter,
+      fetchImpl,
+      timeoutMs,
+      retry: { ...DEFAULT_RETRY, ...options.retry },
+      random: options.random ?? Math.random,
+      wait: options.wait ?? defaultWait,
+      onRetry: options.onRetry,
+    });
+    this.api = createClient<paths>({ baseUrl: `${tenantUrl}/${version}` });
+    this.pageConcurrency = Math.max(1, options.pageConcurrency ?? 8);
+    this.listingAttempts = Math.max(1, options.listingAttempts ?? 3);
+  }
+
+  requestCount(): number {
+    return this.transport.requests + this.tokens.requests;
+  }
+
+  async listIntegrations(query: IntegrationPageQuery = {}): Promise<IntegrationPage> {
+    if (query.limit !== undefined && (query.limit < 0 || query.limit > PAGE_SIZE)) {
+      throw new IscError('getServiceDeskIntegrations', `limit must be between 0 and ${PAGE_SIZE}, not ${query.limit}`);
+    }
+    const { data, response } = await this.api.GET('/service-desk-integrations', {
+      params: { query: { offset: query.offset, limit: query.limit, filters: query.filters, sorters: query.sorters, count: query.count } },
+      fetch: this.transport.forOperation('getServiceDeskIntegrations'),
+    });
+    const header = response.headers.get('x-total-count');
+    return { items: required(data, 'getServiceDeskIntegrations'), total: header === null ? undefined : Number(header) };
+  }
+
+  /**
+   * First page with count=true, then the other pages concurrently (the limiter keeps them within ISC's rate).
+   * Offset paging is not a snapshot: if pages disagree on the total, repeat an id or come up short, list again.
+   */
+  async listAllIntegrations(): Promise<IntegrationListing> {
+    const reasons: string[] = [];
+    for (let attempt = 1; attempt <= this.listingAttempts; attempt++) {
+      const first = await this.listIntegrations({ offset: 0, limit: PAGE_SIZE, count: true, sorters: 'name' });
+      const pages = first.total === undefined ? await this.listSequentially(first) : await this.listConcurrently(first, first.total);
+      const problem = consistencyProblem(pages, first.total);
+      if (!problem) {
+        const items = pages.flatMap((p) => p.items);
+        return { items, total: items.length, attempts: attempt };
+      }
+      reasons.push(problem);
+    }
+    throw new InconsistentListingError(reasons);
+  }
+
+  private async listConcurrently(first: IntegrationPage, total: number): Promise<IntegrationPage[]> {
+    const offsets: number[] = [];
+    for (let offset = PAGE_SIZE; offset < total; offset += PAGE_SIZE) offsets.push(offset);
+    const rest = await mapConcurrent(offsets, this.pageConcurrency, (offset) =>
+      this.listIntegrations({ offset, limit: PAGE_SIZE, count: true, sorters: 'name' }),
+    );
+    return [first, ...rest];
+  }
+
+  /** Fallback when ISC leaves out X-Total-Count: page until a short page. */
+  private async listSequentially(first: IntegrationPage): Promise<IntegrationPage[]> {
+    const pages = [first];
+    let last = first;
+    while (last.items.length === PAGE_SIZE) {
+      last = await this.listIntegrations({ offset: pages.length * PAGE_SIZE, limit: PAGE_SIZE, sorters: 'name' });
+      pages.push(last);
+    }
+    return pages;
+  }
+
+  async getIntegration(id: string): Promise<ServiceDeskIntegration> {
+    const { data } = await this.api.GET('/service-desk-integrations/{id}', {
+      params: { path: { id } },
+      fetch: this.transport.forOperation('getServiceDeskIntegration'),
+    });
+    return required(data, 'getServiceDeskIntegration');
+  }
+
+  async createIntegration(integration: ServiceDeskIntegration): Promise<ServiceDeskIntegration> {
+    const { data } = await this.api.POST('/service-desk-integrations', {
+      body: integration,
+      fetch: this.transport.forOperation('createServiceDeskIntegration'),
+    });
+    return required(data, 'createServiceDeskIntegration');
+  }
+
+  async replaceIntegration(id: string, integration: ServiceDeskIntegration): Promise<ServiceDeskIntegration> {
+    const { data } = await this.api.PUT('/service-desk-integrations/{id}', {
+      params: { path: { id } },
+      body: integration,
+      fetch: this.transport.forOperation('putServiceDeskIntegration'),
+    });
+    return required(data, 'putServiceDeskIntegration');
+  }
+
+  async patchIntegration(id: string, operations: JsonPatchOperation[]): Promise<ServiceDeskIntegration> {
+    const refused = operations.find((op) => op.op !== 'replace');
+    if (refused) {
+      throw new IscError(
+        'patchServiceDeskIntegration',
+        `ISC accepts only 'replace' patch operations, not '${refused.op}' (${refused.path})`,
+      );
+    }
+    const { data } = await this.api.PATCH('/service-desk-integrations/{id}', {
+      params: { path: { id } },
+      body: operations,
+      headers: { 'content-type': 'application/json-patch+json' },
+      fetch: this.transport.forOperation('patchServiceDeskIntegration'),
+    });
+    return required(data, 'patchServiceDeskIntegration');
+  }
+
+  async deleteIntegration(id: string): Promise<void> {
+    await this.api.DELETE('/service-desk-integrations/{id}', {
+      params: { path: { id } },
+      fetch: this.transport.forOperation('deleteServiceDeskIntegration'),
+    });
+  }
+
+  async getIntegrationTypes(): Promise<IntegrationType[]> {
+    const { data } = await this.api.GET('/service-desk-integrations/types', {
+      fetch: this.transport.forOperation('getServiceDeskIntegrationTypes'),
+    });
+    return required(data, 'getServiceDeskIntegrationTypes');
+  }
+
+  async getIntegrationTemplate(scriptName: string): Promise<IntegrationTemplate> {
+    const { data } = await this.api.GET('/service-desk-integrations/templates/{scriptName}', {
+      params: { path: { scriptName } },
+      fetch: this.transport.forOperation('getServiceDeskIntegrationTemplate'),
+    });
+    return required(data, 'getServiceDeskIntegrationTemplate');
+  }
+
+  async getStatusCheckConfig(): Promise<StatusCheckConfig> {
+    const { data } = await this.api.GET('/service-desk-integrations/status-check-configuration', {
+      fetch: this.transport.forOperation('getStatusCheckDetails'),
+    });
+    return required(data, 'getStatusCheckDetails');
+  }
+
+  async setStatusCheckConfig(config: StatusCheckConfig): Promise<StatusCheckConfig> {
+    const { data } = await this.api.PUT('/service-desk-integrations/status-check-configuration', {
+      body: config,
+      fetch: this.transport.forOperation('updateStatusCheckDetails'),
+    });
+    return required(data, 'updateStatusCheckDetails');
+  }
+}
+
+/** The transport throws on every non-2xx, so a missing body here means ISC answered 2xx with nothing. */
+function required<T>(data: T | undefined, operation: string): T {
+  if (data === undefined) throw new IscApiError(operation, 200, undefined, undefined, 'the answer had no body');
+  return data;
+}
+
+export function consistencyProblem(pages: IntegrationPage[], expectedTotal: number | undefined): string | undefined {
+  const seen = new Set<string>();
+  let count = 0;
+  for (const [index, page] of pages.entries()) {
+    if (page.total !== undefined && expectedTotal !== undefined && page.total !== expectedTotal) {
+      return `the total moved from ${expectedTotal} to ${page.total} while paging`;
+    }
+    const isLast = index === pages.length - 1;
+    if (!isLast && page.items.length !== PAGE_SIZE) return `page ${index + 1} held ${page.items.length} of ${PAGE_SIZE} items`;
+    for (const item of page.items) {
+      const id = item.id ?? '';
+      if (seen.has(id)) return `integration ${id} appeared twice`;
+      seen.add(id);
+      count++;
+    }
+  }
+  if (expectedTotal !== undefined && count !== expectedTotal) return `got ${count} integrations but the total is ${expectedTotal}`;
+  return undefined;
+}
+
+async function mapConcurrent<T, R>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await fn(items[index] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  return results;
+}
+
+export function normaliseTenantUrl(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new Error(`'${raw}' is not a URL; expected e.g. https://acme.api.identitynow.com`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error(`tenant URL must be http(s), not ${url.protocol}`);
+  if (url.username || url.password) throw new Error('tenant URL must not carry credentials');
+  // Accept a URL pasted with its version segment; the client adds its own.
+  const path = url.pathname.replace(/\/+$/, '').replace(/\/(v3|v2024|v2025|v2026|beta)$/, '');
+  return `${url.origin}${path}`;
+}

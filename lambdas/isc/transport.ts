@@ -1,0 +1,129 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { IscApiError, IscUnavailableError } from './errors';
+import type { SlidingWindowLimiter } from './rate-limiter';
+import { describeNetworkError, type TokenProvider } from './token-provider';
+
+export interface RetryPolicy {
+  /** Attempts per request, the first included. @default 6 */
+  readonly maxAttempts: number;
+  /** First backoff step; doubles per attempt, with full jitter. @default 200 */
+  readonly baseDelayMs: number;
+  /** Ceiling of one backoff, and of a Retry-After the client is willing to honour. @default 30_000 */
+  readonly maxDelayMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 6, baseDelayMs: 200, maxDelayMs: 30_000 };
+
+export interface TransportEvent {
+  readonly operation: string;
+  readonly attempt: number;
+  readonly status?: number;
+  readonly reason: string;
+  readonly delayMs: number;
+}
+
+export interface TransportDeps {
+  readonly tokens: TokenProvider;
+  readonly limiter: SlidingWindowLimiter | undefined;
+  readonly fetchImpl: typeof fetch;
+  readonly timeoutMs: number;
+  readonly retry: RetryPolicy;
+  readonly random: () => number;
+  readonly wait: (ms: number) => Promise<unknown>;
+  readonly onRetry?: (event: TransportEvent) => void;
+}
+
+/** Methods whose repetition cannot do more than the first attempt did; only those are retried after a 5xx. */
+const IDEMPOTENT = new Set(['GET', 'PUT', 'DELETE', 'PATCH', 'HEAD']);
+
+export class Transport {
+  /** API requests sent, retries included (tokens are counted by the TokenProvider). */
+  requests = 0;
+
+  constructor(private readonly deps: TransportDeps) {}
+
+  /**
+   * A fetch for one named operation: authorizes, waits for the rate limiter, times out, retries what may be retried
+   * (429 after Retry-After; 5xx, network errors and timeouts on idempotent methods; 401 once with a fresh token),
+   * and turns a final failure into an IscApiError or IscUnavailableError.
+   */
+  forOperation(operation: string): (request: Request) => Promise<Response> {
+    return (request) => this.send(operation, request);
+  }
+
+  private async send(operation: string, request: Request): Promise<Response> {
+    const { retry } = this.deps;
+    const body = request.body ? await request.arrayBuffer() : undefined;
+    const idempotent = IDEMPOTENT.has(request.method);
+    let refreshedToken = false;
+    for (let attempt = 1; ; attempt++) {
+      await this.deps.limiter?.acquire();
+      const token = await this.deps.tokens.get();
+      const headers = new Headers(request.headers);
+      headers.set('authorization', `Bearer ${token}`);
+      headers.set('accept', 'application/json');
+      this.requests++;
+      let response: Response;
+      try {
+        response = await this.deps.fetchImpl(request.url, {
+          method: request.method,
+          headers,
+          body,
+          signal: AbortSignal.timeout(this.deps.timeoutMs),
+        });
+      } catch (error) {
+        const reason = describeNetworkError(error);
+        if (idempotent && attempt < retry.maxAttempts) {
+          await this.backoff(operation, attempt, undefined, reason, this.jittered(attempt));
+          continue;
+        }
+        throw new IscUnavailableError(operation, `ISC ${operation} failed after ${attempt} attempt(s): ${reason}`);
+      }
+      if (response.ok) return response;
+
+      if (response.status === 401 && !refreshedToken) {
+        // A token can be revoked or expire early; one fresh token settles it, a second 401 is real.
+        refreshedToken = true;
+        this.deps.tokens.invalidate(token);
+        await response.body?.cancel();
+        attempt--;
+        continue;
+      }
+      if (attempt < retry.maxAttempts) {
+        if (response.status === 429) {
+          const retryAfter = retryAfterMs(response.headers.get('retry-after'));
+          const delay = Math.min(retry.maxDelayMs, (retryAfter ?? this.jittered(attempt)) + Math.floor(this.deps.random() * 250));
+          await response.body?.cancel();
+          await this.backoff(operation, attempt, 429, 'rate limited', delay);
+          continue;
+        }
+        if (response.status >= 500 && idempotent) {
+          await response.body?.cancel();
+          await this.backoff(operation, attempt, response.status, 'server error', this.jittered(attempt));
+          continue;
+        }
+      }
+      throw await IscApiError.fromResponse(operation, response);
+    }
+  }
+
+  private jittered(attempt: number): number {
+    const { baseDelayMs, maxDelayMs } = this.deps.retry;
+    return Math.floor(this.deps.random() * Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1)));
+  }
+
+  private async backoff(operation: string, attempt: number, status: number | undefined, reason: string, delayMs: number) {
+    this.deps.onRetry?.({ operation, attempt, status, reason, delayMs });
+    await this.deps.wait(delayMs);
+  }
+}
+
+/** Retry-After is either delta-seconds or an HTTP date. */
+export function retryAfterMs(header: string | null, now = Date.now()): number | undefined {
+  if (!header) return undefined;
+  if (/^\d+$/.test(header.trim())) return Number(header.trim()) * 1000;
+  const date = Date.parse(header);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+export const defaultWait = (ms: number) => sleep(ms);

@@ -1,0 +1,42 @@
+import type { IntegrationTemplate, IntegrationType, JsonPatchOperation, ServiceDeskIntegration, StatusCheckConfig } from '../isc/schemas';
+
+export interface IntegrationPageQuery {
+  readonly offset?: number;
+  /** At most 250. */
+  readonly limit?: number;
+  readonly filters?: string;
+  readonly sorters?: string;
+  readonly count?: boolean;
+}
+
+export interface IntegrationPage {
+  readonly items: ServiceDeskIntegration[];
+  /** X-Total-Count, when `count` was asked for and ISC sent it. */
+  readonly total: number | undefined;
+}
+
+export interface IntegrationListing {
+  readonly items: ServiceDeskIntegration[];
+  readonly total: number;
+  /** Listing attempts needed to get one consistent view (1 when nothing moved while paging). */
+  readonly attempts: number;
+}
+
+/** The ten service-desk-integration operations of ISC, plus a consistent full listing. */
+export interface IscClient {
+  listIntegrations(query?: IntegrationPageQuery): Promise<IntegrationPage>;
+  /** Every integration, from pages that agree with each other; throws InconsistentListingError otherwise. */
+  listAllIntegrations(): Promise<IntegrationListing>;
+  getIntegration(id: string): Promise<ServiceDeskIntegration>;
+  createIntegration(integration: ServiceDeskIntegration): Promise<ServiceDeskIntegration>;
+  replaceIntegration(id: string, integration: ServiceDeskIntegration): Promise<ServiceDeskIntegration>;
+  /** Only `replace` operations are accepted by ISC; others are refused before any request. */
+  patchIntegration(id: string, operations: JsonPatchOperation[]): Promise<ServiceDeskIntegration>;
+  deleteIntegration(id: string): Promise<void>;
+  getIntegrationTypes(): Promise<IntegrationType[]>;
+  getIntegrationTemplate(scriptName: string): Promise<IntegrationTemplate>;
+  getStatusCheckConfig(): Promise<StatusCheckConfig>;
+  setStatusCheckConfig(config: StatusCheckConfig): Promise<StatusCheckConfig>;
+  /** HTTP requests sent to ISC so far, token requests and retries included. */
+  requestCount(): number;
+}

@@ -1,0 +1,418 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { INTEGRATION_KINDS, kindByScriptName } from './catalog';
+import { FilterError, parseFilter } from './filters';
+import { hexId, seededRandom } from './prng';
+import { FixedWindowLimiter } from './rate-limit';
+import { seedIntegrations } from './seed';
+import { EmulatorError, EmulatorState, type ListQuery } from './state';
+import { type ClientCredentials, TokenIssuer } from './tokens';
+
+export const API_VERSIONS = ['v3', 'v2024', 'v2025', 'v2026'] as const;
+const MAX_BODY_BYTES = 1024 * 1024;
+const MAX_LOGGED_REQUESTS = 20_000;
+
+export interface EmulatorOptions {
+  /** 0 picks a free port. @default 0 */
+  readonly port?: number;
+  /** @default '127.0.0.1' */
+  readonly host?: string;
+  /** Seeded integrations, spread over every documented type. @default 25 */
+  readonly integrations?: number;
+  /** Same seed, same tenant. @default 1 */
+  readonly seed?: number;
+  /** Added to every response. @default 0 */
+  readonly latencyMs?: number;
+  /** Share of API requests answered with an injected 429 or 5xx instead of being served. @default 0 */
+  readonly faultRate?: number;
+  /** The credentials the token endpoint accepts. @default one generated pair */
+  readonly clients?: readonly ClientCredentials[];
+  /** Token lifetime; ISC's documented example is 749 s. @default 749 */
+  readonly tokenTtlSeconds?: number;
+  /** Requests per window per client id and API version; false turns the limit off. @default {limit: 100, windowMs: 10_000} */
+  readonly rateLimit?: { readonly limit: number; readonly windowMs: number } | false;
+  /** After each listing page is served, delete this many listed integrations and create as many new ones. @default 0 */
+  readonly listingChurn?: { readonly deletes: number; readonly creates: number };
+  /** Organisation name used in tokens. @default 'emulated' */
+  readonly org?: string;
+  /** Injectable clock for token expiry and rate-limit tests. @default Date.now */
+  readonly now?: () => number;
+}
+
+export interface LoggedRequest {
+  readonly at: number;
+  readonly method: string;
+  readonly path: string;
+  readonly version?: string;
+  readonly clientId?: string;
+  readonly status: number;
+  readonly injectedFault: boolean;
+}
+
+type Reply = { status: number; body?: unknown; headers?: Record<string, string> };
+
+const DETAIL_CODES: Record<number, string> = {
+  400: '400.1 Bad Request Content',
+  403: '403 Forbidden',
+  404: '404 Not found',
+  405: '405 Method Not Allowed',
+  500: '500.0 Internal Fault',
+  502: '502 Bad Gateway',
+  503: '503 Service Unavailable',
+  504: '504 Gateway Timeout',
+};
+
+export function errorBody(status: number, text: string) {
+  return {
+    detailCode: DETAIL_CODES[status] ?? `${status}`,
+    trackingId: randomBytes(16).toString('hex'),
+    messages: [{ locale: 'en-US', localeOrigin: 'DEFAULT', text }],
+    causes: [],
+  };
+}
+
+const errorReply = (status: number, text: string): Reply => ({ status, body: errorBody(status, text) });
+
+/**
+ * A stateful stand-in for an ISC tenant's service-desk-integration API: same paths, status codes, headers and
+ * bodies, with expiring tokens, the rate limit, and knobs for latency, faults and edits during paging.
+ */
+export class IscEmulator {
+  readonly state: EmulatorState;
+  readonly clients: readonly ClientCredentials[];
+  readonly requests: LoggedRequest[] = [];
+  latencyMs: number;
+  faultRate: number;
+  listingChurn: { deletes: number; creates: number };
+
+  private readonly now: () => number;
+  private readonly tokens: TokenIssuer;
+  private readonly limiter: FixedWindowLimiter | undefined;
+  private readonly random: () => number;
+  private server: Server | undefined;
+  private churnCounter = 0;
+
+  constructor(private readonly options: EmulatorOptions = {}) {
+    this.now = options.now ?? Date.now;
+    const seed = options.seed ?? 1;
+    this.random = seededRandom(seed ^ 0x5eed);
+    this.clients = options.clients ?? [{ clientId: `emu-${hexId(Math.random, 12)}`, clientSecret: hexId(Math.random, 40) }];
+    if (this.clients.length === 0) throw new Error('the emulator needs at least one client credential pair');
+    this.state = new EmulatorState(this.now, seedIntegrations(options.integrations ?? 25, seed));
+    this.tokens = new TokenIssuer(this.clients, options.tokenTtlSeconds ?? 749, this.now, options.org ?? 'emulated');
+    const rateLimit = options.rateLimit ?? { limit: 100, windowMs: 10_000 };
+    this.limiter = rateLimit ? new FixedWindowLimiter(rateLimit.limit, rateLimit.windowMs, this.now) : undefined;
+    this.latencyMs = options.latencyMs ?? 0;
+    this.faultRate = options.faultRate ?? 0;
+    this.listingChurn = { deletes: 0, creates: 0, ...options.listingChurn };
+    if (this.faultRate < 0 || this.faultRate > 1) throw new Error('faultRate must be between 0 and 1');
+  }
+
+  async start(): Promise<string> {
+    const server = createServer((req, res) => {
+      this.handle(req, res).catch((error: unknown) => {
+        // A bug in the emulator must still answer like ISC does, not hang the client.
+        if (!res.headersSent) this.send(res, errorReply(500, `Emulator failure: ${String(error)}`));
+      });
+    });
+    server.keepAliveTimeout = 5_000;
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.options.port ?? 0, this.options.host ?? '127.0.0.1', () => resolve());
+    });
+    return this.url;
+  }
+
+  get url(): string {
+    const address = this.server?.address() as AddressInfo | null | undefined;
+    if (!address) throw new Error('the emulator is not started');
+    return `http://${address.address}:${address.port}`;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://emulator');
+    const method = req.method ?? 'GET';
+    let bodyText: string;
+    try {
+      bodyText = await readBody(req);
+    } catch {
+      return this.finish(res, method, url.pathname, undefined, undefined, false, errorReply(400, 'Request body too large.'));
+    }
+    if (this.latencyMs > 0) await sleep(this.latencyMs);
+
+    if (url.pathname === '/oauth/token') {
+      const reply = method === 'POST' ? await this.token(req, url, bodyText) : errorReply(405, 'Use POST.');
+      return this.finish(res, method, url.pathname, undefined, undefined, false, reply);
+    }
+
+    const match = /^\/(v3|v2024|v2025|v2026)(\/service-desk-integrations(?:\/.*)?)$/.exec(url.pathname);
+    if (!match) {
+      return this.finish(res, method, url.pathname, undefined, undefined, false, errorReply(404, `No API at ${url.pathname}.`));
+    }
+    const version = match[1] as string;
+    const resourcePath = match[2] as string;
+
+    const auth = this.tokens.verify(req.headers.authorization);
+    if ('error' in auth) {
+      return this.finish(res, method, url.pathname, version, undefined, false, { status: 401, body: { error: auth.error } });
+    }
+    if (this.limiter) {
+      const retryAfter = this.limiter.take(`${auth.clientId}:${version}`);
+      if (retryAfter !== null) {
+        return this.finish(res, method, url.pathname, version, auth.clientId, false, rateLimited(retryAfter));
+      }
+    }
+    if (this.faultRate > 0 && this.random() < this.faultRate) {
+      return this.finish(res, method, url.pathname, version, auth.clientId, true, this.injectedFault());
+    }
+    let reply: Reply;
+    try {
+      reply = this.route(method, resourcePath, url.searchParams, req.headers['content-type'], bodyText);
+    } catch (error) {
+      if (error instanceof EmulatorError) reply = errorReply(error.status, error.message);
+      else throw error;
+    }
+    this.finish(res, method, url.pathname, version, auth.clientId, false, reply);
+  }
+
+  private route(method: string, path: string, query: URLSearchParams, contentType: string | undefined, body: string): Reply {
+    const segments = path.split('/').filter(Boolean).map(decodeURIComponent);
+    const [, first, second, ...rest] = segments;
+    if (first === undefined) {
+      if (method === 'GET') return this.list(query);
+      if (method === 'POST') return { status: 200, body: this.state.create(parseJson(body, contentType, 'application/json')) };
+      return errorReply(405, `${method} is not supported on ${path}.`);
+    }
+    // Literal segments are routed before {id}, as ISC does.
+    if (first === 'types' && second === undefined) {
+      if (method !== 'GET') return errorReply(405, `${method} is not supported on ${path}.`);
+      return { status: 200, body: INTEGRATION_KINDS.map(({ name, type, scriptName }) => ({ name, type, scriptName })) };
+    }
+    if (first === 'templates' && second !== undefined && rest.length === 0) {
+      if (method !== 'GET') return errorReply(405, `${method} is not supported on ${path}.`);
+      return this.template(second);
+    }
+    if (first === 'status-check-configuration' && second === undefined) {
+      if (method === 'GET') return { status: 200, body: this.state.getStatusCheck() };
+      if (method === 'PUT') return { status: 200, body: this.state.setStatusCheck(parseJson(body, contentType, 'application/json')) };
+      return errorReply(405, `${method} is not supported on ${path}.`);
+    }
+    if (second !== undefined) return errorReply(404, `No API at ${path}.`);
+    switch (method) {
+      case 'GET':
+        return { status: 200, body: this.state.get(first) };
+      case 'PUT':
+        return { status: 200, body: this.state.replace(first, parseJson(body, contentType, 'application/json')) };
+      case 'PATCH': {
+        const parsed = parseJson(body, contentType, 'application/json-patch+json');
+        return { status: 200, body: this.state.patch(first, unwrapLegacyPatch(parsed)) };
+      }
+      case 'DELETE':
+        this.state.delete(first);
+        return { status: 204 };
+      default:
+        return errorReply(405, `${method} is not supported on ${path}.`);
+    }
+  }
+
+  private list(query: URLSearchParams): Reply {
+    const parsed = parseListQuery(query);
+    const { items, total } = this.state.list(parsed.query);
+    const headers: Record<string, string> = parsed.count ? { 'X-Total-Count': String(total) } : {};
+    this.churnAfterPage(items.map((i) => i.id as string));
+    return { status: 200, body: items, headers };
+  }
+
+  /** Simulates admins editing the tenant while a client pages through it: the case offset paging cannot see. */
+  private churnAfterPage(servedIds: string[]): void {
+    const { deletes, creates } = this.listingChurn;
+    for (let i = 0; i < deletes && i < servedIds.length; i++) {
+      const id = servedIds[i] as string;
+      if (this.state.ids().includes(id)) this.state.delete(id);
+    }
+    for (let i = 0; i < creates; i++) {
+      const n = ++this.churnCounter;
+      const [template] = seedIntegrations(1, 100_000 + n);
+      if (template) this.state.create({ ...template, name: `Churned integration ${n} ${hexId(this.random, 6)}` });
+    }
+  }
+
+  private template(scriptName: string): Reply {
+    const kind = kindByScriptName(scriptName);
+    if (!kind) return errorReply(404, `No service desk integration template with scriptName '${scriptName}'.`);
+    const stamp = new Date(Date.UTC(2024, 0, 1)).toISOString();
+    return {
+      status: 200,
+      body: {
+        id: `template-${kind.scriptName}`,
+        name: kind.name,
+        created: stamp,
+        modified: stamp,
+        type: kind.type,
+        attributes: Object.fromEntries(
+          Object.entries(kind.attributes).map(([name, spec]) => [name, spec.secret ? '' : spec.sample('example')]),
+        ),
+        provisioningConfig: {
+          universalManager: false,
+          managedResourceRefs: [],
+          planInitializerScript: null,
+          noProvisioningRequests: false,
+          provisioningRequestExpiration: 168,
+        },
+      },
+    };
+  }
+
+  private async token(req: IncomingMessage, url: URL, bodyText: string): Promise<Reply> {
+    const params = new Map<string, string>(url.searchParams);
+    const contentType = req.headers['content-type'] ?? '';
+    if (bodyText && /^(multipart\/form-data|application\/x-www-form-urlencoded)/i.test(contentType)) {
+      try {
+        // The Fetch API's form parser handles both encodings, including the official SDK's multipart body.
+        const form = await new Request('http://emulator/', {
+          method: 'POST',
+          headers: { 'content-type': contentType },
+          body: bodyText,
+        }).formData();
+        for (const [key, value] of form) if (typeof value === 'string') params.set(key, value);
+      } catch {
+        return { status: 400, body: { error: 'invalid_request', error_description: 'The form body could not be parsed.' } };
+      }
+    }
+    const grantType = params.get('grant_type');
+    if (!grantType) return { status: 400, body: { error: 'invalid_request', error_description: 'Missing grant type' } };
+    if (grantType !== 'client_credentials') {
+      return { status: 400, body: { error: 'unsupported_grant_type', error_description: `Unsupported grant type: ${grantType}` } };
+    }
+    const clientId = params.get('client_id');
+    const clientSecret = params.get('client_secret');
+    if (!clientId || !clientSecret || !this.tokens.authenticate(clientId, clientSecret)) {
+      return { status: 401, body: { error: 'invalid_client', error_description: 'Bad credentials' } };
+    }
+    return { status: 200, body: this.tokens.issue(clientId) };
+  }
+
+  private injectedFault(): Reply {
+    const roll = this.random();
+    if (roll < 0.4) return rateLimited(1);
+    const status = roll < 0.6 ? 500 : roll < 0.75 ? 502 : roll < 0.9 ? 503 : 504;
+    return errorReply(status, 'Injected fault.');
+  }
+
+  private finish(
+    res: ServerResponse,
+    method: string,
+    path: string,
+    version: string | undefined,
+    clientId: string | undefined,
+    injectedFault: boolean,
+    reply: Reply,
+  ): void {
+    if (this.requests.length >= MAX_LOGGED_REQUESTS) this.requests.splice(0, this.requests.length / 2);
+    this.requests.push({ at: this.now(), method, path, version, clientId, status: reply.status, injectedFault });
+    this.send(res, reply);
+  }
+
+  private send(res: ServerResponse, reply: Reply): void {
+    const headers: Record<string, string> = { ...reply.headers };
+    let payload: string | undefined;
+    if (reply.body !== undefined) {
+      payload = JSON.stringify(reply.body);
+      headers['Content-Type'] = 'application/json;charset=utf-8';
+      headers['Content-Length'] = String(Buffer.byteLength(payload));
+    }
+    res.writeHead(reply.status, headers);
+    res.end(payload);
+  }
+}
+
+function rateLimited(retryAfterSeconds: number): Reply {
+  return { status: 429, body: { message: ' Rate Limit Exceeded ' }, headers: { 'Retry-After': String(retryAfterSeconds) } };
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        reject(new Error('body too large'));
+        req.resume();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function parseJson(body: string, contentType: string | undefined, expected: string): unknown {
+  const mediaType = (contentType ?? '').split(';')[0]?.trim().toLowerCase();
+  if (mediaType !== expected) {
+    throw new EmulatorError(400, `Content-Type must be ${expected}, not ${mediaType || 'missing'}.`);
+  }
+  if (!body.trim()) throw new EmulatorError(400, 'The request body is empty.');
+  try {
+    return JSON.parse(body);
+  } catch {
+    throw new EmulatorError(400, 'The request body is not valid JSON.');
+  }
+}
+
+/** The npm sailpoint-api-client 1.4 wraps the operations as {"operations": [...]}, an older documented form. */
+function unwrapLegacyPatch(body: unknown): unknown {
+  if (body && typeof body === 'object' && !Array.isArray(body) && Array.isArray((body as { operations?: unknown }).operations)) {
+    return (body as { operations: unknown[] }).operations;
+  }
+  return body;
+}
+
+function parseListQuery(query: URLSearchParams): { query: ListQuery; count: boolean } {
+  const integer = (name: string, fallback: number, max?: number): number => {
+    const raw = query.get(name);
+    if (raw === null) return fallback;
+    if (!/^\d+$/.test(raw)) throw new EmulatorError(400, `${name} must be a whole number ≥ 0, not '${raw}'.`);
+    const value = Number(raw);
+    if (max !== undefined && value > max) throw new EmulatorError(400, `${name} must be at most ${max}, not ${value}.`);
+    return value;
+  };
+  const offset = integer('offset', 0);
+  const limit = integer('limit', 250, 250);
+  const countRaw = query.get('count');
+  if (countRaw !== null && countRaw !== 'true' && countRaw !== 'false') {
+    throw new EmulatorError(400, `count must be true or false, not '${countRaw}'.`);
+  }
+  const sorters = query.get('sorters');
+  let sort: ListQuery['sort'];
+  if (sorters !== null) {
+    const keys = sorters.split(',').map((s) => s.trim());
+    for (const key of keys) {
+      if (key !== 'name' && key !== '-name') throw new EmulatorError(400, `Sorting by '${key}' is not supported; use name or -name.`);
+    }
+    sort = keys[0] as ListQuery['sort'];
+  }
+  const filters = query.get('filters');
+  let filter: ListQuery['filter'];
+  if (filters !== null) {
+    try {
+      filter = parseFilter(filters);
+    } catch (error) {
+      if (error instanceof FilterError) throw new EmulatorError(400, `Invalid filter: ${error.message}.`);
+      throw error;
+    }
+  }
+  return { query: { offset, limit, sort, filter }, count: countRaw === 'true' };
+}
