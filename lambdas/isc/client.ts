@@ -5,7 +5,7 @@ import type { paths } from './openapi/isc-sdim';
 import { ISC_RATE_LIMIT, type RateLimit, SlidingWindowLimiter, sharedLimiter } from './rate-limiter';
 import type { IntegrationTemplate, IntegrationType, JsonPatchOperation, ServiceDeskIntegration, StatusCheckConfig } from './schemas';
 import { type IscCredentials, TokenProvider } from './token-provider';
-import { DEFAULT_RETRY, defaultWait, type RetryPolicy, Transport, type TransportEvent } from './transport';
+import { DEFAULT_RETRY, defaultWait, fullJitter, type RetryPolicy, Transport, type TransportEvent } from './transport';
 
 export type IscApiVersion = 'v3' | 'v2024';
 export const PAGE_SIZE = 250;
@@ -48,7 +48,17 @@ export class HttpIscClient implements IscClient {
     const fetchImpl = options.fetch ?? globalThis.fetch;
     const timeoutMs = options.timeoutMs ?? 15_000;
     const credentials = options.credentials;
-    this.tokens = new TokenProvider(tenantUrl, typeof credentials === 'function' ? credentials : () => credentials, fetchImpl, timeoutMs);
+    const retry = { ...DEFAULT_RETRY, ...options.retry };
+    const random = options.random ?? Math.random;
+    const wait = options.wait ?? defaultWait;
+    this.tokens = new TokenProvider(
+      tenantUrl,
+      typeof credentials === 'function' ? credentials : () => credentials,
+      fetchImpl,
+      timeoutMs,
+      retry,
+      (attempt) => wait(fullJitter(retry, attempt, random)),
+    );
     const rateLimit = options.rateLimit ?? ISC_RATE_LIMIT;
     const clientId = typeof credentials === 'function' ? 'dynamic' : credentials.clientId;
     const limiter =
@@ -62,9 +72,9 @@ export class HttpIscClient implements IscClient {
       limiter,
       fetchImpl,
       timeoutMs,
-      retry: { ...DEFAULT_RETRY, ...options.retry },
-      random: options.random ?? Math.random,
-      wait: options.wait ?? defaultWait,
+      retry,
+      random,
+      wait,
       onRetry: options.onRetry,
     });
     this.api = createClient<paths>({ baseUrl: `${tenantUrl}/${version}` });

@@ -16,13 +16,14 @@ export type SchemaName = keyof typeof openapi.components.schemas;
 const SCHEMA_DOC_ID = 'isc-sdim';
 
 /** One Ajv for the whole process: compiling is the expensive part, so validators are built once and cached. */
-function createAjv(document: { components: { schemas: object } }, id: string): Ajv {
+function createAjv(document: object, id: string): Ajv {
   // strict:false because OpenAPI adds annotation keywords (readOnly, deprecated, example) Ajv does not know.
   const ajv = new Ajv({ strict: false, allErrors: true });
   addFormats(ajv);
   ajv.addFormat('int32', { type: 'number', validate: (n: number) => Number.isInteger(n) && n >= -(2 ** 31) && n < 2 ** 31 });
   ajv.addFormat('comma-separated', true);
-  ajv.addSchema({ $id: id, components: document.components }, id);
+  // The whole document is added so that any JSON pointer into it (a response schema, a component) can be compiled.
+  ajv.addSchema({ ...document, $id: id });
   return ajv;
 }
 

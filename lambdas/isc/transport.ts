@@ -8,11 +8,13 @@ export interface RetryPolicy {
   readonly maxAttempts: number;
   /** First backoff step; doubles per attempt, with full jitter. @default 200 */
   readonly baseDelayMs: number;
-  /** Ceiling of one backoff, and of a Retry-After the client is willing to honour. @default 30_000 */
+  /** Ceiling of one exponential backoff step. @default 20_000 */
   readonly maxDelayMs: number;
+  /** The longest Retry-After worth waiting for; a longer one fails the call at once. @default 60_000 */
+  readonly maxRetryAfterMs: number;
 }
 
-export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 6, baseDelayMs: 200, maxDelayMs: 30_000 };
+export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 6, baseDelayMs: 200, maxDelayMs: 20_000, maxRetryAfterMs: 60_000 };
 
 export interface TransportEvent {
   readonly operation: string;
@@ -92,10 +94,13 @@ export class Transport {
       if (attempt < retry.maxAttempts) {
         if (response.status === 429) {
           const retryAfter = retryAfterMs(response.headers.get('retry-after'));
-          const delay = Math.min(retry.maxDelayMs, (retryAfter ?? this.jittered(attempt)) + Math.floor(this.deps.random() * 250));
-          await response.body?.cancel();
-          await this.backoff(operation, attempt, 429, 'rate limited', delay);
-          continue;
+          if (retryAfter === undefined || retryAfter <= retry.maxRetryAfterMs) {
+            // A little jitter on top, so clients told the same Retry-After do not all return in the same millisecond.
+            const delay = (retryAfter ?? this.jittered(attempt)) + Math.floor(this.deps.random() * 250);
+            await response.body?.cancel();
+            await this.backoff(operation, attempt, 429, 'rate limited', delay);
+            continue;
+          }
         }
         if (response.status >= 500 && idempotent) {
           await response.body?.cancel();
@@ -108,14 +113,18 @@ export class Transport {
   }
 
   private jittered(attempt: number): number {
-    const { baseDelayMs, maxDelayMs } = this.deps.retry;
-    return Math.floor(this.deps.random() * Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1)));
+    return fullJitter(this.deps.retry, attempt, this.deps.random);
   }
 
   private async backoff(operation: string, attempt: number, status: number | undefined, reason: string, delayMs: number) {
     this.deps.onRetry?.({ operation, attempt, status, reason, delayMs });
     await this.deps.wait(delayMs);
   }
+}
+
+/** Exponential backoff with full jitter: a random wait up to base·2^(attempt-1), capped. */
+export function fullJitter(retry: RetryPolicy, attempt: number, random: () => number): number {
+  return Math.floor(random() * Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1)));
 }
 
 /** Retry-After is either delta-seconds or an HTTP date. */

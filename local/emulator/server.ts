@@ -33,8 +33,11 @@ export interface EmulatorOptions {
   readonly tokenTtlSeconds?: number;
   /** Requests per window per client id and API version; false turns the limit off. @default {limit: 100, windowMs: 10_000} */
   readonly rateLimit?: { readonly limit: number; readonly windowMs: number } | false;
-  /** After each listing page is served, delete this many listed integrations and create as many new ones. @default 0 */
-  readonly listingChurn?: { readonly deletes: number; readonly creates: number };
+  /**
+   * After each listing page is served, delete `deletes` of the integrations it listed and create `creates` new ones;
+   * only for the first `pages` pages served, when given. @default no churn
+   */
+  readonly listingChurn?: { readonly deletes: number; readonly creates: number; readonly pages?: number };
   /** Organisation name used in tokens. @default 'emulated' */
   readonly org?: string;
   /** Injectable clock for token expiry and rate-limit tests. @default Date.now */
@@ -85,7 +88,7 @@ export class IscEmulator {
   readonly requests: LoggedRequest[] = [];
   latencyMs: number;
   faultRate: number;
-  listingChurn: { deletes: number; creates: number };
+  listingChurn: { deletes: number; creates: number; pages?: number };
 
   private readonly now: () => number;
   private readonly tokens: TokenIssuer;
@@ -236,7 +239,11 @@ export class IscEmulator {
 
   /** Simulates admins editing the tenant while a client pages through it: the case offset paging cannot see. */
   private churnAfterPage(servedIds: string[]): void {
-    const { deletes, creates } = this.listingChurn;
+    const { deletes, creates, pages } = this.listingChurn;
+    if (pages !== undefined) {
+      if (pages <= 0) return;
+      this.listingChurn = { ...this.listingChurn, pages: pages - 1 };
+    }
     for (let i = 0; i < deletes && i < servedIds.length; i++) {
       const id = servedIds[i] as string;
       if (this.state.ids().includes(id)) this.state.delete(id);
