@@ -49,6 +49,8 @@ export function registerEmulatorCommand(program: Command): void {
         rateLimit: flags.rateLimit ? undefined : false,
         listingChurn: { deletes: flags.churn, creates: flags.churn },
       });
+      // Listen for Ctrl-C before announcing readiness, so a signal sent right after the banner is never missed.
+      const stopped = untilSignal();
       let url: string;
       try {
         url = await emulator.start();
@@ -73,7 +75,7 @@ export function registerEmulatorCommand(program: Command): void {
           ].join('\n'),
         );
       }
-      await untilSignal();
+      await stopped;
       await emulator.stop();
     });
 }
