@@ -1,3 +1,5 @@
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+
 // Tests mirror the architecture: unit (pure domain), integration (adapters against DynamoDB Local and the
 // emulator), e2e (CLI and handlers through the local runtime), infra (CDK templates).
 const transform = {
@@ -15,9 +17,15 @@ const project = (name, extra = {}) => ({
   ...extra,
 });
 
+// Integration and e2e tests run against Amazon's DynamoDB Local, started once per project.
+const withDynamo = {
+  globalSetup: '<rootDir>/test/support/dynamodb-global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/dynamodb-global-teardown.ts',
+};
+
 /** @type {import('jest').Config} */
 module.exports = {
-  projects: [project('unit'), project('integration'), project('e2e'), project('infra')],
+  projects: [project('unit'), project('integration', withDynamo), project('e2e', withDynamo), project('infra')],
   collectCoverageFrom: ['lambdas/**/*.ts', 'local/**/*.ts', 'lib/**/*.ts', '!**/*.d.ts'],
   coverageThreshold: {
     global: { lines: 80 },

@@ -2,6 +2,9 @@
 // Runs the TypeScript CLI straight from a clone (no build step after `npm ci`); tsx compiles on the fly.
 const { require: tsxRequire } = require('tsx/cjs/api');
 
+// The CLI pins its AWS SDK versions; the SDK's notice about future Node.js support is noise on every command.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 tsxRequire('./cli.ts', __filename)
   .main(process.argv)
   .then((code) => {

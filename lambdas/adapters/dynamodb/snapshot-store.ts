@@ -1,0 +1,563 @@
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetCommand,
+  BatchWriteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { canonicalJson, type JsonObject } from '../../domain/canonical';
+import type { ChainedChange } from '../../domain/chain';
+import type { AppliedChange } from '../../domain/classify';
+import type { KnownResource } from '../../domain/detect';
+import type { ResourceKey, ResourceRef } from '../../domain/resources';
+import {
+  type AppliedChangeLedger,
+  ConcurrentSnapshotError,
+  type DriftRecord,
+  type SnapshotCommit,
+  type SnapshotStore,
+  type StoredSnapshot,
+  type StoredVersion,
+  type TenantState,
+} from '../../ports/snapshot-store';
+import { GSI1, pad, resourcePk, tenantPk } from './table';
+
+type Item = Record<string, unknown>;
+type WriteOp = { put: Item } | { del: { pk: string; sk: string } };
+
+/** Bytes of gzip'd document kept in one item; DynamoDB's limit is 400 KB including keys and attributes. */
+const PART_BYTES = 350_000;
+/** Change lists longer than this (as JSON) go to their own items instead of the snapshot record. */
+const INLINE_CHANGES_BYTES = 100_000;
+/** A transaction holds at most 100 actions and 4 MB. */
+const MAX_TRANSACTION_ITEMS = 100;
+const MAX_TRANSACTION_BYTES = 3_500_000;
+/** A claim older than this belongs to a run that died; the next run may take its sequence number over. */
+export const STALE_CLAIM_MS = 15 * 60_000;
+
+export class DynamoSnapshotStore implements SnapshotStore, AppliedChangeLedger {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  async loadState(tenant: string): Promise<TenantState> {
+    const [latest, heads, drifts] = await Promise.all([
+      this.latestCommitted(tenant),
+      this.queryAll({ pk: tenantPk(tenant), prefix: 'H#' }),
+      this.queryAll({ pk: tenantPk(tenant), prefix: 'D#' }),
+    ]);
+    let known = new Map<ResourceKey, KnownResource>(heads.map((h) => [h.key as string, headToKnown(h)]));
+    if (latest && latest.item.large === true && latest.item.headsSynced !== true) {
+      // The run that wrote this snapshot died after its commit and before its heads: finish its work first.
+      known = await this.rollForward(tenant, latest.snapshot, known);
+    }
+    return { latest: latest?.snapshot, known, drifts: drifts.map(itemToDrift) };
+  }
+
+  async loadContents(tenant: string, refs: ReadonlyArray<{ key: ResourceKey; version: number }>): Promise<Map<ResourceKey, JsonObject>> {
+    const out = new Map<ResourceKey, JsonObject>();
+    const items = await this.batchGet(refs.map((r) => ({ pk: resourcePk(tenant, r.key), sk: `V#${pad(r.version)}` })));
+    for (const item of items) {
+      const content = await this.documentOf(tenant, item);
+      if (content) out.set(item.key as string, content);
+    }
+    const missing = refs.filter((r) => !out.has(r.key));
+    if (missing.length > 0) throw new Error(`stored versions are missing for ${missing.map((m) => `${m.key}@${m.version}`).join(', ')}`);
+    return out;
+  }
+
+  async appliedChanges(tenant: string, keys: readonly ResourceKey[]): Promise<AppliedChange[]> {
+    const results = await Promise.all(keys.map((key) => this.queryAll({ pk: tenantPk(tenant), prefix: `A#${key}#` })));
+    return results.flat().map((i) => ({
+      requestId: i.requestId as string,
+      key: i.key as string,
+      resultHash: (i.resultHash as string | null) ?? null,
+      appliedAt: i.appliedAt as string,
+    }));
+  }
+
+  async commit(tenant: string, commit: SnapshotCommit): Promise<{ itemsWritten: number }> {
+    const { record } = commit;
+    const pk = tenantPk(tenant);
+    const versionOps: WriteOp[] = [];
+    for (const resource of commit.written) {
+      versionOps.push(
+        ...this.versionItems(tenant, record, resource.key, refOf(resource), resource.content, resource.contentHash, resource.meta.modified),
+      );
+    }
+    for (const removed of commit.removed)
+      versionOps.push(...this.versionItems(tenant, record, removed.key, removed.ref, null, null, undefined));
+    const headOps: WriteOp[] = [
+      ...commit.written.map((r) => ({
+        put: { pk, sk: `H#${r.key}`, key: r.key, kind: r.kind, id: r.id, name: r.name, contentHash: r.contentHash, version: record.seq },
+      })),
+      ...commit.removed.map((r) => ({ del: { pk, sk: `H#${r.key}` } })),
+      ...commit.driftsToPut.map((d) => ({ put: driftToItem(pk, d) })),
+      ...commit.driftsToDelete.map((key) => ({ del: { pk, sk: `D#${key}` } })),
+    ];
+    const changesJson = JSON.stringify(record.changes);
+    const inlineChanges = changesJson.length <= INLINE_CHANGES_BYTES;
+    const snapshotItem = this.snapshotItem(tenant, record, inlineChanges);
+    const all = [...versionOps, ...headOps];
+    const fitsTransaction =
+      inlineChanges && all.length + 1 <= MAX_TRANSACTION_ITEMS && approximateSize([{ put: snapshotItem }, ...all]) <= MAX_TRANSACTION_BYTES;
+    if (fitsTransaction) {
+      await this.transact([{ put: snapshotItem }, ...all], record.snapshotId);
+      return { itemsWritten: all.length + 1 };
+    }
+    return this.commitInPhases(
+      tenant,
+      record,
+      snapshotItem,
+      versionOps,
+      headOps,
+      inlineChanges ? [] : splitChanges(pk, record.seq, changesJson),
+    );
+  }
+
+  /**
+   * For snapshots too big for one transaction: claim the sequence number, write versions, commit the record, then
+   * heads. Readers ignore versions whose snapshotId is not the committed one, so a run that dies midway leaves
+   * nothing that counts, and the next run takes over its stale claim.
+   */
+  private async commitInPhases(
+    tenant: string,
+    record: StoredSnapshot,
+    snapshotItem: Item,
+    versionOps: WriteOp[],
+    headOps: WriteOp[],
+    changeParts: Item[],
+  ): Promise<{ itemsWritten: number }> {
+    const pk = tenantPk(tenant);
+    const sk = `S#${pad(record.seq)}`;
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk, sk, state: 'pending', snapshotId: record.snapshotId, claimedAt: this.now().toISOString() },
+          ...claimCondition(this.now()),
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException || (error as Error).name === 'ConditionalCheckFailedException') {
+        throw new ConcurrentSnapshotError(`another snapshot of ${tenant} holds sequence number ${record.seq}`);
+      }
+      throw error;
+    }
+    await this.batchWrite([...versionOps, ...changeParts.map((put) => ({ put }))]);
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...snapshotItem, large: true, headsSynced: false },
+          ConditionExpression: '#state = :pending AND snapshotId = :mine',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: { ':pending': 'pending', ':mine': record.snapshotId },
+        }),
+      );
+    } catch (error) {
+      if ((error as Error).name === 'ConditionalCheckFailedException') {
+        throw new ConcurrentSnapshotError(`the claim on ${tenant} #${record.seq} was taken over before this run committed`);
+      }
+      throw error;
+    }
+    await this.batchWrite(headOps);
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk, sk },
+        UpdateExpression: 'SET headsSynced = :t',
+        ExpressionAttributeValues: { ':t': true },
+      }),
+    );
+    // claim + commit + heads-synced are three writes of one item; count what DynamoDB bills.
+    return { itemsWritten: 3 + versionOps.length + changeParts.length + headOps.length };
+  }
+
+  private async rollForward(
+    tenant: string,
+    snapshot: StoredSnapshot,
+    known: Map<ResourceKey, KnownResource>,
+  ): Promise<Map<ResourceKey, KnownResource>> {
+    const pk = tenantPk(tenant);
+    const ops: WriteOp[] = [];
+    const next = new Map(known);
+    const versions = await this.batchGet(
+      snapshot.changes.filter((c) => c.change !== 'removed').map((c) => ({ pk: resourcePk(tenant, c.key), sk: `V#${pad(c.version)}` })),
+    );
+    for (const v of versions) {
+      const head = { pk, sk: `H#${v.key}`, key: v.key, kind: v.kind, id: v.id, name: v.name, contentHash: v.contentHash, version: v.seq };
+      ops.push({ put: head });
+      next.set(v.key as string, headToKnown(head));
+    }
+    for (const c of snapshot.changes.filter((c) => c.change === 'removed')) {
+      ops.push({ del: { pk, sk: `H#${c.key}` } });
+      next.delete(c.key);
+    }
+    await this.batchWrite(ops);
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk, sk: `S#${pad(snapshot.seq)}` },
+        UpdateExpression: 'SET headsSynced = :t',
+        ExpressionAttributeValues: { ':t': true },
+      }),
+    );
+    return next;
+  }
+
+  async markAlertsSent(tenant: string, drifts: readonly DriftRecord[]): Promise<void> {
+    await Promise.all(
+      drifts.map((d) =>
+        this.db
+          .send(
+            new UpdateCommand({
+              TableName: this.tableName,
+              Key: { pk: tenantPk(tenant), sk: `D#${d.key}` },
+              UpdateExpression: 'SET alert = :sent',
+              // Only if the drift is still the one alerted on; a newer drift keeps its own pending alert.
+              ConditionExpression: 'snapshotSeq = :seq AND detectedAt = :at',
+              ExpressionAttributeValues: { ':sent': 'sent', ':seq': d.snapshotSeq, ':at': d.detectedAt },
+            }),
+          )
+          .catch((error: Error) => {
+            if (error.name !== 'ConditionalCheckFailedException') throw error;
+          }),
+      ),
+    );
+  }
+
+  async putDrift(tenant: string, drift: DriftRecord): Promise<void> {
+    await this.db.send(new PutCommand({ TableName: this.tableName, Item: driftToItem(tenantPk(tenant), drift) }));
+  }
+
+  async listSnapshots(tenant: string, options: { from?: string; to?: string; limit?: number } = {}): Promise<StoredSnapshot[]> {
+    const values: Record<string, unknown> = {
+      ':pk': `${tenantPk(tenant)}#S`,
+      ':from': options.from ?? '0000',
+      ':to': options.to ?? '9999',
+    };
+    const items = await this.queryAll(
+      {
+        indexName: GSI1.name,
+        keyCondition: `${GSI1.partitionKey} = :pk AND ${GSI1.sortKey} BETWEEN :from AND :to`,
+        values,
+      },
+      options.limit,
+    );
+    const snapshots = await Promise.all(items.map((i) => this.itemToSnapshot(tenant, i)));
+    return snapshots.sort((a, b) => a.seq - b.seq);
+  }
+
+  async getSnapshot(tenant: string, seq: number): Promise<StoredSnapshot | undefined> {
+    const { Item } = await this.db.send(new GetCommand({ TableName: this.tableName, Key: { pk: tenantPk(tenant), sk: `S#${pad(seq)}` } }));
+    return Item && Item.state === 'committed' ? this.itemToSnapshot(tenant, Item) : undefined;
+  }
+
+  async listVersions(tenant: string, key: ResourceKey): Promise<StoredVersion[]> {
+    const items = await this.queryAll(
+      { pk: resourcePk(tenant, key), prefix: 'V#' },
+      undefined,
+      'key, seq, snapshotId, #kind, id, #name, #change, contentHash, takenAt, modified',
+    );
+    const valid = await this.committedOnly(tenant, items);
+    return valid.map(itemToVersion);
+  }
+
+  async getVersionContent(tenant: string, key: ResourceKey, version: number): Promise<JsonObject | undefined> {
+    const { Item } = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: resourcePk(tenant, key), sk: `V#${pad(version)}` } }),
+    );
+    if (!Item) return undefined;
+    const [valid] = await this.committedOnly(tenant, [Item]);
+    return valid ? ((await this.documentOf(tenant, valid)) ?? undefined) : undefined;
+  }
+
+  async versionsWithContent(tenant: string): Promise<Array<StoredVersion & { content: JsonObject | null }>> {
+    const snapshots = await this.listSnapshots(tenant);
+    const committedIds = new Map(snapshots.map((s) => [s.seq, s.snapshotId]));
+    const keys = new Set(snapshots.flatMap((s) => s.changes.map((c) => c.key)));
+    for (const head of await this.queryAll({ pk: tenantPk(tenant), prefix: 'H#' })) keys.add(head.key as string);
+    const out: Array<StoredVersion & { content: JsonObject | null }> = [];
+    for (const key of keys) {
+      for (const item of await this.queryAll({ pk: resourcePk(tenant, key), prefix: 'V#' })) {
+        // Only versions a committed snapshot wrote are history; a dead run's leftovers are not.
+        if (committedIds.get(item.seq as number) !== item.snapshotId) continue;
+        out.push({ ...itemToVersion(item), seq: item.seq as number, content: await this.documentOf(tenant, item) });
+      }
+    }
+    return out;
+  }
+
+  // ---- items ----
+
+  private versionItems(
+    tenant: string,
+    record: StoredSnapshot,
+    key: ResourceKey,
+    ref: ResourceRef,
+    content: JsonObject | null,
+    contentHash: string | null,
+    modified: string | undefined,
+  ): WriteOp[] {
+    const pk = resourcePk(tenant, key);
+    const base: Item = {
+      pk,
+      sk: `V#${pad(record.seq)}`,
+      key,
+      seq: record.seq,
+      snapshotId: record.snapshotId,
+      kind: ref.kind,
+      id: ref.id,
+      name: ref.name,
+      change: record.changes.find((c) => c.key === key)?.change,
+      contentHash,
+      takenAt: record.takenAt,
+      modified,
+    };
+    if (content === null) return [{ put: base }];
+    const gz = gzipSync(canonicalJson(content));
+    if (gz.length <= PART_BYTES) return [{ put: { ...base, doc: gz } }];
+    const parts: WriteOp[] = [];
+    for (let i = 0, n = 0; i < gz.length; i += PART_BYTES, n++) {
+      parts.push({
+        put: { pk, sk: `VP#${pad(record.seq)}#${pad(n, 4)}`, snapshotId: record.snapshotId, part: gz.subarray(i, i + PART_BYTES) },
+      });
+    }
+    return [{ put: { ...base, parts: parts.length } }, ...parts];
+  }
+
+  private snapshotItem(tenant: string, record: StoredSnapshot, inlineChanges: boolean): Item {
+    const { changes, ...rest } = record;
+    return {
+      ...rest,
+      pk: tenantPk(tenant),
+      sk: `S#${pad(record.seq)}`,
+      state: 'committed',
+      gsi1pk: `${tenantPk(tenant)}#S`,
+      gsi1sk: record.takenAt,
+      changeCount: changes.length,
+      ...(inlineChanges ? { changes: JSON.stringify(changes) } : {}),
+    };
+  }
+
+  private async itemToSnapshot(tenant: string, item: Item): Promise<StoredSnapshot> {
+    let changes: ChainedChange[];
+    if (typeof item.changes === 'string') {
+      changes = JSON.parse(item.changes) as ChainedChange[];
+    } else {
+      const parts = await this.queryAll({ pk: tenantPk(tenant), prefix: `SC#${pad(item.seq as number)}#` });
+      changes = JSON.parse(parts.map((p) => p.json as string).join('')) as ChainedChange[];
+    }
+    return {
+      tenant: item.tenant as string,
+      seq: item.seq as number,
+      snapshotId: item.snapshotId as string,
+      takenAt: item.takenAt as string,
+      prevHash: item.prevHash as string,
+      manifestHash: item.manifestHash as string,
+      resourceCount: item.resourceCount as number,
+      changes,
+      hash: item.hash as string,
+      baseline: item.baseline === true,
+      stats: item.stats as StoredSnapshot['stats'],
+    };
+  }
+
+  private async documentOf(tenant: string, item: Item): Promise<JsonObject | null> {
+    if (item.contentHash === null || item.contentHash === undefined) return null;
+    let gz: Uint8Array;
+    if (item.doc instanceof Uint8Array) {
+      gz = item.doc;
+    } else {
+      const parts = await this.queryAll({ pk: resourcePk(tenant, item.key as string), prefix: `VP#${pad(item.seq as number)}#` });
+      const mine = parts.filter((p) => p.snapshotId === item.snapshotId);
+      if (mine.length !== item.parts) throw new Error(`version ${item.seq} of ${item.key} has ${mine.length} of ${item.parts} parts`);
+      gz = Buffer.concat(mine.map((p) => p.part as Uint8Array));
+    }
+    return JSON.parse(gunzipSync(gz).toString('utf8')) as JsonObject;
+  }
+
+  private async latestCommitted(tenant: string): Promise<{ snapshot: StoredSnapshot; item: Item } | undefined> {
+    const { Items = [] } = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :s)',
+        ExpressionAttributeValues: { ':pk': tenantPk(tenant), ':s': 'S#' },
+        ScanIndexForward: false,
+        Limit: 3,
+      }),
+    );
+    const item = Items.find((i) => i.state === 'committed');
+    return item ? { snapshot: await this.itemToSnapshot(tenant, item), item } : undefined;
+  }
+
+  /** Drops versions written by a run that never committed (its snapshotId is not the committed one for that seq). */
+  private async committedOnly(tenant: string, items: Item[]): Promise<Item[]> {
+    const seqs = [...new Set(items.map((i) => i.seq as number))];
+    const records = await this.batchGet(seqs.map((seq) => ({ pk: tenantPk(tenant), sk: `S#${pad(seq)}` })));
+    const committed = new Map(records.filter((r) => r.state === 'committed').map((r) => [r.seq as number, r.snapshotId as string]));
+    return items.filter((i) => committed.get(i.seq as number) === i.snapshotId).sort((a, b) => (a.seq as number) - (b.seq as number));
+  }
+
+  // ---- DynamoDB plumbing ----
+
+  private async transact(ops: WriteOp[], snapshotId: string): Promise<void> {
+    const [first, ...rest] = ops;
+    if (!first || !('put' in first)) throw new Error('a snapshot transaction starts with its snapshot record');
+    const input: TransactWriteCommandInput = {
+      TransactItems: [
+        { Put: { TableName: this.tableName, Item: first.put, ...claimCondition(this.now()) } },
+        ...rest.map((op) =>
+          'put' in op ? { Put: { TableName: this.tableName, Item: op.put } } : { Delete: { TableName: this.tableName, Key: op.del } },
+        ),
+      ],
+      ClientRequestToken: snapshotId.slice(0, 36),
+    };
+    try {
+      await this.db.send(new TransactWriteCommand(input));
+    } catch (error) {
+      const reasons =
+        error instanceof TransactionCanceledException || (error as Error).name === 'TransactionCanceledException'
+          ? (error as TransactionCanceledException).CancellationReasons
+          : undefined;
+      if (reasons?.[0]?.Code === 'ConditionalCheckFailed') {
+        throw new ConcurrentSnapshotError(
+          `another snapshot of this tenant committed sequence number ${(first.put.seq as number) ?? '?'} first`,
+        );
+      }
+      throw error;
+    }
+  }
+
+  private async batchWrite(ops: WriteOp[]): Promise<void> {
+    for (let i = 0; i < ops.length; i += 25) {
+      let requests = ops
+        .slice(i, i + 25)
+        .map((op) => ('put' in op ? { PutRequest: { Item: op.put } } : { DeleteRequest: { Key: op.del } }));
+      for (let attempt = 0; requests.length > 0; attempt++) {
+        if (attempt > 8) throw new Error(`DynamoDB kept ${requests.length} writes unprocessed`);
+        const { UnprocessedItems } = await this.db.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }));
+        requests = (UnprocessedItems?.[this.tableName] ?? []) as typeof requests;
+        if (requests.length > 0) await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+      }
+    }
+  }
+
+  private async batchGet(keys: Array<{ pk: string; sk: string }>): Promise<Item[]> {
+    const out: Item[] = [];
+    for (let i = 0; i < keys.length; i += 100) {
+      let pending: Array<Record<string, unknown>> = keys.slice(i, i + 100);
+      for (let attempt = 0; pending.length > 0; attempt++) {
+        if (attempt > 8) throw new Error(`DynamoDB kept ${pending.length} reads unprocessed`);
+        const { Responses, UnprocessedKeys } = await this.db.send(
+          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending } } }),
+        );
+        out.push(...(Responses?.[this.tableName] ?? []));
+        pending = UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+        if (pending.length > 0) await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+      }
+    }
+    return out;
+  }
+
+  private async queryAll(
+    query: { pk: string; prefix: string } | { indexName: string; keyCondition: string; values: Record<string, unknown> },
+    limit?: number,
+    projection?: string,
+  ): Promise<Item[]> {
+    const input: QueryCommandInput =
+      'pk' in query
+        ? {
+            TableName: this.tableName,
+            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+            ExpressionAttributeValues: { ':pk': query.pk, ':prefix': query.prefix },
+          }
+        : {
+            TableName: this.tableName,
+            IndexName: query.indexName,
+            KeyConditionExpression: query.keyCondition,
+            ExpressionAttributeValues: query.values,
+          };
+    if (projection) {
+      input.ProjectionExpression = projection;
+      input.ExpressionAttributeNames = { '#kind': 'kind', '#name': 'name', '#change': 'change' };
+    }
+    const out: Item[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.send(new QueryCommand({ ...input, ExclusiveStartKey: startKey }));
+      out.push(...(page.Items ?? []));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey && (limit === undefined || out.length < limit));
+    return limit === undefined ? out : out.slice(0, limit);
+  }
+}
+
+function claimCondition(now: Date) {
+  return {
+    ConditionExpression: 'attribute_not_exists(sk) OR (#state = :pending AND claimedAt < :stale)',
+    ExpressionAttributeNames: { '#state': 'state' },
+    ExpressionAttributeValues: { ':pending': 'pending', ':stale': new Date(now.getTime() - STALE_CLAIM_MS).toISOString() },
+  };
+}
+
+function splitChanges(pk: string, seq: number, json: string): Item[] {
+  const parts: Item[] = [];
+  for (let i = 0, n = 0; i < json.length; i += INLINE_CHANGES_BYTES, n++) {
+    parts.push({ pk, sk: `SC#${pad(seq)}#${pad(n, 4)}`, json: json.slice(i, i + INLINE_CHANGES_BYTES) });
+  }
+  return parts;
+}
+
+function approximateSize(ops: WriteOp[]): number {
+  let bytes = 0;
+  for (const op of ops) {
+    const item = 'put' in op ? op.put : op.del;
+    for (const [k, v] of Object.entries(item)) bytes += k.length + (v instanceof Uint8Array ? v.length : JSON.stringify(v ?? null).length);
+  }
+  return bytes;
+}
+
+function refOf(r: { kind: ResourceRef['kind']; id: string; name: string }): ResourceRef {
+  return { kind: r.kind, id: r.id, name: r.name };
+}
+
+function headToKnown(h: Item): KnownResource {
+  return {
+    key: h.key as string,
+    ref: { kind: h.kind as ResourceRef['kind'], id: h.id as string, name: h.name as string },
+    contentHash: h.contentHash as string,
+    version: h.version as number,
+  };
+}
+
+function itemToVersion(i: Item): StoredVersion {
+  return {
+    key: i.key as string,
+    ref: { kind: i.kind as ResourceRef['kind'], id: i.id as string, name: i.name as string },
+    version: i.seq as number,
+    change: i.change as StoredVersion['change'],
+    contentHash: (i.contentHash as string | null) ?? null,
+    takenAt: i.takenAt as string,
+    modified: i.modified as string | undefined,
+  };
+}
+
+function driftToItem(pk: string, d: DriftRecord): Item {
+  return { pk, sk: `D#${d.key}`, ...d, patch: JSON.stringify(d.patch) };
+}
+
+function itemToDrift(i: Item): DriftRecord {
+  const { pk: _pk, sk: _sk, patch, ...rest } = i;
+  return { ...(rest as unknown as DriftRecord), patch: JSON.parse(patch as string) };
+}

@@ -1,0 +1,48 @@
+import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+
+/**
+ * One table for everything a tenant's history needs. Keys (see docs/data-model.md):
+ *   TENANT            / T#<name>                 tenant directory (URL, API version; never credentials)
+ *   T#<tenant>        / S#<seq>                  snapshot record: the hash-chain link, claim and commit point
+ *   T#<tenant>        / SC#<seq>#<n>             change list of a large snapshot, in parts
+ *   T#<tenant>        / H#<resource key>         head: the latest version of each live resource
+ *   T#<tenant>        / D#<resource key>         open or accepted drift, with its alert outbox state
+ *   T#<tenant>        / A#<resource key>#<req>   an applied change request's result (expires)
+ *   R#<tenant>#<key>  / V#<seq>                  a resource version: gzip'd canonical document
+ *   R#<tenant>#<key>  / VP#<seq>#<n>             parts of a document too large for one item
+ * GSI1 (gsi1pk = T#<tenant>#S, gsi1sk = takenAt) finds snapshots, and so changes, in a time range.
+ */
+export const TABLE_KEYS = { partitionKey: 'pk', sortKey: 'sk' } as const;
+export const GSI1 = { name: 'gsi1', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' } as const;
+export const TTL_ATTRIBUTE = 'expiresAt';
+
+export function tableDefinition(tableName: string): CreateTableCommandInput {
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [
+      { AttributeName: TABLE_KEYS.partitionKey, AttributeType: 'S' },
+      { AttributeName: TABLE_KEYS.sortKey, AttributeType: 'S' },
+      { AttributeName: GSI1.partitionKey, AttributeType: 'S' },
+      { AttributeName: GSI1.sortKey, AttributeType: 'S' },
+    ],
+    KeySchema: [
+      { AttributeName: TABLE_KEYS.partitionKey, KeyType: 'HASH' },
+      { AttributeName: TABLE_KEYS.sortKey, KeyType: 'RANGE' },
+    ],
+    GlobalSecondaryIndexes: [
+      {
+        IndexName: GSI1.name,
+        KeySchema: [
+          { AttributeName: GSI1.partitionKey, KeyType: 'HASH' },
+          { AttributeName: GSI1.sortKey, KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      },
+    ],
+  };
+}
+
+export const pad = (n: number, width = 10) => String(n).padStart(width, '0');
+export const tenantPk = (tenant: string) => `T#${tenant}`;
+export const resourcePk = (tenant: string, key: string) => `R#${tenant}#${key}`;

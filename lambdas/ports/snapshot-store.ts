@@ -1,0 +1,98 @@
+import type { Operation } from 'fast-json-patch';
+import type { JsonObject } from '../domain/canonical';
+import type { ChainedChange, ChainedSnapshot } from '../domain/chain';
+import type { Acceptance, AppliedChange, Classification } from '../domain/classify';
+import type { ChangeKind, KnownResource } from '../domain/detect';
+import type { NormalisedResource, ResourceKey, ResourceRef } from '../domain/resources';
+import type { Severity } from '../domain/severity';
+
+export interface SnapshotStats {
+  readonly iscRequests: number;
+  readonly fetchMs: number;
+  readonly totalMs: number;
+  readonly itemsWritten: number;
+}
+
+/** A committed snapshot as stored: the chained record plus what the run measured. */
+export interface StoredSnapshot extends ChainedSnapshot {
+  readonly baseline: boolean;
+  readonly stats?: Omit<SnapshotStats, 'itemsWritten'>;
+}
+
+/** The latest unexpected change of a resource, until it is accepted or superseded. */
+export interface DriftRecord {
+  readonly key: ResourceKey;
+  readonly resource: ResourceRef;
+  readonly change: ChangeKind;
+  readonly fromHash: string | null;
+  readonly toHash: string | null;
+  readonly patch: Operation[];
+  readonly severity: Severity;
+  readonly detectedAt: string;
+  readonly snapshotSeq: number;
+  readonly status: 'open' | 'accepted';
+  readonly acceptance?: Acceptance;
+  /** Outbox state: an alert stays pending until the notifier took it, so a failed delivery is retried next run. */
+  readonly alert: 'pending' | 'sent';
+  /** Why the pending alert exists: a new drift, or an acceptance that ran out. */
+  readonly alertReason?: 'new-drift' | 'acceptance-expired';
+}
+
+export interface TenantState {
+  readonly latest: StoredSnapshot | undefined;
+  readonly known: ReadonlyMap<ResourceKey, KnownResource>;
+  readonly drifts: readonly DriftRecord[];
+}
+
+export interface SnapshotCommit {
+  readonly record: StoredSnapshot;
+  /** New or changed resources, with their content: each becomes a version at `record.seq`. */
+  readonly written: readonly NormalisedResource[];
+  /** Keys removed in this snapshot: each gets a tombstone version. */
+  readonly removed: readonly { key: ResourceKey; ref: ResourceRef }[];
+  readonly driftsToPut: readonly DriftRecord[];
+  readonly driftsToDelete: readonly ResourceKey[];
+}
+
+export interface StoredVersion {
+  readonly key: ResourceKey;
+  /** Set when the stored record is written by a snapshot. */
+  readonly seq?: number;
+  readonly ref: ResourceRef;
+  /** The snapshot sequence number that recorded this version. */
+  readonly version: number;
+  readonly change: ChangeKind;
+  readonly contentHash: string | null;
+  readonly takenAt: string;
+  readonly modified?: string;
+}
+
+export interface ChangeInTime extends ChainedChange {
+  readonly seq: number;
+  readonly takenAt: string;
+  readonly classification?: Classification;
+}
+
+/** Versioned, hash-chained history of one tenant's guarded resources. */
+export interface SnapshotStore {
+  loadState(tenant: string): Promise<TenantState>;
+  loadContents(tenant: string, refs: ReadonlyArray<{ key: ResourceKey; version: number }>): Promise<Map<ResourceKey, JsonObject>>;
+  /** Writes the snapshot; throws ConcurrentSnapshotError if another run committed this sequence number first. */
+  commit(tenant: string, commit: SnapshotCommit): Promise<{ itemsWritten: number }>;
+  markAlertsSent(tenant: string, drifts: readonly DriftRecord[]): Promise<void>;
+  putDrift(tenant: string, drift: DriftRecord): Promise<void>;
+
+  listSnapshots(tenant: string, options?: { from?: string; to?: string; limit?: number }): Promise<StoredSnapshot[]>;
+  getSnapshot(tenant: string, seq: number): Promise<StoredSnapshot | undefined>;
+  listVersions(tenant: string, key: ResourceKey): Promise<StoredVersion[]>;
+  getVersionContent(tenant: string, key: ResourceKey, version: number): Promise<JsonObject | undefined>;
+  /** Every version with its stored document, for `verify` to re-hash. */
+  versionsWithContent(tenant: string): Promise<Array<StoredVersion & { content: JsonObject | null }>>;
+}
+
+/** Where the snapshot flow learns which changes were applied from approved requests (filled by the apply flow). */
+export interface AppliedChangeLedger {
+  appliedChanges(tenant: string, keys: readonly ResourceKey[]): Promise<AppliedChange[]>;
+}
+
+export class ConcurrentSnapshotError extends Error {}

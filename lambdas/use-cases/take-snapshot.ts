@@ -1,0 +1,306 @@
+import type { JsonObject } from '../domain/canonical';
+import { applyChanges, type ChainedChange, GENESIS_HASH, manifestHash, type SnapshotLink, snapshotHash } from '../domain/chain';
+import { type ClassifiedChange, classify, isActive } from '../domain/classify';
+import { changedKeys, detectChanges, type KnownResource } from '../domain/detect';
+import { type NormaliseOptions, normaliseIntegration, normaliseStatusCheck } from '../domain/normalise';
+import type { NormalisedResource, ResourceKey } from '../domain/resources';
+import type { SecretPolicy } from '../domain/secrets';
+import type { Severity, SeverityRules } from '../domain/severity';
+import { IscApiError } from '../isc/errors';
+import type { ServiceDeskIntegration } from '../isc/schemas';
+import type { Clock } from '../ports/clock';
+import type { IscClient } from '../ports/isc-client';
+import type { GuardEvent, Notifier } from '../ports/notifier';
+import type { AppliedChangeLedger, DriftRecord, SnapshotStore, StoredSnapshot } from '../ports/snapshot-store';
+
+export interface SnapshotDeps {
+  readonly isc: IscClient;
+  readonly store: SnapshotStore;
+  readonly ledger: AppliedChangeLedger;
+  readonly notifier: Notifier;
+  readonly clock: Clock;
+  readonly newId: () => string;
+  readonly fingerprintKey: Buffer;
+  readonly secretPolicy: SecretPolicy;
+  readonly severityRules: SeverityRules;
+  /** @default true */
+  readonly ignoreReferenceNames?: boolean;
+  /** Apparent removals confirmed one by one with a GET; above this, by a second full listing. @default 50 */
+  readonly removalCheckLimit?: number;
+}
+
+export interface SnapshotChangeView {
+  readonly resource: { kind: string; id: string; name: string };
+  readonly change: 'added' | 'removed' | 'modified';
+  readonly patch: unknown[];
+  readonly severity: Severity;
+  readonly classification: ClassifiedChange['classification'];
+  readonly requestId?: string;
+}
+
+/** What `snapshot --json` prints and the handler returns. */
+export interface SnapshotResult {
+  readonly snapshotId: string;
+  readonly tenant: string;
+  readonly seq: number;
+  readonly hash: string;
+  readonly baseline: boolean;
+  readonly resources: number;
+  readonly changes: SnapshotChangeView[];
+  readonly alerts: { readonly sent: number; readonly pending: number };
+  readonly stats: {
+    iscRequests: number;
+    fetchMs: number;
+    totalMs: number;
+    itemsWritten: number;
+    listingAttempts: number;
+    /** Apparent removals that a GET (or a second listing) proved real. */
+    removalsConfirmed: number;
+    /** Integrations the listing skipped (pages shifted under it) that a GET found still there. */
+    listingRecovered: number;
+  };
+}
+
+/**
+ * Snapshot flow: fetch everything (consistently) → normalise and fingerprint → compare with the stored heads →
+ * diff what changed → classify → commit versions, heads, drifts and one chained snapshot record → alert.
+ * Nothing is written unless the whole fetch succeeded, so a failed or partial fetch never looks like a removal.
+ */
+export async function takeSnapshot(tenant: string, deps: SnapshotDeps): Promise<SnapshotResult> {
+  const started = deps.clock.now();
+  const requestsBefore = deps.isc.requestCount();
+  const options: NormaliseOptions = {
+    tenant,
+    secretPolicy: deps.secretPolicy,
+    hmacKey: deps.fingerprintKey,
+    ignoreReferenceNames: deps.ignoreReferenceNames ?? true,
+  };
+
+  const [live, state] = await Promise.all([fetchLive(deps.isc), deps.store.loadState(tenant)]);
+  let integrations = live.integrations;
+  let removalsConfirmed = 0;
+  let listingRecovered = 0;
+  const normalise = (list: ServiceDeskIntegration[]) => [
+    ...list.map((i) => normaliseIntegration(i, options)),
+    normaliseStatusCheck(live.statusCheck, options),
+  ];
+  let current = normalise(integrations);
+
+  const apparentRemovals = changedKeys(state.known, current).removed.filter((r) => r.ref.kind === 'integration');
+  if (apparentRemovals.length > 0) {
+    const confirmed = await confirmRemovals(deps.isc, apparentRemovals, deps.removalCheckLimit ?? 50);
+    removalsConfirmed = confirmed.removed.length;
+    listingRecovered = confirmed.stillThere.length;
+    if (confirmed.stillThere.length > 0) {
+      const byId = new Map(integrations.map((i) => [i.id, i]));
+      for (const found of confirmed.stillThere) byId.set(found.id, found);
+      integrations = [...byId.values()];
+      current = normalise(integrations);
+    }
+  }
+  const fetchMs = deps.clock.now().getTime() - started.getTime();
+
+  const baseline = state.latest === undefined;
+  const { modified, removed } = changedKeys(state.known, current);
+  const previousContent = baseline
+    ? new Map<ResourceKey, JsonObject>()
+    : await deps.store.loadContents(
+        tenant,
+        [...modified, ...removed].map((r) => ({ key: r.key, version: (state.known.get(r.key) as KnownResource).version })),
+      );
+  const detected = baseline ? [] : detectChanges(state.known, current, previousContent, deps.severityRules, options);
+
+  const now = deps.clock.now();
+  const applied =
+    detected.length > 0
+      ? await deps.ledger.appliedChanges(
+          tenant,
+          detected.map((c) => c.key),
+        )
+      : [];
+  const driftByKey = new Map(state.drifts.map((d) => [d.key, d]));
+  const acceptances = state.drifts.flatMap((d) => (d.status === 'accepted' && d.acceptance ? [d.acceptance] : []));
+  const classified = detected.map((c) => classify(c, applied, acceptances, now));
+
+  const seq = (state.latest?.seq ?? 0) + 1;
+  const snapshotId = deps.newId();
+  const takenAt = now.toISOString();
+  const driftsToPut: DriftRecord[] = [];
+  const driftsToDelete: ResourceKey[] = [];
+  for (const change of classified) {
+    if (change.classification === 'unexpected') {
+      driftsToPut.push({
+        key: change.key,
+        resource: change.resource,
+        change: change.change,
+        fromHash: change.fromHash,
+        toHash: change.toHash,
+        patch: change.patch,
+        severity: change.severity,
+        detectedAt: takenAt,
+        snapshotSeq: seq,
+        status: 'open',
+        alert: 'pending',
+        alertReason: 'new-drift',
+      });
+    } else if (change.classification === 'expected' && driftByKey.has(change.key)) {
+      driftsToDelete.push(change.key);
+    }
+  }
+  const changedNow = new Set(classified.map((c) => c.key));
+  const currentHash = new Map(current.map((r) => [r.key, r.contentHash]));
+  for (const drift of state.drifts) {
+    // An acceptance that ran out while the resource still holds the accepted state is drift again.
+    const stillThere = (currentHash.get(drift.key) ?? null) === drift.toHash;
+    if (drift.status === 'accepted' && drift.acceptance && !isActive(drift.acceptance, now) && stillThere && !changedNow.has(drift.key)) {
+      driftsToPut.push({
+        ...drift,
+        status: 'open',
+        alert: 'pending',
+        alertReason: 'acceptance-expired',
+        detectedAt: takenAt,
+        snapshotSeq: seq,
+      });
+    }
+  }
+
+  const record = chainRecord(tenant, seq, snapshotId, takenAt, state.latest, state.known, current, classified, baseline);
+  const written = baseline ? current : current.filter((r) => changedNow.has(r.key));
+  const { itemsWritten } = await deps.store.commit(tenant, {
+    record: { ...record, baseline, stats: { iscRequests: deps.isc.requestCount() - requestsBefore, fetchMs, totalMs: 0 } },
+    written,
+    removed: classified.filter((c) => c.change === 'removed').map((c) => ({ key: c.key, ref: c.resource })),
+    driftsToPut,
+    driftsToDelete,
+  });
+
+  const pending = [
+    ...state.drifts.filter((d) => d.alert === 'pending' && !changedNow.has(d.key) && !driftsToPut.some((p) => p.key === d.key)),
+    ...driftsToPut,
+  ];
+  const alerts = await deliverAlerts(tenant, pending, deps);
+
+  return {
+    snapshotId,
+    tenant,
+    seq,
+    hash: record.hash,
+    baseline,
+    resources: current.length,
+    changes: classified.map((c) => ({
+      resource: c.resource,
+      change: c.change,
+      patch: c.patch,
+      severity: c.severity,
+      classification: c.classification,
+      ...(c.requestId ? { requestId: c.requestId } : {}),
+    })),
+    alerts,
+    stats: {
+      iscRequests: deps.isc.requestCount() - requestsBefore,
+      fetchMs,
+      totalMs: deps.clock.now().getTime() - started.getTime(),
+      itemsWritten,
+      listingAttempts: live.listingAttempts,
+      removalsConfirmed,
+      listingRecovered,
+    },
+  };
+}
+
+async function fetchLive(isc: IscClient) {
+  const [listing, statusCheck] = await Promise.all([isc.listAllIntegrations(), isc.getStatusCheckConfig()]);
+  return { integrations: listing.items, statusCheck, listingAttempts: listing.attempts };
+}
+
+/**
+ * Offset paging can skip an item that still exists when others are deleted while it pages, and that must never be
+ * recorded as a removal. Each apparent removal is confirmed with a 404 from a GET of its id; past `limit` of them, by
+ * a second consistent listing that must also lack it.
+ */
+async function confirmRemovals(isc: IscClient, apparent: KnownResource[], limit: number) {
+  const removed: KnownResource[] = [];
+  const stillThere: ServiceDeskIntegration[] = [];
+  if (apparent.length <= limit) {
+    await Promise.all(
+      apparent.map(async (candidate) => {
+        try {
+          stillThere.push(await isc.getIntegration(candidate.ref.id));
+        } catch (error) {
+          if (error instanceof IscApiError && error.isNotFound) removed.push(candidate);
+          else throw error;
+        }
+      }),
+    );
+  } else {
+    const second = await isc.listAllIntegrations();
+    const ids = new Map(second.items.map((i) => [i.id, i]));
+    for (const candidate of apparent) {
+      const found = ids.get(candidate.ref.id);
+      if (found) stillThere.push(found);
+      else removed.push(candidate);
+    }
+  }
+  return { removed, stillThere };
+}
+
+function chainRecord(
+  tenant: string,
+  seq: number,
+  snapshotId: string,
+  takenAt: string,
+  latest: StoredSnapshot | undefined,
+  known: ReadonlyMap<ResourceKey, KnownResource>,
+  current: NormalisedResource[],
+  classified: ClassifiedChange[],
+  baseline: boolean,
+) {
+  const changes: ChainedChange[] = baseline
+    ? current.map((r) => ({ key: r.key, change: 'added', fromHash: null, toHash: r.contentHash, version: seq }))
+    : classified.map((c) => ({ key: c.key, change: c.change, fromHash: c.fromHash, toHash: c.toHash, version: seq }));
+  const manifest = new Map([...known.values()].map((k) => [k.key, k.contentHash]));
+  applyChanges(manifest, changes);
+  const link: SnapshotLink = {
+    tenant,
+    seq,
+    snapshotId,
+    takenAt,
+    prevHash: latest?.hash ?? GENESIS_HASH,
+    manifestHash: manifestHash(manifest),
+    resourceCount: manifest.size,
+    changes: [...changes].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)),
+  };
+  return { ...link, hash: snapshotHash(link) };
+}
+
+/** Publishes pending drift alerts; a failure leaves them pending for the next run instead of losing them. */
+async function deliverAlerts(tenant: string, pending: DriftRecord[], deps: SnapshotDeps) {
+  const sent: DriftRecord[] = [];
+  for (const drift of pending) {
+    const event: GuardEvent = {
+      type: drift.alertReason === 'acceptance-expired' ? 'Drift Acceptance Expired' : 'Drift Detected',
+      tenant,
+      time: deps.clock.now().toISOString(),
+      id: `${tenant}:${drift.key}:${drift.snapshotSeq}:${drift.alertReason ?? 'new-drift'}`,
+      detail: {
+        resource: drift.resource,
+        change: drift.change,
+        severity: drift.severity,
+        patch: drift.patch,
+        fromHash: drift.fromHash,
+        toHash: drift.toHash,
+        detectedAt: drift.detectedAt,
+        snapshotSeq: drift.snapshotSeq,
+        ...(drift.acceptance ? { acceptance: drift.acceptance } : {}),
+      },
+    };
+    try {
+      await deps.notifier.publish(event);
+      sent.push(drift);
+    } catch {
+      // Kept pending in the store; the next run delivers it.
+    }
+  }
+  if (sent.length > 0) await deps.store.markAlertsSent(tenant, sent);
+  return { sent: sent.length, pending: pending.length - sent.length };
+}

