@@ -1,6 +1,10 @@
 import { Command, CommanderError } from 'commander';
+import { registerAuditCommands } from './commands/audit';
+import { registerDriftCommands } from './commands/drift';
 import { registerEmulatorCommand } from './commands/emulator';
+import { registerHistoryCommands } from './commands/history';
 import { UsageError } from './commands/options';
+import { registerSnapshotCommand } from './commands/snapshot';
 
 /** Builds the `sdim-guard` program; every command registers itself here. */
 export function buildProgram(): Command {
@@ -9,6 +13,10 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerEmulatorCommand(program);
+  registerSnapshotCommand(program);
+  registerHistoryCommands(program);
+  registerDriftCommands(program);
+  registerAuditCommands(program);
   return program;
 }
 

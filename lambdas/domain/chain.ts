@@ -7,11 +7,17 @@ export const GENESIS_HASH = '0'.repeat(64);
 /** One line of a snapshot's change list: enough to replay the manifest and to find the version written. */
 export interface ChainedChange {
   readonly key: ResourceKey;
+  /** Display name when the change was recorded, so evidence reads without a lookup. */
+  readonly name?: string;
   readonly change: ChangeKind;
   readonly fromHash: string | null;
   readonly toHash: string | null;
   /** The resource version this change wrote; for a removal, the tombstone version. */
   readonly version: number;
+  /** Recorded in the chain so exported evidence of how a change was judged cannot be edited afterwards. */
+  readonly severity?: 'low' | 'medium' | 'high';
+  readonly classification?: 'expected' | 'accepted' | 'unexpected';
+  readonly requestId?: string;
 }
 
 export interface SnapshotLink {
@@ -38,6 +44,22 @@ export function snapshotHash(link: SnapshotLink): string {
 export function manifestHash(manifest: ReadonlyMap<ResourceKey, string>): string {
   const entries = [...manifest.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return sha256Hex(canonicalJson(entries));
+}
+
+/** Which version of each resource was current after snapshot `seq`, replayed from the change lists. */
+export function versionsAt(
+  snapshots: readonly ChainedSnapshot[],
+  seq: number,
+): Map<ResourceKey, { version: number; hash: string; name?: string }> {
+  const state = new Map<ResourceKey, { version: number; hash: string; name?: string }>();
+  for (const snapshot of snapshots) {
+    if (snapshot.seq > seq) break;
+    for (const c of snapshot.changes) {
+      if (c.change === 'removed') state.delete(c.key);
+      else state.set(c.key, { version: c.version, hash: c.toHash as string, name: c.name });
+    }
+  }
+  return state;
 }
 
 export function applyChanges(manifest: Map<ResourceKey, string>, changes: readonly ChainedChange[]): void {

@@ -256,8 +256,18 @@ function chainRecord(
   baseline: boolean,
 ) {
   const changes: ChainedChange[] = baseline
-    ? current.map((r) => ({ key: r.key, change: 'added', fromHash: null, toHash: r.contentHash, version: seq }))
-    : classified.map((c) => ({ key: c.key, change: c.change, fromHash: c.fromHash, toHash: c.toHash, version: seq }));
+    ? current.map((r) => ({ key: r.key, name: r.name, change: 'added', fromHash: null, toHash: r.contentHash, version: seq }))
+    : classified.map((c) => ({
+        key: c.key,
+        name: c.resource.name,
+        change: c.change,
+        fromHash: c.fromHash,
+        toHash: c.toHash,
+        version: seq,
+        severity: c.severity,
+        classification: c.classification,
+        ...(c.requestId ? { requestId: c.requestId } : {}),
+      }));
   const manifest = new Map([...known.values()].map((k) => [k.key, k.contentHash]));
   applyChanges(manifest, changes);
   const link: SnapshotLink = {

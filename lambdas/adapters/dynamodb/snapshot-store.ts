@@ -267,7 +267,7 @@ export class DynamoSnapshotStore implements SnapshotStore, AppliedChangeLedger {
     const items = await this.queryAll(
       { pk: resourcePk(tenant, key), prefix: 'V#' },
       undefined,
-      'key, seq, snapshotId, #kind, id, #name, #change, contentHash, takenAt, modified',
+      '#key, seq, snapshotId, #kind, id, #name, #change, contentHash, takenAt, modified',
     );
     const valid = await this.committedOnly(tenant, items);
     return valid.map(itemToVersion);
@@ -490,7 +490,7 @@ export class DynamoSnapshotStore implements SnapshotStore, AppliedChangeLedger {
           };
     if (projection) {
       input.ProjectionExpression = projection;
-      input.ExpressionAttributeNames = { '#kind': 'kind', '#name': 'name', '#change': 'change' };
+      input.ExpressionAttributeNames = { '#key': 'key', '#kind': 'kind', '#name': 'name', '#change': 'change' };
     }
     const out: Item[] = [];
     let startKey: Record<string, unknown> | undefined;

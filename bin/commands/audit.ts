@@ -1,0 +1,114 @@
+import { writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import pc from 'picocolors';
+import { verifyHistory } from '../../lambdas/use-cases/verify-history';
+import { requireTenant } from './history';
+import { nonEmptyOption, UsageError } from './options';
+import { short } from './render';
+import { inWorkspace, parseWhen, print, type WorkspaceFlags, withWorkspaceOptions } from './workspace-options';
+
+export function registerAuditCommands(program: Command): void {
+  withWorkspaceOptions(
+    program
+      .command('verify')
+      .description("Recompute the hash chain of a tenant's history; exits 1 and names the first broken link if anything was altered.")
+      .requiredOption('--tenant <name>', 'tenant name', nonEmptyOption),
+  ).action(async (flags: WorkspaceFlags & { tenant: string }) => {
+    await inWorkspace(flags, async (ws) => {
+      await requireTenant(ws, flags.tenant);
+      const verdict = await verifyHistory(ws.store, flags.tenant, { ignoreReferenceNames: ws.settings.ignoreReferenceNames });
+      print(flags, verdict, () =>
+        verdict.ok
+          ? pc.green(`OK: ${verdict.snapshotsChecked} snapshots and ${verdict.versionsChecked} versions of ${flags.tenant} verified.`)
+          : pc.red(`BROKEN at snapshot #${verdict.firstBroken?.seq}: ${verdict.firstBroken?.reason}`),
+      );
+      if (!verdict.ok) process.exitCode = 1;
+    });
+  });
+
+  withWorkspaceOptions(
+    program
+      .command('export')
+      .description('Export audit evidence: snapshots, their changes and the chain verdict, as JSON or CSV.')
+      .requiredOption('--tenant <name>', 'tenant name', nonEmptyOption)
+      .option('--format <format>', 'json or csv', 'json')
+      .option('--from <date>', 'first snapshot time to include (2026-01-01 or ISO time)')
+      .option('--to <date>', 'last snapshot time to include')
+      .option('--out <file>', 'write to this file instead of standard output', nonEmptyOption),
+  ).action(async (flags: WorkspaceFlags & { tenant: string; format: string; from?: string; to?: string; out?: string }) => {
+    if (flags.format !== 'json' && flags.format !== 'csv') throw new UsageError(`--format must be json or csv, not '${flags.format}'`);
+    const from = flags.from ? parseWhen(flags.from, '--from') : undefined;
+    const to = flags.to ? parseWhen(flags.to, '--to') : undefined;
+    if (from && to && from > to) throw new UsageError('--from is after --to');
+    await inWorkspace(flags, async (ws) => {
+      await requireTenant(ws, flags.tenant);
+      const [snapshots, verdict] = await Promise.all([
+        ws.store.listSnapshots(flags.tenant, { from, to }),
+        verifyHistory(ws.store, flags.tenant, { ignoreReferenceNames: ws.settings.ignoreReferenceNames }),
+      ]);
+      const text =
+        flags.format === 'json'
+          ? `${JSON.stringify({ tenant: flags.tenant, exportedAt: new Date().toISOString(), range: { from: from ?? null, to: to ?? null }, chain: verdict, snapshots }, null, 2)}\n`
+          : toCsv(snapshots);
+      if (flags.out) {
+        writeFileSync(flags.out, text);
+        process.stderr.write(`Wrote ${snapshots.length} snapshot(s) to ${flags.out} (chain ${verdict.ok ? 'verified' : 'BROKEN'}).\n`);
+      } else {
+        process.stdout.write(text);
+      }
+      if (!verdict.ok) process.exitCode = 1;
+    });
+  });
+}
+
+const CSV_COLUMNS = [
+  'seq',
+  'takenAt',
+  'snapshotHash',
+  'prevHash',
+  'resourceKey',
+  'name',
+  'change',
+  'severity',
+  'classification',
+  'requestId',
+  'fromHash',
+  'toHash',
+  'version',
+];
+
+function toCsv(snapshots: Awaited<ReturnType<import('../../lambdas/ports/snapshot-store').SnapshotStore['listSnapshots']>>): string {
+  const cell = (v: unknown) => {
+    const s = v === undefined || v === null ? '' : String(v);
+    // Quote when needed, and defuse spreadsheet formulas in names (CSV injection).
+    const safe = /^[=+\-@]/.test(s) ? `'${s}` : s;
+    return /[",\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
+  };
+  const rows = [CSV_COLUMNS.join(',')];
+  for (const s of snapshots) {
+    if (s.changes.length === 0)
+      rows.push([s.seq, s.takenAt, s.hash, s.prevHash, '', '', 'none', '', '', '', '', '', ''].map(cell).join(','));
+    for (const c of s.changes) {
+      rows.push(
+        [
+          s.seq,
+          s.takenAt,
+          s.hash,
+          s.prevHash,
+          c.key,
+          c.name,
+          s.baseline ? 'baseline' : c.change,
+          c.severity,
+          c.classification,
+          c.requestId,
+          c.fromHash,
+          c.toHash,
+          c.version,
+        ]
+          .map(cell)
+          .join(','),
+      );
+    }
+  }
+  return `${rows.join('\n')}\n`;
+}

@@ -1,0 +1,42 @@
+import { stripVTControlCharacters } from 'node:util';
+import pc from 'picocolors';
+
+/** A plain column table; colour codes are not counted in widths. */
+export function table(headers: string[], rows: string[][]): string {
+  const visible = (s: string) => stripVTControlCharacters(s).length;
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => visible(r[i] ?? ''))));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c + ' '.repeat(Math.max(0, (widths[i] ?? 0) - visible(c))))
+      .join('  ')
+      .trimEnd();
+  return [pc.bold(line(headers)), ...rows.map(line)].join('\n');
+}
+
+export function severityColour(severity: string): string {
+  return severity === 'high' ? pc.red(severity) : severity === 'medium' ? pc.yellow(severity) : pc.dim(severity);
+}
+
+export function classificationColour(classification: string): string {
+  return classification === 'unexpected'
+    ? pc.red(classification)
+    : classification === 'expected'
+      ? pc.green(classification)
+      : pc.cyan(classification);
+}
+
+/** One line per JSON Patch operation: green additions, red removals, yellow replacements. */
+export function patchLines(patch: unknown[], indent = '    '): string[] {
+  return patch.map((raw) => {
+    const op = raw as { op: string; path: string; value?: unknown };
+    const value = op.value === undefined ? '' : ` ${truncate(JSON.stringify(op.value), 160)}`;
+    const text = `${indent}${op.op.padEnd(7)} ${op.path}${value}`;
+    return op.op === 'add' ? pc.green(text) : op.op === 'remove' ? pc.red(text) : pc.yellow(text);
+  });
+}
+
+export const short = (hash: string | null | undefined) => (hash ? hash.slice(0, 12) : '-');
+
+function truncate(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}

@@ -1,0 +1,115 @@
+import type { Command } from 'commander';
+import pc from 'picocolors';
+import { normaliseTenantUrl } from '../../lambdas/isc/client';
+import type { IscCredentials } from '../../lambdas/isc/token-provider';
+import { systemClock } from '../../lambdas/ports/clock';
+import type { SecretsPort } from '../../lambdas/ports/secrets';
+import { assertTenantName, type TenantConfig } from '../../lambdas/ports/tenants';
+import { type SnapshotResult, takeSnapshot } from '../../lambdas/use-cases/take-snapshot';
+import { snapshotDeps } from '../../lambdas/wiring';
+import { nonEmptyOption, UsageError } from './options';
+import { classificationColour, patchLines, severityColour, short } from './render';
+import { explainIscError, inWorkspace, print, type WorkspaceFlags, withWorkspaceOptions } from './workspace-options';
+
+interface SnapshotFlags extends WorkspaceFlags {
+  tenant: string;
+  tenantUrl?: string;
+  clientId?: string;
+  clientSecret?: string;
+  apiVersion: 'v3' | 'v2024';
+}
+
+export function registerSnapshotCommand(program: Command): void {
+  withWorkspaceOptions(
+    program
+      .command('snapshot')
+      .description('Take one snapshot of a tenant into the local store and report what changed since the last one.')
+      .requiredOption('--tenant <name>', 'tenant name (remembered once given with --tenant-url)', nonEmptyOption)
+      .option('--tenant-url <url>', 'ISC API root, e.g. https://acme.api.identitynow.com (or an emulator URL)', nonEmptyOption)
+      .option('--client-id <id>', 'ISC client id (kept in the local secrets file, never in the store)', nonEmptyOption)
+      .option('--client-secret <secret>', 'ISC client secret (kept in the local secrets file, never in the store)', nonEmptyOption)
+      .option(
+        '--api-version <version>',
+        'v3 or v2024',
+        (v) => {
+          if (v !== 'v3' && v !== 'v2024') throw new UsageError(`--api-version must be v3 or v2024, not '${v}'`);
+          return v;
+        },
+        'v3',
+      ),
+  ).action(async (flags: SnapshotFlags) => {
+    try {
+      assertTenantName(flags.tenant);
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+    if ((flags.clientId === undefined) !== (flags.clientSecret === undefined)) {
+      throw new UsageError('--client-id and --client-secret go together: give both or neither');
+    }
+    const url = flags.tenantUrl === undefined ? undefined : parseUrl(flags.tenantUrl);
+    await inWorkspace(flags, async (ws) => {
+      const remembered = await ws.tenants.get(flags.tenant);
+      if (!remembered && !url) {
+        throw new UsageError(`unknown tenant '${flags.tenant}': name it once with --tenant-url URL --client-id ID --client-secret SECRET`);
+      }
+      const given: IscCredentials | undefined =
+        flags.clientId && flags.clientSecret ? { clientId: flags.clientId, clientSecret: flags.clientSecret } : undefined;
+      if (!given && !ws.secrets.has(flags.tenant)) {
+        throw new UsageError(`no credentials stored for tenant '${flags.tenant}': give --client-id and --client-secret`);
+      }
+      const tenant: TenantConfig = {
+        name: flags.tenant,
+        url: url ?? (remembered as TenantConfig).url,
+        apiVersion: url ? flags.apiVersion : (remembered?.apiVersion ?? 'v3'),
+      };
+      // Credentials given on this command line are tried first and only remembered once they worked.
+      const secrets: SecretsPort = given
+        ? { tenantCredentials: async () => given, fingerprintKey: () => ws.secrets.fingerprintKey() }
+        : ws.secrets;
+      const deps = await snapshotDeps(tenant, {
+        store: ws.store,
+        secrets,
+        notifier: ws.notifier,
+        clock: systemClock,
+        settings: ws.settings,
+        clientOptions: { retry: { maxAttempts: 4 } },
+      });
+      let result: SnapshotResult;
+      try {
+        result = await takeSnapshot(tenant.name, deps);
+      } catch (error) {
+        throw explainIscError(error, tenant.url);
+      }
+      if (given) ws.secrets.setTenantCredentials(tenant.name, given);
+      if (!remembered || url) await ws.tenants.put(tenant);
+      print(flags, result, () => describe(result));
+    });
+  });
+}
+
+function parseUrl(raw: string): string {
+  try {
+    return normaliseTenantUrl(raw);
+  } catch (error) {
+    throw new UsageError(`--tenant-url: ${(error as Error).message}`);
+  }
+}
+
+export function describe(result: SnapshotResult): string {
+  const head = `${pc.bold(`Snapshot #${result.seq}`)} of ${result.tenant}: ${result.resources} resources, hash ${short(result.hash)}${result.baseline ? ' (baseline)' : ''}`;
+  const stats = pc.dim(
+    `  ${result.stats.iscRequests} ISC requests, fetch ${result.stats.fetchMs} ms, total ${result.stats.totalMs} ms, ${result.stats.itemsWritten} items written`,
+  );
+  if (result.changes.length === 0)
+    return [head, result.baseline ? '  Every resource recorded as the baseline.' : '  No changes.', stats].join('\n');
+  const lines = [head, `  ${result.changes.length} change(s):`];
+  for (const change of result.changes) {
+    lines.push(
+      `  ${change.change.padEnd(8)} ${change.resource.kind} ${change.resource.name} (${change.resource.id})  ${severityColour(change.severity)}  ${classificationColour(change.classification)}`,
+    );
+    lines.push(...patchLines(change.patch));
+  }
+  if (result.alerts.sent + result.alerts.pending > 0) lines.push(`  alerts: ${result.alerts.sent} sent, ${result.alerts.pending} pending`);
+  lines.push(stats);
+  return lines.join('\n');
+}

@@ -1,0 +1,29 @@
+import type { IscApiVersion } from '../isc/client';
+
+/** One ISC org under guard. Credentials are never part of it: they live behind the Secrets port. */
+export interface TenantConfig {
+  readonly name: string;
+  /** e.g. https://acme.api.identitynow.com */
+  readonly url: string;
+  readonly apiVersion: IscApiVersion;
+  /** Where its credentials are: a Secrets Manager ARN in AWS; unused locally (the secrets file is keyed by name). */
+  readonly secretRef?: string;
+}
+
+export interface TenantDirectory {
+  get(name: string): Promise<TenantConfig | undefined>;
+  list(): Promise<TenantConfig[]>;
+}
+
+export interface WritableTenantDirectory extends TenantDirectory {
+  put(tenant: TenantConfig): Promise<void>;
+}
+
+const TENANT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+
+/** Tenant names become key parts and file keys: keep them plain. */
+export function assertTenantName(name: string): void {
+  if (!TENANT_NAME.test(name)) {
+    throw new Error(`tenant name '${name}' must be 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit`);
+  }
+}

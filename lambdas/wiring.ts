@@ -1,0 +1,45 @@
+import { randomUUID } from 'node:crypto';
+import { HttpIscClient, type HttpIscClientOptions } from './isc/client';
+import type { Clock } from './ports/clock';
+import type { Notifier } from './ports/notifier';
+import type { SecretsPort } from './ports/secrets';
+import type { AppliedChangeLedger, SnapshotStore } from './ports/snapshot-store';
+import type { TenantConfig } from './ports/tenants';
+import { type GuardSettings, toPolicies } from './settings';
+import type { SnapshotDeps } from './use-cases/take-snapshot';
+
+/** An ISC client for a tenant whose credentials are read from the Secrets port on every token request. */
+export function iscClientFor(tenant: TenantConfig, secrets: SecretsPort, extra: Partial<HttpIscClientOptions> = {}): HttpIscClient {
+  return new HttpIscClient({
+    tenantUrl: tenant.url,
+    apiVersion: tenant.apiVersion,
+    credentials: () => secrets.tenantCredentials(tenant),
+    ...extra,
+  });
+}
+
+export interface SnapshotWiring {
+  readonly store: SnapshotStore & AppliedChangeLedger;
+  readonly secrets: SecretsPort;
+  readonly notifier: Notifier;
+  readonly clock: Clock;
+  readonly settings: GuardSettings;
+  readonly clientOptions?: Partial<HttpIscClientOptions>;
+}
+
+/** The same composition in Lambda, in the local runtime and in the CLI: only the adapters passed in differ. */
+export async function snapshotDeps(tenant: TenantConfig, wiring: SnapshotWiring): Promise<SnapshotDeps> {
+  const { secretPolicy, severityRules } = toPolicies(wiring.settings);
+  return {
+    isc: iscClientFor(tenant, wiring.secrets, wiring.clientOptions),
+    store: wiring.store,
+    ledger: wiring.store,
+    notifier: wiring.notifier,
+    clock: wiring.clock,
+    newId: randomUUID,
+    fingerprintKey: await wiring.secrets.fingerprintKey(),
+    secretPolicy,
+    severityRules,
+    ignoreReferenceNames: wiring.settings.ignoreReferenceNames,
+  };
+}

@@ -1,0 +1,97 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { IscCredentials } from '../lambdas/isc/token-provider';
+import type { SecretsPort } from '../lambdas/ports/secrets';
+import type { TenantConfig } from '../lambdas/ports/tenants';
+
+interface SecretsDocument {
+  version: 1;
+  /** base64 of 32 random bytes. */
+  fingerprintKey: string;
+  tenants: Record<string, IscCredentials>;
+}
+
+/** A corrupt or unreadable secrets file: the message says which file and what is wrong, never what it holds. */
+export class SecretsFileError extends Error {}
+
+/**
+ * The local stand-in for Secrets Manager: `<data-dir>/secrets.json`, readable by its owner only. It holds tenant
+ * credentials and the fingerprint key. It is never regenerated over a damaged file: a new key would make every
+ * stored fingerprint look changed.
+ */
+export class LocalSecretsFile implements SecretsPort {
+  private document: SecretsDocument;
+
+  constructor(readonly path: string) {
+    this.document = existsSync(path) ? parse(path) : { version: 1, fingerprintKey: randomBytes(32).toString('base64'), tenants: {} };
+    if (!existsSync(path)) this.save();
+  }
+
+  async tenantCredentials(tenant: TenantConfig): Promise<IscCredentials> {
+    const credentials = this.document.tenants[tenant.name];
+    if (!credentials) {
+      throw new SecretsFileError(`no credentials for tenant '${tenant.name}' in ${this.path}: give --client-id and --client-secret once`);
+    }
+    return credentials;
+  }
+
+  has(tenant: string): boolean {
+    return tenant in this.document.tenants;
+  }
+
+  async fingerprintKey(): Promise<Buffer> {
+    return Buffer.from(this.document.fingerprintKey, 'base64');
+  }
+
+  setTenantCredentials(tenant: string, credentials: IscCredentials): void {
+    this.document = {
+      ...this.document,
+      tenants: { ...this.document.tenants, [tenant]: { clientId: credentials.clientId, clientSecret: credentials.clientSecret } },
+    };
+    this.save();
+  }
+
+  /** Written to a temporary file and renamed, so a crash never leaves half a secrets file. */
+  private save(): void {
+    mkdirSync(dirname(this.path), { recursive: true });
+    const temporary = `${this.path}.${process.pid}.tmp`;
+    writeFileSync(temporary, `${JSON.stringify(this.document, null, 2)}\n`, { mode: 0o600 });
+    renameSync(temporary, this.path);
+    chmodSync(this.path, 0o600);
+  }
+}
+
+function parse(path: string): SecretsDocument {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    const reason =
+      error instanceof SyntaxError ? 'it is not valid JSON' : `it cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`;
+    throw new SecretsFileError(
+      `the local secrets file ${path} is corrupt: ${reason}. Restore it from a backup; deleting it forgets every tenant's credentials and changes every fingerprint.`,
+    );
+  }
+  const problem = problemWith(raw);
+  if (problem) {
+    throw new SecretsFileError(
+      `the local secrets file ${path} is corrupt: ${problem}. Restore it from a backup; deleting it forgets every tenant's credentials and changes every fingerprint.`,
+    );
+  }
+  return raw as SecretsDocument;
+}
+
+function problemWith(raw: unknown): string | undefined {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return 'it is not a JSON object';
+  const doc = raw as Partial<SecretsDocument>;
+  if (doc.version !== 1) return `unknown version ${JSON.stringify(doc.version)}`;
+  if (typeof doc.fingerprintKey !== 'string' || Buffer.from(doc.fingerprintKey, 'base64').length !== 32)
+    return 'fingerprintKey must be 32 bytes in base64';
+  if (typeof doc.tenants !== 'object' || doc.tenants === null || Array.isArray(doc.tenants)) return 'tenants must be an object';
+  for (const [name, credentials] of Object.entries(doc.tenants)) {
+    if (typeof credentials?.clientId !== 'string' || typeof credentials?.clientSecret !== 'string')
+      return `tenant '${name}' needs clientId and clientSecret strings`;
+  }
+  return undefined;
+}

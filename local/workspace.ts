@@ -1,0 +1,69 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createDocumentClient } from '../lambdas/adapters/dynamodb/clients';
+import { DynamoSnapshotStore } from '../lambdas/adapters/dynamodb/snapshot-store';
+import { DynamoTenantDirectory } from '../lambdas/adapters/dynamodb/tenant-directory';
+import { systemClock } from '../lambdas/ports/clock';
+import type { GuardEvent } from '../lambdas/ports/notifier';
+import { type GuardSettings, parseSettings } from '../lambdas/settings';
+import { type DynamoDbLocal, ensureTable, startDynamoDbLocal } from './dynamodb-local';
+import { LocalNotifier } from './local-notifier';
+import { LocalSecretsFile } from './secrets-file';
+
+export const DEFAULT_DATA_DIR = '.sdim-guard';
+export const LOCAL_TABLE = 'sdim-guard';
+
+/** Everything the local CLI and runtime work on, under one data directory. */
+export interface Workspace {
+  readonly dataDir: string;
+  readonly endpoint: string;
+  readonly db: DynamoDBDocumentClient;
+  readonly store: DynamoSnapshotStore;
+  readonly tenants: DynamoTenantDirectory;
+  readonly secrets: LocalSecretsFile;
+  readonly notifier: LocalNotifier;
+  readonly settings: GuardSettings;
+  readonly eventsFile: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens `<dataDir>`: DynamoDB Local persisted in `<dataDir>/dynamodb` (or an existing endpoint), the secrets file,
+ * optional `<dataDir>/settings.json`, and alerts appended to `<dataDir>/events.jsonl`.
+ */
+export async function openWorkspace(
+  dataDirOption: string,
+  options: { endpoint?: string; onEvent?: (event: GuardEvent) => void } = {},
+): Promise<Workspace> {
+  const dataDir = resolve(dataDirOption);
+  // Read the secrets and settings first: a corrupt file must stop us before a Java process is started.
+  const secrets = new LocalSecretsFile(join(dataDir, 'secrets.json'));
+  const settingsPath = join(dataDir, 'settings.json');
+  const settings = parseSettings(existsSync(settingsPath) ? readFileSync(settingsPath, 'utf8') : undefined, settingsPath);
+  const ddb: DynamoDbLocal | undefined = options.endpoint ? undefined : await startDynamoDbLocal({ dataDir: join(dataDir, 'dynamodb') });
+  const endpoint = options.endpoint ?? (ddb as DynamoDbLocal).endpoint;
+  try {
+    await ensureTable(endpoint, LOCAL_TABLE);
+  } catch (error) {
+    await ddb?.stop();
+    throw error;
+  }
+  const db = createDocumentClient({ endpoint });
+  const eventsFile = join(dataDir, 'events.jsonl');
+  return {
+    dataDir,
+    endpoint,
+    db,
+    store: new DynamoSnapshotStore(db, LOCAL_TABLE, systemClock.now),
+    tenants: new DynamoTenantDirectory(db, LOCAL_TABLE),
+    secrets,
+    notifier: new LocalNotifier(eventsFile, options.onEvent),
+    settings,
+    eventsFile,
+    close: async () => {
+      db.destroy();
+      await ddb?.stop();
+    },
+  };
+}
