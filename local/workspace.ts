@@ -41,10 +41,13 @@ export async function openWorkspace(
   const secrets = new LocalSecretsFile(join(dataDir, 'secrets.json'));
   const settingsPath = join(dataDir, 'settings.json');
   const settings = parseSettings(existsSync(settingsPath) ? readFileSync(settingsPath, 'utf8') : undefined, settingsPath);
-  const ddb: DynamoDbLocal | undefined = options.endpoint ? undefined : await startDynamoDbLocal({ dataDir: join(dataDir, 'dynamodb') });
-  const endpoint = options.endpoint ?? (ddb as DynamoDbLocal).endpoint;
+  // An already running DynamoDB (Local) can be named instead of the embedded one: handy for several CLIs at once.
+  const external = options.endpoint ?? process.env.SDIM_GUARD_DYNAMODB_ENDPOINT;
+  const tableName = process.env.SDIM_GUARD_TABLE ?? LOCAL_TABLE;
+  const ddb: DynamoDbLocal | undefined = external ? undefined : await startDynamoDbLocal({ dataDir: join(dataDir, 'dynamodb') });
+  const endpoint = external ?? (ddb as DynamoDbLocal).endpoint;
   try {
-    await ensureTable(endpoint, LOCAL_TABLE);
+    await ensureTable(endpoint, tableName);
   } catch (error) {
     await ddb?.stop();
     throw error;
@@ -55,8 +58,8 @@ export async function openWorkspace(
     dataDir,
     endpoint,
     db,
-    store: new DynamoSnapshotStore(db, LOCAL_TABLE, systemClock.now),
-    tenants: new DynamoTenantDirectory(db, LOCAL_TABLE),
+    store: new DynamoSnapshotStore(db, tableName, systemClock.now),
+    tenants: new DynamoTenantDirectory(db, tableName),
     secrets,
     notifier: new LocalNotifier(eventsFile, options.onEvent),
     settings,

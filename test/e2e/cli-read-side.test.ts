@@ -1,0 +1,204 @@
+import { randomUUID } from 'node:crypto';
+import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { IscEmulator } from '../../local/emulator/server';
+import { type CliResult, runCli } from '../support/cli';
+import { dynamoEndpoint } from '../support/dynamodb';
+import { startEmulator, TEST_CLIENT } from '../support/emulator';
+
+// The read side as a user drives it: one CLI process per command, on one data directory.
+
+describe('sdim-guard snapshot, history, diff, drift, accept, verify and export', () => {
+  let emulator: IscEmulator;
+  let url: string;
+  let dataDir: string;
+  let env: NodeJS.ProcessEnv;
+  const cli = (...args: string[]): Promise<CliResult> => runCli([...args, '--data-dir', dataDir], { env });
+  const json = async <T>(...args: string[]): Promise<T> => {
+    const result = await cli(...args, '--json');
+    if (result.code !== 0) throw new Error(`sdim-guard ${args.join(' ')} exited ${result.code}: ${result.stderr}`);
+    return JSON.parse(result.stdout) as T;
+  };
+
+  beforeAll(async () => {
+    ({ emulator, url } = await startEmulator({ integrations: 12, seed: 31 }));
+    dataDir = mkdtempSync(join(tmpdir(), 'sdim-guard-cli-'));
+    // The suite's DynamoDB Local stands in for the embedded one, so that each command does not start Java again.
+    env = { SDIM_GUARD_DYNAMODB_ENDPOINT: dynamoEndpoint(), SDIM_GUARD_TABLE: `cli-${randomUUID()}` };
+  });
+  afterAll(() => emulator.stop());
+
+  it('runs a whole story: baseline, an edit, drift, acceptance, history, diff, verify, export', async () => {
+    // Prepare
+    const first = await json<{ seq: number; baseline: boolean; resources: number; changes: unknown[] }>(
+      'snapshot',
+      '--tenant',
+      'acme',
+      '--tenant-url',
+      url,
+      '--client-id',
+      TEST_CLIENT.clientId,
+      '--client-secret',
+      TEST_CLIENT.clientSecret,
+    );
+    expect(first).toMatchObject({ seq: 1, baseline: true, resources: 13, changes: [] });
+    const id = emulator.state.ids()[3] as string;
+    emulator.state.patch(id, [{ op: 'replace', path: '/description', value: 'changed by someone' }]);
+
+    // Act: the tenant is remembered by name now.
+    const second = await json<{
+      seq: number;
+      changes: Array<{ resource: { id: string }; change: string; patch: unknown[]; severity: string; classification: string }>;
+      stats: Record<string, number>;
+    }>('snapshot', '--tenant', 'acme');
+
+    // Assess
+    expect(second.changes).toEqual([
+      {
+        resource: { kind: 'integration', id, name: expect.any(String) },
+        change: 'modified',
+        patch: [{ op: 'replace', path: '/description', value: 'changed by someone' }],
+        severity: 'low',
+        classification: 'unexpected',
+      },
+    ]);
+    expect(Object.keys(second.stats).sort()).toEqual(expect.arrayContaining(['fetchMs', 'iscRequests', 'itemsWritten', 'totalMs']));
+
+    const drifts = await json<Array<{ key: string; status: string }>>('drift', '--tenant', 'acme');
+    expect(drifts).toEqual([expect.objectContaining({ key: `integration:${id}`, status: 'open' })]);
+    const accepted = await json<{ status: string; acceptance: { reason: string } }>(
+      'accept',
+      '--tenant',
+      'acme',
+      '--integration',
+      id,
+      '--reason',
+      'ticket CHG-1',
+      '--until',
+      '2099-01-01',
+    );
+    expect(accepted).toMatchObject({ status: 'accepted', acceptance: { reason: 'ticket CHG-1' } });
+    expect(await json('drift', '--tenant', 'acme', '--open')).toEqual([]);
+
+    const history = await json<Array<{ seq: number; changeCount: number }>>('history', '--tenant', 'acme');
+    expect(history.map((s) => [s.seq, s.changeCount])).toEqual([
+      [1, 13],
+      [2, 1],
+    ]);
+    const versions = await json<Array<{ version: number; change: string }>>('history', '--tenant', 'acme', '--integration', id);
+    expect(versions.map((v) => [v.version, v.change])).toEqual([
+      [1, 'added'],
+      [2, 'modified'],
+    ]);
+    const diff = await json<Array<{ key: string; patch: unknown[] }>>('diff', '--tenant', 'acme', '--from', '1', '--to', '2');
+    expect(diff).toEqual([
+      {
+        key: `integration:${id}`,
+        name: expect.any(String),
+        from: 1,
+        to: 2,
+        patch: [{ op: 'replace', path: '/description', value: 'changed by someone' }],
+      },
+    ]);
+
+    const verify = await cli('verify', '--tenant', 'acme');
+    expect(verify.code).toBe(0);
+    expect(verify.stdout).toMatch(/OK: 2 snapshots and 14 versions of acme verified/);
+
+    const csvFile = join(dataDir, 'evidence.csv');
+    const exported = await cli('export', '--tenant', 'acme', '--format', 'csv', '--out', csvFile);
+    expect(exported.code).toBe(0);
+    const csv = readFileSync(csvFile, 'utf8').trim().split('\n');
+    expect(csv[0]).toBe(
+      'seq,takenAt,snapshotHash,prevHash,resourceKey,name,change,severity,classification,requestId,fromHash,toHash,version',
+    );
+    expect(csv).toHaveLength(1 + 13 + 1);
+    expect(csv.at(-1)).toMatch(new RegExp(`^2,.*,integration:${id},.*,modified,low,unexpected,`));
+    const evidence = await json<{ chain: { ok: boolean }; snapshots: unknown[] }>('export', '--tenant', 'acme', '--format', 'json');
+    expect(evidence.chain.ok).toBe(true);
+    expect(evidence.snapshots).toHaveLength(2);
+
+    // Credentials sit in the secrets file, readable by its owner only, and nowhere in the store.
+    const secretsFile = join(dataDir, 'secrets.json');
+    expect(statSync(secretsFile).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(readFileSync(secretsFile, 'utf8')).tenants.acme).toEqual(TEST_CLIENT);
+    expect(JSON.stringify(evidence)).not.toContain(TEST_CLIENT.clientSecret);
+  });
+
+  describe('bad input gets a clear message, a non-zero exit, and no snapshot', () => {
+    const snapshotsOf = async (tenant: string) => {
+      const result = await cli('history', '--tenant', tenant, '--json');
+      return result.code === 0 ? (JSON.parse(result.stdout) as unknown[]).length : 0;
+    };
+
+    it('an unknown tenant', async () => {
+      const result = await cli('snapshot', '--tenant', 'nobody');
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(/unknown tenant 'nobody': name it once with --tenant-url/);
+    });
+
+    it('an unreachable URL', async () => {
+      const { emulator: gone, url: goneUrl } = await startEmulator({ integrations: 0 });
+      await gone.stop();
+      const result = await cli('snapshot', '--tenant', 'gone', '--tenant-url', goneUrl, '--client-id', 'x', '--client-secret', 'y');
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/cannot reach ISC at http:\/\/127\.0\.0\.1:\d+: .*ECONNREFUSED/);
+      expect(await snapshotsOf('gone')).toBe(0);
+    });
+
+    it('wrong credentials, without echoing the secret', async () => {
+      const result = await cli(
+        'snapshot',
+        '--tenant',
+        'wrong',
+        '--tenant-url',
+        url,
+        '--client-id',
+        TEST_CLIENT.clientId,
+        '--client-secret',
+        'not-the-secret-42',
+      );
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/cannot sign in to http:\/\/127\.0\.0\.1:\d+: Bad credentials \(check the client id and secret\)/);
+      expect(result.stderr + result.stdout).not.toContain('not-the-secret-42');
+      expect(await snapshotsOf('wrong')).toBe(0);
+      expect(JSON.parse(readFileSync(join(dataDir, 'secrets.json'), 'utf8')).tenants.wrong).toBeUndefined();
+    });
+
+    it('a malformed URL and a half-given credential pair', async () => {
+      expect(
+        (await cli('snapshot', '--tenant', 'x', '--tenant-url', 'not a url', '--client-id', 'a', '--client-secret', 'b')).stderr,
+      ).toMatch(/--tenant-url: 'not a url' is not a URL/);
+      const half = await cli('snapshot', '--tenant', 'x', '--tenant-url', url, '--client-id', 'a');
+      expect(half.code).toBe(2);
+      expect(half.stderr).toMatch(/--client-id and --client-secret go together/);
+    });
+
+    it('a corrupt local secrets file, left as it was', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'sdim-guard-corrupt-'));
+      const file = join(dir, 'secrets.json');
+      writeFileSync(file, '{"version": 1, "fingerprintKey": ');
+      chmodSync(file, 0o600);
+      const result = await runCli(['snapshot', '--tenant', 'acme', '--data-dir', dir], { env });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/the local secrets file .*secrets\.json is corrupt: it is not valid JSON\. Restore it from a backup/);
+      expect(readFileSync(file, 'utf8')).toBe('{"version": 1, "fingerprintKey": ');
+    });
+
+    it('accepting a drift that does not exist, or until a past date', async () => {
+      const none = await cli('accept', '--tenant', 'acme', '--integration', 'nope', '--reason', 'r', '--until', '2099-01-01');
+      expect(none.code).toBe(2);
+      expect(none.stderr).toMatch(/no drift on integration:nope in tenant 'acme'/);
+      const past = await cli('accept', '--tenant', 'acme', '--integration', 'nope', '--reason', 'r', '--until', '2001-01-01');
+      expect(past.stderr).toMatch(/--until 2001-01-01 is not in the future/);
+      const garbage = await cli('accept', '--tenant', 'acme', '--status-check', '--reason', 'r', '--until', 'tomorrowish');
+      expect(garbage.stderr).toMatch(/--until must be a date/);
+    });
+
+    it('a diff against a snapshot that does not exist, and an unknown export format', async () => {
+      expect((await cli('diff', '--tenant', 'acme', '--from', '99')).stderr).toMatch(/--from 99: tenant 'acme' has snapshots 1 to \d+/);
+      expect((await cli('export', '--tenant', 'acme', '--format', 'xml')).stderr).toMatch(/--format must be json or csv, not 'xml'/);
+    });
+  });
+});
