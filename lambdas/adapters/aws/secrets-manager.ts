@@ -1,0 +1,51 @@
+import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { IscCredentials } from '../../isc/token-provider';
+import type { SecretsPort } from '../../ports/secrets';
+import type { TenantConfig } from '../../ports/tenants';
+
+/**
+ * Secrets Manager behind the Secrets port: a tenant secret is JSON {clientId, clientSecret}; the fingerprint key is
+ * a secret string of at least 32 characters. Values are cached for `ttlMs` (a rotation is seen within that time) and
+ * never logged; errors name the secret, not its content.
+ */
+export class SecretsManagerSecrets implements SecretsPort {
+  private readonly cache = new Map<string, { value: string; fetchedAt: number }>();
+
+  constructor(
+    private readonly client: SecretsManagerClient,
+    private readonly fingerprintKeySecretId: string,
+    private readonly ttlMs = 5 * 60_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async tenantCredentials(tenant: TenantConfig): Promise<IscCredentials> {
+    if (!tenant.secretRef) throw new Error(`tenant '${tenant.name}' has no secret configured`);
+    const raw = await this.read(tenant.secretRef);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(raw);
+    } catch {
+      throw new Error(`secret ${tenant.secretRef} of tenant '${tenant.name}' is not JSON; expected {"clientId": …, "clientSecret": …}`);
+    }
+    const { clientId, clientSecret } = (parsed ?? {}) as Partial<IscCredentials>;
+    if (typeof clientId !== 'string' || typeof clientSecret !== 'string' || !clientId || !clientSecret) {
+      throw new Error(`secret ${tenant.secretRef} of tenant '${tenant.name}' needs non-empty clientId and clientSecret strings`);
+    }
+    return { clientId, clientSecret };
+  }
+
+  async fingerprintKey(): Promise<Buffer> {
+    const raw = await this.read(this.fingerprintKeySecretId);
+    if (raw.length < 32) throw new Error(`secret ${this.fingerprintKeySecretId} must hold at least 32 characters of key material`);
+    return Buffer.from(raw, 'utf8');
+  }
+
+  private async read(secretId: string): Promise<string> {
+    const cached = this.cache.get(secretId);
+    if (cached && this.now() - cached.fetchedAt < this.ttlMs) return cached.value;
+    const { SecretString } = await this.client.send(new GetSecretValueCommand({ SecretId: secretId }));
+    if (!SecretString) throw new Error(`secret ${secretId} has no string value`);
+    this.cache.set(secretId, { value: SecretString, fetchedAt: this.now() });
+    return SecretString;
+  }
+}

@@ -1,0 +1,109 @@
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import type { Context } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import type { IscEmulator } from '../../local/emulator/server';
+import { freshTable } from '../support/dynamodb';
+import { startEmulator, TEST_CLIENT } from '../support/emulator';
+
+// The deployed handler, wired from its environment: DynamoDB is DynamoDB Local; Secrets Manager, SNS and EventBridge
+// have no local emulator here, so they are mocked and matched on the commands they receive.
+
+const secretsManager = mockClient(SecretsManagerClient);
+const sns = mockClient(SNSClient);
+const eventBridge = mockClient(EventBridgeClient);
+const FINGERPRINT_SECRET = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:sdim-guard/fingerprint-key';
+const TENANT_SECRET = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:sdim-guard/tenant/acme';
+
+describe('the snapshot Lambda handler', () => {
+  let emulator: IscEmulator;
+  let table: Awaited<ReturnType<typeof freshTable>>;
+  let handler: (event: unknown, context: Context) => Promise<{ seq: number; changes: Array<{ classification: string }> }>;
+
+  beforeAll(async () => {
+    let url: string;
+    ({ emulator, url } = await startEmulator({ integrations: 8, seed: 41 }));
+    table = await freshTable();
+    process.env.TABLE_NAME = table.tableName;
+    process.env.AWS_REGION = 'us-east-1';
+    process.env.TENANTS = JSON.stringify([{ name: 'acme', url, apiVersion: 'v3', secretRef: TENANT_SECRET }]);
+    process.env.FINGERPRINT_KEY_SECRET_ARN = FINGERPRINT_SECRET;
+    process.env.EVENT_BUS_NAME = 'sdim-guard-bus';
+    process.env.TOPIC_ARN = 'arn:aws:sns:eu-west-1:111122223333:sdim-guard-alerts';
+    // The handler builds its DynamoDB client from the environment; point the SDK at DynamoDB Local.
+    process.env.AWS_ENDPOINT_URL_DYNAMODB = process.env.SDIM_GUARD_TEST_DYNAMODB;
+    process.env.AWS_ACCESS_KEY_ID = 'local';
+    process.env.AWS_SECRET_ACCESS_KEY = 'local';
+    handler = (await import('../../lambdas/handlers/snapshot')).handler as unknown as typeof handler;
+  });
+
+  beforeEach(() => {
+    secretsManager.reset();
+    sns.reset();
+    eventBridge.reset();
+    secretsManager.on(GetSecretValueCommand, { SecretId: TENANT_SECRET }).resolves({ SecretString: JSON.stringify(TEST_CLIENT) });
+    secretsManager.on(GetSecretValueCommand, { SecretId: FINGERPRINT_SECRET }).resolves({ SecretString: 'k'.repeat(64) });
+    sns.on(PublishCommand).resolves({ MessageId: 'm1' });
+    eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e1' }] });
+  });
+
+  afterAll(async () => {
+    await emulator.stop();
+    await table.drop();
+  });
+
+  it('snapshots the tenant named in the event and alerts on drift through EventBridge and SNS', async () => {
+    // Prepare
+    const baseline = await handler({ tenant: 'acme' }, {} as Context);
+    expect(baseline.seq).toBe(1);
+    const id = emulator.state.ids()[1] as string;
+    emulator.state.patch(id, [{ op: 'replace', path: '/description', value: 'edited' }]);
+    // Act
+    const result = await handler({ tenant: 'acme' }, {} as Context);
+    // Assess
+    expect(result.changes.map((c) => c.classification)).toEqual(['unexpected']);
+    const put = eventBridge.commandCalls(PutEventsCommand)[0]?.args[0].input.Entries?.[0];
+    expect(put).toMatchObject({ Source: 'sdim-guard', DetailType: 'Drift Detected', EventBusName: 'sdim-guard-bus' });
+    expect(JSON.parse(put?.Detail ?? '{}')).toMatchObject({ tenant: 'acme', resource: { id }, severity: 'low' });
+    const published = sns.commandCalls(PublishCommand)[0]?.args[0].input;
+    expect(published?.Subject).toMatch(/^\[sdim-guard\] Drift Detected: acme \//);
+    expect(JSON.stringify([put, published])).not.toContain(TEST_CLIENT.clientSecret);
+  });
+
+  it('keeps an alert pending when SNS is down, and delivers it on the next run', async () => {
+    const id = emulator.state.ids()[2] as string;
+    emulator.state.patch(id, [{ op: 'replace', path: '/description', value: 'edited while SNS was down' }]);
+    sns.on(PublishCommand).rejects(new Error('SNS unavailable'));
+    const failed = (await handler({ tenant: 'acme' }, {} as Context)) as unknown as { alerts: { sent: number; pending: number } };
+    expect(failed.alerts).toEqual({ sent: 0, pending: 1 });
+    sns.on(PublishCommand).resolves({ MessageId: 'm2' });
+    const next = (await handler({ tenant: 'acme' }, {} as Context)) as unknown as {
+      alerts: { sent: number; pending: number };
+      changes: unknown[];
+    };
+    expect(next.changes).toEqual([]);
+    expect(next.alerts).toEqual({ sent: 1, pending: 0 });
+  });
+
+  it('reports a failed snapshot as an event, records nothing, and rethrows', async () => {
+    // ISC goes away (this is the last test that needs it).
+    await emulator.stop();
+    const before = (await import('../../lambdas/adapters/dynamodb/snapshot-store')).DynamoSnapshotStore;
+    const store = new before(table.db, table.tableName);
+    const seqBefore = (await store.listSnapshots('acme')).length;
+    await expect(handler({ tenant: 'acme' }, {} as Context)).rejects.toThrow(/ECONNREFUSED/);
+    const failure = eventBridge.commandCalls(PutEventsCommand)[0]?.args[0].input.Entries?.[0];
+    expect(failure).toMatchObject({ DetailType: 'Snapshot Failed' });
+    expect(JSON.parse(failure?.Detail ?? '{}')).toMatchObject({ errorType: 'IscUnavailableError' });
+    expect(await store.listSnapshots('acme')).toHaveLength(seqBefore);
+  });
+
+  it.each([
+    [{}, /needs \{"tenant": "<name>"\}/],
+    [{ tenant: 'globex' }, /unknown tenant 'globex'/],
+    [null, /needs \{"tenant"/],
+  ])('refuses the event %j', async (event, message) => {
+    await expect(handler(event, {} as Context)).rejects.toThrow(message);
+  });
+});
