@@ -5,6 +5,7 @@ import { registerEmulatorCommand } from './commands/emulator';
 import { registerHistoryCommands } from './commands/history';
 import { UsageError } from './commands/options';
 import { registerSnapshotCommand } from './commands/snapshot';
+import { registerStartCommands } from './commands/start';
 
 /** Builds the `sdim-guard` program; every command registers itself here. */
 export function buildProgram(): Command {
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
   registerHistoryCommands(program);
   registerDriftCommands(program);
   registerAuditCommands(program);
+  registerStartCommands(program);
   return program;
 }
 

@@ -9,6 +9,7 @@ import type { GuardEvent } from '../lambdas/ports/notifier';
 import { type GuardSettings, parseSettings } from '../lambdas/settings';
 import { type DynamoDbLocal, ensureTable, startDynamoDbLocal } from './dynamodb-local';
 import { LocalNotifier } from './local-notifier';
+import { readRuntime } from './runtime/runtime-file';
 import { LocalSecretsFile } from './secrets-file';
 
 export const DEFAULT_DATA_DIR = '.sdim-guard';
@@ -42,7 +43,8 @@ export async function openWorkspace(
   const settingsPath = join(dataDir, 'settings.json');
   const settings = parseSettings(existsSync(settingsPath) ? readFileSync(settingsPath, 'utf8') : undefined, settingsPath);
   // An already running DynamoDB (Local) can be named instead of the embedded one: handy for several CLIs at once.
-  const external = options.endpoint ?? process.env.SDIM_GUARD_DYNAMODB_ENDPOINT;
+  // So is the DynamoDB Local of an `npm start` that owns this data directory: two Java processes must not share it.
+  const external = options.endpoint ?? process.env.SDIM_GUARD_DYNAMODB_ENDPOINT ?? readRuntime(dataDir)?.dynamodbEndpoint;
   const tableName = process.env.SDIM_GUARD_TABLE ?? LOCAL_TABLE;
   const ddb: DynamoDbLocal | undefined = external ? undefined : await startDynamoDbLocal({ dataDir: join(dataDir, 'dynamodb') });
   const endpoint = external ?? (ddb as DynamoDbLocal).endpoint;

@@ -21,3 +21,12 @@ export interface Notifier {
   /** Resolves once the event is durably handed over; throws if it could not be, so the caller keeps it pending. */
   publish(event: GuardEvent): Promise<void>;
 }
+
+/** One readable line for a person: what happened, where, how bad. */
+export function describeEvent(event: GuardEvent): string {
+  const d = event.detail as { resource?: { kind: string; name: string; id: string }; change?: string; severity?: string; error?: string };
+  if (d.resource) {
+    return `${event.type} in ${event.tenant}: ${d.change ?? ''} ${d.resource.kind} "${d.resource.name}" (${d.resource.id})${d.severity ? `, severity ${d.severity}` : ''}`;
+  }
+  return `${event.type} in ${event.tenant}${d.error ? `: ${d.error}` : ''}`;
+}

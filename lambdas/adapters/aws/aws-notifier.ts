@@ -1,6 +1,6 @@
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
-import type { GuardEvent, Notifier } from '../../ports/notifier';
+import { describeEvent, type GuardEvent, type Notifier } from '../../ports/notifier';
 
 /** EventBridge and SNS both cap a message at 256 KB; a patch larger than this is cut and says so. */
 const MAX_DETAIL_BYTES = 200_000;
@@ -39,7 +39,7 @@ export class AwsNotifier implements Notifier {
       new PublishCommand({
         TopicArn: this.topicArn,
         Subject: subjectOf(event),
-        Message: `${summaryOf(event)}\n\n${JSON.stringify(detail, null, 2)}`,
+        Message: `${describeEvent(event)}\n\n${JSON.stringify(detail, null, 2)}`,
         MessageAttributes: {
           type: { DataType: 'String', StringValue: event.type },
           tenant: { DataType: 'String', StringValue: event.tenant },
@@ -60,11 +60,4 @@ function subjectOf(event: GuardEvent): string {
   const resource = (event.detail.resource as { name?: string } | undefined)?.name;
   const subject = `[sdim-guard] ${event.type}: ${event.tenant}${resource ? ` / ${resource}` : ''}`;
   return subject.replace(/[^\x20-\x7e]/g, '?').slice(0, 100);
-}
-
-export function summaryOf(event: GuardEvent): string {
-  const d = event.detail as { resource?: { kind: string; name: string; id: string }; change?: string; severity?: string; error?: string };
-  if (d.resource)
-    return `${event.type} in ${event.tenant}: ${d.change ?? ''} ${d.resource.kind} "${d.resource.name}" (${d.resource.id})${d.severity ? `, severity ${d.severity}` : ''}`;
-  return `${event.type} in ${event.tenant}${d.error ? `: ${d.error}` : ''}`;
 }

@@ -1,0 +1,127 @@
+import pc from 'picocolors';
+import { main as snapshotMain } from '../../lambdas/handlers/snapshot';
+import { systemClock } from '../../lambdas/ports/clock';
+import { describeEvent, type GuardEvent } from '../../lambdas/ports/notifier';
+import type { SnapshotResult } from '../../lambdas/use-cases/take-snapshot';
+import { IscEmulator } from '../emulator/server';
+import { openWorkspace, type Workspace } from '../workspace';
+import { readRuntime, removeRuntime, writeRuntime } from './runtime-file';
+import { TenantScheduler } from './scheduler';
+
+export interface LocalStackOptions {
+  readonly dataDir: string;
+  readonly intervalMs: number;
+  /** Name under which the embedded emulator is registered as a tenant. @default 'demo' */
+  readonly emulatorTenant?: string;
+  readonly emulator?: { port?: number; integrations?: number; seed?: number; latencyMs?: number; faultRate?: number };
+  readonly log?: (line: string) => void;
+}
+
+export interface LocalStack {
+  readonly workspace: Workspace;
+  readonly emulator: IscEmulator;
+  readonly scheduler: TenantScheduler;
+  readonly tenant: string;
+  /** One snapshot of every known tenant; resolves with the failures (tenant → message). */
+  tickOnce(): Promise<Map<string, string>>;
+  stop(): Promise<void>;
+}
+
+const time = () => new Date().toISOString().slice(11, 19);
+
+/**
+ * The product on embedded defaults: DynamoDB Local on the data directory, a seeded ISC emulator registered as a
+ * tenant, and the snapshot handler's `main` on an in-process schedule for every known tenant.
+ */
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const running = readRuntime(options.dataDir);
+  if (running) throw new Error(`a local sdim-guard stack already runs on ${options.dataDir} (pid ${running.pid}); stop it first`);
+
+  const emulator = new IscEmulator({
+    port: options.emulator?.port ?? 0,
+    integrations: options.emulator?.integrations ?? 25,
+    seed: options.emulator?.seed ?? 1,
+    latencyMs: options.emulator?.latencyMs,
+    faultRate: options.emulator?.faultRate,
+  });
+  const emulatorUrl = await emulator.start();
+  let workspace: Workspace;
+  try {
+    workspace = await openWorkspace(options.dataDir, { onEvent: (event) => log(formatEvent(event)) });
+  } catch (error) {
+    await emulator.stop();
+    throw error;
+  }
+  const tenant = options.emulatorTenant ?? 'demo';
+  const [client] = emulator.clients;
+  if (!client) throw new Error('the emulator has no credentials');
+  workspace.secrets.setTenantCredentials(tenant, client);
+  await workspace.tenants.put({ name: tenant, url: emulatorUrl, apiVersion: 'v3' });
+  writeRuntime(workspace.dataDir, {
+    pid: process.pid,
+    dynamodbEndpoint: workspace.endpoint,
+    emulatorUrl,
+    startedAt: new Date().toISOString(),
+  });
+
+  const deps = {
+    tenants: workspace.tenants,
+    store: workspace.store,
+    secrets: workspace.secrets,
+    notifier: workspace.notifier,
+    clock: systemClock,
+    settings: workspace.settings,
+  };
+  let failures = new Map<string, string>();
+  const job = async (name: string) => {
+    try {
+      log(formatSnapshot(await snapshotMain({ tenant: name }, deps)));
+    } catch (error) {
+      failures.set(name, (error as Error).message);
+      log(`${pc.dim(time())} ${pc.red('snapshot failed')} ${name}: ${(error as Error).message}`);
+    }
+  };
+  const scheduler = new TenantScheduler(async () => (await workspace.tenants.list()).map((t) => t.name), job, options.intervalMs);
+
+  return {
+    workspace,
+    emulator,
+    scheduler,
+    tenant,
+    tickOnce: async () => {
+      failures = new Map();
+      await scheduler.tick();
+      return failures;
+    },
+    stop: async () => {
+      await scheduler.stop();
+      await emulator.stop();
+      await workspace.close();
+      removeRuntime(workspace.dataDir);
+    },
+  };
+}
+
+export function formatSnapshot(result: SnapshotResult): string {
+  const head = `${pc.dim(time())} snapshot ${result.tenant} #${result.seq}: ${result.resources} resources`;
+  const stats = pc.dim(
+    `(${result.stats.iscRequests} ISC requests, ${result.stats.totalMs} ms, ${result.stats.itemsWritten} items written)`,
+  );
+  if (result.baseline) return `${head}, baseline recorded ${stats}`;
+  if (result.changes.length === 0) return `${head}, no changes ${stats}`;
+  const lines = result.changes.map((c) => {
+    const label =
+      c.classification === 'unexpected'
+        ? pc.red('UNEXPECTED')
+        : c.classification === 'expected'
+          ? pc.green('expected')
+          : pc.cyan('accepted');
+    return `    ${c.change} ${c.resource.kind} "${c.resource.name}" ${c.severity} ${label}`;
+  });
+  return [`${head}, ${result.changes.length} change(s) ${stats}`, ...lines].join('\n');
+}
+
+function formatEvent(event: GuardEvent): string {
+  return `${pc.dim(time())} ${pc.bold(pc.magenta('ALERT'))} ${describeEvent(event)}`;
+}
