@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import type { NormaliseOptions } from './domain/normalise';
 import { HttpIscClient, type HttpIscClientOptions } from './isc/client';
 import type { Clock } from './ports/clock';
 import type { Notifier } from './ports/notifier';
 import type { SecretsPort } from './ports/secrets';
 import type { AppliedChangeLedger, SnapshotStore } from './ports/snapshot-store';
-import type { TenantConfig } from './ports/tenants';
+import type { TenantConfig, TenantDirectory } from './ports/tenants';
 import { type GuardSettings, toPolicies } from './settings';
 import type { SnapshotDeps } from './use-cases/take-snapshot';
 
@@ -41,5 +42,37 @@ export async function snapshotDeps(tenant: TenantConfig, wiring: SnapshotWiring)
     secretPolicy,
     severityRules,
     ignoreReferenceNames: wiring.settings.ignoreReferenceNames,
+  };
+}
+
+/** ISC client and fingerprinting for a tenant by name, built once per tenant and reused. */
+export function tenantResolver(
+  tenants: TenantDirectory,
+  secrets: SecretsPort,
+  settings: GuardSettings,
+  clientOptions: Partial<HttpIscClientOptions> = {},
+) {
+  const cache = new Map<string, Promise<{ isc: HttpIscClient; normalise: NormaliseOptions }>>();
+  return (name: string) => {
+    let entry = cache.get(name);
+    if (!entry) {
+      entry = (async () => {
+        const tenant = await tenants.get(name);
+        if (!tenant) throw new Error(`unknown tenant '${name}'`);
+        const { secretPolicy } = toPolicies(settings);
+        return {
+          isc: iscClientFor(tenant, secrets, clientOptions),
+          normalise: {
+            tenant: name,
+            secretPolicy,
+            hmacKey: await secrets.fingerprintKey(),
+            ignoreReferenceNames: settings.ignoreReferenceNames,
+          },
+        };
+      })();
+      entry.catch(() => cache.delete(name));
+      cache.set(name, entry);
+    }
+    return entry;
   };
 }

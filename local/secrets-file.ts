@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import type { SecretValues } from '../lambdas/domain/payload-secrets';
 import type { IscCredentials } from '../lambdas/isc/token-provider';
+import type { RequestSecretVault } from '../lambdas/ports/change-requests';
 import type { SecretsPort } from '../lambdas/ports/secrets';
 import type { TenantConfig } from '../lambdas/ports/tenants';
 
@@ -10,6 +12,8 @@ interface SecretsDocument {
   /** base64 of 32 random bytes. */
   fingerprintKey: string;
   tenants: Record<string, IscCredentials>;
+  /** Credentials from change requests, kept until the request is applied, rejected or expired. */
+  requests?: Record<string, SecretValues>;
 }
 
 /** A corrupt or unreadable secrets file: the message says which file and what is wrong, never what it holds. */
@@ -20,7 +24,7 @@ export class SecretsFileError extends Error {}
  * credentials and the fingerprint key. It is never regenerated over a damaged file: a new key would make every
  * stored fingerprint look changed.
  */
-export class LocalSecretsFile implements SecretsPort {
+export class LocalSecretsFile implements SecretsPort, RequestSecretVault {
   private document: SecretsDocument;
 
   constructor(readonly path: string) {
@@ -45,11 +49,38 @@ export class LocalSecretsFile implements SecretsPort {
   }
 
   setTenantCredentials(tenant: string, credentials: IscCredentials): void {
+    this.reload();
     this.document = {
       ...this.document,
       tenants: { ...this.document.tenants, [tenant]: { clientId: credentials.clientId, clientSecret: credentials.clientSecret } },
     };
     this.save();
+  }
+
+  async stash(requestId: string, values: SecretValues): Promise<void> {
+    this.reload();
+    this.document = { ...this.document, requests: { ...this.document.requests, [requestId]: values } };
+    this.save();
+  }
+
+  async load(requestId: string): Promise<SecretValues> {
+    this.reload();
+    const values = this.document.requests?.[requestId];
+    if (!values) throw new SecretsFileError(`the credentials of change request ${requestId} are no longer in ${this.path}`);
+    return values;
+  }
+
+  async discard(requestId: string): Promise<void> {
+    this.reload();
+    if (!this.document.requests?.[requestId]) return;
+    const { [requestId]: _gone, ...rest } = this.document.requests;
+    this.document = { ...this.document, requests: rest };
+    this.save();
+  }
+
+  /** Another CLI process (propose) may have written since this one started. */
+  private reload(): void {
+    if (existsSync(this.path)) this.document = parse(this.path);
   }
 
   /** Written to a temporary file and renamed, so a crash never leaves half a secrets file. */

@@ -4,7 +4,6 @@ import pc from 'picocolors';
 import { verifyHistory } from '../../lambdas/use-cases/verify-history';
 import { requireTenant } from './history';
 import { nonEmptyOption, UsageError } from './options';
-import { short } from './render';
 import { inWorkspace, parseWhen, print, type WorkspaceFlags, withWorkspaceOptions } from './workspace-options';
 
 export function registerAuditCommands(program: Command): void {

@@ -1,0 +1,63 @@
+import type { Json, JsonObject } from './canonical';
+import { fingerprint, isFingerprint, type SecretPolicy } from './secrets';
+
+/** Values taken out of a payload, by JSON Pointer, to be kept by the Secrets port instead of the request record. */
+export type SecretValues = Record<string, Json>;
+
+const escapeToken = (t: string) => t.replaceAll('~', '~0').replaceAll('/', '~1');
+const unescapeToken = (t: string) => t.replaceAll('~1', '/').replaceAll('~0', '~');
+
+/**
+ * Splits a payload into what may be stored (credentials replaced by fingerprints) and the credentials themselves.
+ * `fingerprintsFound` lists pointers that already held a fingerprint (a stored version being reverted): those values
+ * are gone and must be supplied.
+ */
+export function splitSecrets(payload: Json, policy: SecretPolicy, hmacKey: Buffer, tenant: string) {
+  const secrets: SecretValues = {};
+  const fingerprintsFound: string[] = [];
+  const walk = (node: Json, path: string, underSecretKey: boolean): Json => {
+    if (isFingerprint(node)) {
+      fingerprintsFound.push(path);
+      return node;
+    }
+    if (underSecretKey && node !== null) {
+      secrets[path] = node;
+      return fingerprint(node, hmacKey, tenant);
+    }
+    if (Array.isArray(node)) return node.map((v, i) => walk(v, `${path}/${i}`, false));
+    if (node === null || typeof node !== 'object') return node;
+    const out: JsonObject = {};
+    for (const [k, v] of Object.entries(node)) out[k] = walk(v, `${path}/${escapeToken(k)}`, policy.isSecretKey(k));
+    return out;
+  };
+  const redacted = walk(payload, '', false);
+  return { redacted, secrets, fingerprintsFound };
+}
+
+/** Puts supplied values back at their pointers; every fingerprint left over is a value nobody supplied. */
+export function restoreSecrets(redacted: Json, secrets: SecretValues): Json {
+  const copy = structuredClone(redacted);
+  for (const [pointer, value] of Object.entries(secrets)) {
+    const tokens = pointer.split('/').slice(1).map(unescapeToken);
+    if (tokens.length === 0) continue;
+    let node: Json = copy;
+    for (const token of tokens.slice(0, -1)) {
+      if (node === null || typeof node !== 'object') break;
+      node = Array.isArray(node) ? (node[Number(token)] as Json) : (node[token] as Json);
+    }
+    const last = tokens.at(-1) as string;
+    if (node !== null && typeof node === 'object') {
+      if (Array.isArray(node)) node[Number(last)] = value;
+      else node[last] = value;
+    }
+  }
+  const missing: string[] = [];
+  const check = (node: Json, path: string) => {
+    if (isFingerprint(node)) missing.push(path);
+    else if (Array.isArray(node)) node.forEach((v, i) => check(v, `${path}/${i}`));
+    else if (node !== null && typeof node === 'object') for (const [k, v] of Object.entries(node)) check(v, `${path}/${escapeToken(k)}`);
+  };
+  check(copy, '');
+  if (missing.length > 0) throw new Error(`no value for the credential(s) at ${missing.join(', ')}`);
+  return copy;
+}

@@ -1,0 +1,82 @@
+import middy from '@middy/core';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { finish } from '../domain/change-request';
+import type { DeadLetters } from '../ports/dead-letters';
+import { type ApplyDeps, applyChange, PermanentApplyError } from '../use-cases/apply-change';
+import { applyDepsFromEnvironment } from './apply-wiring';
+
+export interface ApplyHandlerDeps extends ApplyDeps {
+  readonly deadLetters: DeadLetters;
+  /** The queue's maxReceiveCount: the last delivery records the failure instead of leaving the request stuck. */
+  readonly maxReceiveCount: number;
+  readonly log?: (line: string) => void;
+}
+
+/** A message body: only ids; everything else is read from the store. */
+function parseMessage(body: string): { requestId: string } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    throw new PermanentApplyError('the message body is not JSON');
+  }
+  const requestId = (parsed as { requestId?: unknown } | null)?.requestId;
+  if (typeof requestId !== 'string' || !/^[A-Za-z0-9-]{1,64}$/.test(requestId))
+    throw new PermanentApplyError('the message has no valid requestId');
+  return { requestId };
+}
+
+/**
+ * SQS FIFO consumer with partial batch failures. A bad message fails alone and goes to the DLQ with its reason; a
+ * retryable failure is reported so SQS redelivers it, and the rest of its message group waits behind it (FIFO).
+ */
+export async function main(event: SQSEvent, deps: ApplyHandlerDeps): Promise<SQSBatchResponse> {
+  const failures: SQSBatchResponse['batchItemFailures'] = [];
+  const blockedGroups = new Set<string>();
+  for (const record of event.Records) {
+    const group = record.attributes.MessageGroupId ?? 'default';
+    if (blockedGroups.has(group)) {
+      failures.push({ itemIdentifier: record.messageId });
+      continue;
+    }
+    try {
+      const { requestId } = parseMessage(record.body);
+      const result = await applyChange(requestId, deps);
+      deps.log?.(`request ${requestId}: ${result.status}${result.duplicate ? ' (duplicate delivery, nothing done)' : ''}`);
+    } catch (error) {
+      if (error instanceof PermanentApplyError) {
+        await deps.deadLetters.send(record.body, error.message, group);
+        deps.log?.(`message ${record.messageId} sent to the DLQ: ${error.message}`);
+        continue;
+      }
+      if (receiveCount(record) >= deps.maxReceiveCount) {
+        await giveUp(record, error as Error, deps);
+        continue;
+      }
+      deps.log?.(`message ${record.messageId} will be retried: ${(error as Error).message}`);
+      failures.push({ itemIdentifier: record.messageId });
+      blockedGroups.add(group);
+    }
+  }
+  return { batchItemFailures: failures };
+}
+
+function receiveCount(record: SQSRecord): number {
+  return Number(record.attributes.ApproximateReceiveCount ?? '1');
+}
+
+/** Last delivery: the request ends as failed (if it was being applied) and the message goes to the DLQ with why. */
+async function giveUp(record: SQSRecord, error: Error, deps: ApplyHandlerDeps): Promise<void> {
+  const reason = `gave up after ${receiveCount(record)} deliveries: ${error.message}`;
+  try {
+    const { requestId } = parseMessage(record.body);
+    const request = await deps.requests.get(requestId);
+    if (request?.status === 'applying') {
+      await deps.requests.save(finish(request, 'failed', { beforeHash: null, afterHash: null, error: reason }, deps.clock.now(), reason));
+    }
+  } finally {
+    await deps.deadLetters.send(record.body, reason, record.attributes.MessageGroupId ?? 'default');
+  }
+}
+
+export const handler = middy<SQSEvent, SQSBatchResponse>().handler((event) => main(event, applyDepsFromEnvironment()));

@@ -1,0 +1,215 @@
+import type { Json } from '../domain/canonical';
+import {
+  type ApplyOutcome,
+  type ChangeOperation,
+  type ChangeRequest,
+  claim,
+  claimable,
+  expire,
+  finish,
+  isExpired,
+  TERMINAL,
+} from '../domain/change-request';
+import type { NormaliseOptions } from '../domain/normalise';
+import { restoreSecrets } from '../domain/payload-secrets';
+import { resourceKey } from '../domain/resources';
+import { comparableHash, snapshotHashOf } from '../domain/targets';
+import { IscApiError } from '../isc/errors';
+import type { ServiceDeskIntegration, StatusCheckConfig } from '../isc/schemas';
+import type { ChangeRequestStore, RequestSecretVault } from '../ports/change-requests';
+import type { Clock } from '../ports/clock';
+import type { IscClient } from '../ports/isc-client';
+import type { Notifier } from '../ports/notifier';
+
+export interface ApplyDeps {
+  readonly requests: ChangeRequestStore;
+  readonly vault: RequestSecretVault;
+  readonly notifier: Notifier;
+  readonly clock: Clock;
+  /** The ISC client and fingerprinting of the request's tenant. */
+  readonly tenantFor: (tenant: string) => Promise<{ isc: IscClient; normalise: NormaliseOptions }>;
+  /** How old a claim must be before another delivery may take it over. @default APPLY_LEASE_MS */
+  readonly leaseMs?: number;
+  /** Test hook: called at each step boundary, so a test can stop the apply there as a crash would. */
+  readonly checkpoint?: (step: 'claimed' | 'isc-called' | 'recorded') => void;
+}
+
+/** Worth another delivery later (ISC down, another delivery holds the claim). */
+export class RetryableApplyError extends Error {}
+/** Never worth retrying (unknown request, malformed message): straight to the DLQ with this reason. */
+export class PermanentApplyError extends Error {}
+
+export interface ApplyResult {
+  readonly requestId: string;
+  readonly status: ChangeRequest['status'];
+  /** True when this delivery found the request already finished (a duplicate) and did nothing. */
+  readonly duplicate: boolean;
+}
+
+type Live = ServiceDeskIntegration | StatusCheckConfig | null;
+
+/**
+ * Applies one approved request exactly once, whatever crashes or duplicate deliveries happen:
+ * claim it with a conditional write; re-read the live object; if it already is the target, record applied without
+ * calling ISC (a previous delivery did it and died); if it is still the base, call ISC; anything else is a conflict
+ * and ISC is left alone. The result is recorded together with the ledger entry the next snapshot classifies by.
+ */
+export async function applyChange(requestId: string, deps: ApplyDeps): Promise<ApplyResult> {
+  const request = await deps.requests.get(requestId);
+  if (!request) throw new PermanentApplyError(`no change request ${requestId}`);
+  if (TERMINAL.has(request.status)) {
+    await deps.vault.discard(request.id);
+    return { requestId, status: request.status, duplicate: true };
+  }
+  const now = deps.clock.now();
+  if (request.status === 'pending') throw new PermanentApplyError(`request ${requestId} is not approved`);
+  if (isExpired(request, now)) {
+    await deps.requests.save(expire(request, now));
+    await deps.vault.discard(request.id);
+    return { requestId, status: 'expired', duplicate: false };
+  }
+  if (!claimable(request, now, deps.leaseMs)) throw new RetryableApplyError(`request ${requestId} is being applied by another delivery`);
+  const claimed = claim(request, now);
+  if (!(await deps.requests.save(claimed))) throw new RetryableApplyError(`request ${requestId} was claimed by another delivery`);
+  deps.checkpoint?.('claimed');
+
+  const { isc, normalise } = await deps.tenantFor(request.tenant);
+  const live = await readLive(isc, claimed);
+  const liveHash = comparableHash(live, normalise);
+  const liveId = live && 'id' in live ? live.id : undefined;
+
+  if (liveHash === claimed.targetHash) {
+    const outcome = { beforeHash: null, afterHash: liveHash, integrationId: liveId ?? integrationIdOf(claimed.operation) };
+    return record(claimed, 'applied', outcome, deps, 'ISC already held the requested state', snapshotHashOf(live, normalise));
+  }
+  if (liveHash !== claimed.baseHash) {
+    const outcome: ApplyOutcome = {
+      beforeHash: liveHash,
+      afterHash: liveHash,
+      integrationId: liveId ?? integrationIdOf(claimed.operation),
+    };
+    return record(claimed, 'conflict', outcome, deps, 'the live object changed since the request was approved; ISC was not touched');
+  }
+
+  const operation = await withSecrets(claimed, deps.vault);
+  let resultId: string | undefined;
+  try {
+    resultId = await call(isc, operation);
+  } catch (error) {
+    if (error instanceof IscApiError && error.status >= 400 && error.status < 500 && error.status !== 429 && error.status !== 401) {
+      return record(
+        claimed,
+        'failed',
+        { beforeHash: liveHash, afterHash: liveHash, integrationId: liveId, error: error.message },
+        deps,
+        `ISC refused the change: ${error.message}`,
+      );
+    }
+    // Unknown outcome (timeout, 5xx, ISC away): the claim stays; the next delivery re-reads and decides.
+    throw new RetryableApplyError(`applying ${requestId} failed for now: ${(error as Error).message}`);
+  }
+  deps.checkpoint?.('isc-called');
+  const after = await readLive(isc, claimed, resultId);
+  const afterHash = comparableHash(after, normalise);
+  const note = afterHash === claimed.targetHash ? undefined : 'ISC stored a different content than requested; the read-back is recorded';
+  return record(
+    claimed,
+    'applied',
+    { beforeHash: liveHash, afterHash, integrationId: resultId ?? liveId },
+    deps,
+    note,
+    snapshotHashOf(after, normalise),
+  );
+}
+
+async function record(
+  request: ChangeRequest,
+  to: 'applied' | 'failed' | 'conflict',
+  outcome: ApplyOutcome,
+  deps: ApplyDeps,
+  note?: string,
+  ledgerHash: string | null = null,
+): Promise<ApplyResult> {
+  const now = deps.clock.now();
+  const finished = finish(request, to, outcome, now, note);
+  const saved =
+    to === 'applied'
+      ? await deps.requests.saveApplied(finished, {
+          requestId: request.id,
+          key:
+            outcome.integrationId && request.resourceKey.startsWith('integration:')
+              ? resourceKey('integration', outcome.integrationId)
+              : request.resourceKey,
+          // What the next snapshot will record for this resource: null for a deletion.
+          resultHash: ledgerHash,
+          appliedAt: now.toISOString(),
+        })
+      : await deps.requests.save(finished);
+  if (!saved) throw new RetryableApplyError(`request ${request.id} changed while its result was recorded`);
+  deps.checkpoint?.('recorded');
+  await deps.vault.discard(request.id);
+  const type = to === 'applied' ? 'Change Applied' : to === 'conflict' ? 'Change Conflict' : 'Change Failed';
+  await deps.notifier
+    .publish({
+      type,
+      tenant: request.tenant,
+      time: now.toISOString(),
+      id: `${request.tenant}:${request.id}:${to}`,
+      detail: {
+        requestId: request.id,
+        resourceKey: request.resourceKey,
+        operation: request.operation.kind,
+        requester: request.requester,
+        approvers: request.approvals.map((a) => a.by),
+        outcome,
+        note,
+      },
+    })
+    .catch(() => undefined);
+  return { requestId: request.id, status: to, duplicate: false };
+}
+
+async function withSecrets(request: ChangeRequest, vault: RequestSecretVault): Promise<ChangeOperation> {
+  if (request.secretPaths.length === 0) return request.operation;
+  return restoreSecrets(request.operation as unknown as Json, await vault.load(request.id)) as unknown as ChangeOperation;
+}
+
+function integrationIdOf(operation: ChangeOperation): string | undefined {
+  return 'integrationId' in operation ? operation.integrationId : undefined;
+}
+
+/** The live object the request is about; null when it does not exist. A create is found by its (unique) name. */
+async function readLive(isc: IscClient, request: ChangeRequest, createdId?: string): Promise<Live> {
+  const op = request.operation;
+  if (op.kind === 'status-check') return isc.getStatusCheckConfig();
+  const id = createdId ?? integrationIdOf(op);
+  if (op.kind === 'create' && !createdId) {
+    const found = await isc.listIntegrations({ filters: `name eq ${JSON.stringify(op.integration.name)}`, limit: 1 });
+    return found.items[0] ?? null;
+  }
+  try {
+    return await isc.getIntegration(id as string);
+  } catch (error) {
+    if (error instanceof IscApiError && error.isNotFound) return null;
+    throw error;
+  }
+}
+
+/** The one ISC call of the request; returns the integration id it acted on. */
+async function call(isc: IscClient, op: ChangeOperation): Promise<string | undefined> {
+  switch (op.kind) {
+    case 'create':
+      return (await isc.createIntegration(op.integration)).id;
+    case 'replace':
+    case 'revert':
+      return (await isc.replaceIntegration(op.integrationId, op.integration)).id;
+    case 'patch':
+      return (await isc.patchIntegration(op.integrationId, op.patch)).id;
+    case 'delete':
+      await isc.deleteIntegration(op.integrationId);
+      return op.integrationId;
+    case 'status-check':
+      await isc.setStatusCheckConfig(op.config);
+      return undefined;
+  }
+}

@@ -1,0 +1,258 @@
+import type { Json } from '../domain/canonical';
+import {
+  approve,
+  type ChangeOperation,
+  type ChangeRequest,
+  expire,
+  isExpired,
+  markQueued,
+  newRequest,
+  RequestRefused,
+  type RequestStatus,
+  reject,
+} from '../domain/change-request';
+import type { NormaliseOptions } from '../domain/normalise';
+import { restoreSecrets, type SecretValues, splitSecrets } from '../domain/payload-secrets';
+import { resourceKey } from '../domain/resources';
+import { comparableHash, expectedAfter } from '../domain/targets';
+import { IscApiError } from '../isc/errors';
+import { type JsonPatchOperation, type ServiceDeskIntegration, type StatusCheckConfig, schemaProblems } from '../isc/schemas';
+import type { ChangeQueue, ChangeRequestStore, RequestSecretVault } from '../ports/change-requests';
+import type { Clock } from '../ports/clock';
+import type { IscClient } from '../ports/isc-client';
+import type { SnapshotStore } from '../ports/snapshot-store';
+
+export interface ChangeDeps {
+  readonly requests: ChangeRequestStore;
+  readonly vault: RequestSecretVault;
+  readonly queue: ChangeQueue;
+  readonly clock: Clock;
+  readonly newId: () => string;
+  /** Approvals needed besides the requester's own proposal. @default 1 */
+  readonly approvalsRequired?: number;
+  /** How long a request may wait to be applied. @default 7 days */
+  readonly ttlMs?: number;
+}
+
+/** What proposing needs of the tenant: its ISC and stored history, and how it fingerprints. */
+export interface TenantContext {
+  readonly tenant: string;
+  readonly isc: IscClient;
+  readonly history: SnapshotStore;
+  readonly normalise: NormaliseOptions;
+}
+
+/** A proposal as it arrives from the CLI or the API, before validation. */
+export type ProposalInput =
+  | { kind: 'create'; integration: unknown }
+  | { kind: 'replace'; integrationId: string; integration: unknown }
+  | { kind: 'patch'; integrationId: string; patch: unknown }
+  | { kind: 'delete'; integrationId: string }
+  | { kind: 'status-check'; config: unknown }
+  | { kind: 'revert'; integrationId: string; version: number; secrets?: Record<string, Json> };
+
+/** Drops what ISC assigns, so a body taken from a GET or a stored version can be sent back. */
+function bodyOf(integration: ServiceDeskIntegration): ServiceDeskIntegration {
+  const { id: _id, created: _created, modified: _modified, ...rest } = integration;
+  return rest as ServiceDeskIntegration;
+}
+
+function invalid(message: string): never {
+  throw new RequestRefused('invalid', message);
+}
+
+async function liveIntegration(isc: IscClient, id: string): Promise<ServiceDeskIntegration> {
+  try {
+    return await isc.getIntegration(id);
+  } catch (error) {
+    if (error instanceof IscApiError && error.isNotFound) throw new RequestRefused('not-found', `integration ${id} does not exist in ISC`);
+    throw error;
+  }
+}
+
+/**
+ * Validates a proposal against the ISC schema and the live tenant, records the live state it was written against
+ * (base hash) and the state it asks for (target hash), moves its credentials to the vault, and stores it as pending.
+ */
+export async function propose(
+  input: ProposalInput,
+  requester: string,
+  reason: string,
+  ctx: TenantContext,
+  deps: ChangeDeps,
+): Promise<ChangeRequest> {
+  if (!reason.trim()) invalid('a change request needs a reason');
+  let operation: ChangeOperation;
+  let live: ServiceDeskIntegration | StatusCheckConfig | undefined;
+  let key: string;
+  let supplied: SecretValues = {};
+  switch (input.kind) {
+    case 'create': {
+      const problems = schemaProblems('ServiceDeskIntegrationDto', input.integration);
+      if (problems) invalid(`the integration is not valid for ISC: ${problems}`);
+      const integration = bodyOf(input.integration as ServiceDeskIntegration);
+      const taken = await ctx.isc.listIntegrations({ filters: `name eq ${JSON.stringify(integration.name)}`, limit: 1 });
+      if (taken.items.length > 0)
+        throw new RequestRefused('conflict', `an integration named '${integration.name}' already exists (${taken.items[0]?.id})`);
+      operation = { kind: 'create', integration };
+      key = `integration:new:${integration.name}`;
+      break;
+    }
+    case 'replace': {
+      const problems = schemaProblems('ServiceDeskIntegrationDto', input.integration);
+      if (problems) invalid(`the integration is not valid for ISC: ${problems}`);
+      live = await liveIntegration(ctx.isc, input.integrationId);
+      operation = { kind: 'replace', integrationId: input.integrationId, integration: bodyOf(input.integration as ServiceDeskIntegration) };
+      key = resourceKey('integration', input.integrationId);
+      break;
+    }
+    case 'patch': {
+      if (!Array.isArray(input.patch) || input.patch.length === 0) invalid('a patch is a non-empty JSON array of operations');
+      input.patch.forEach((op, i) => {
+        const problems = schemaProblems('JsonPatchOperation', op);
+        if (problems) invalid(`patch operation ${i}: ${problems}`);
+        const { op: name, path } = op as JsonPatchOperation;
+        if (name !== 'replace')
+          invalid(`patch operation ${i} is '${name}' on ${path}: ISC accepts only 'replace' (it answers 403 to anything else)`);
+        if (/^\/(id|created|modified)(\/|$)/.test(path)) invalid(`patch operation ${i}: ${path} is read-only in ISC`);
+      });
+      live = await liveIntegration(ctx.isc, input.integrationId);
+      operation = { kind: 'patch', integrationId: input.integrationId, patch: input.patch as JsonPatchOperation[] };
+      key = resourceKey('integration', input.integrationId);
+      break;
+    }
+    case 'delete':
+      live = await liveIntegration(ctx.isc, input.integrationId);
+      operation = { kind: 'delete', integrationId: input.integrationId };
+      key = resourceKey('integration', input.integrationId);
+      break;
+    case 'status-check': {
+      const problems = schemaProblems('QueuedCheckConfigDetails', input.config);
+      if (problems) invalid(`the status-check configuration is not valid for ISC: ${problems}`);
+      const config = input.config as StatusCheckConfig;
+      for (const [field, value] of Object.entries(config)) {
+        if (!/^[1-9]\d{0,5}$/.test(String(value))) invalid(`${field} must be a positive whole number written as a string, e.g. "30"`);
+      }
+      live = await ctx.isc.getStatusCheckConfig();
+      operation = {
+        kind: 'status-check',
+        config: {
+          provisioningStatusCheckIntervalMinutes: config.provisioningStatusCheckIntervalMinutes,
+          provisioningMaxStatusCheckDays: config.provisioningMaxStatusCheckDays,
+        },
+      };
+      key = resourceKey('status-check', 'tenant');
+      break;
+    }
+    case 'revert': {
+      key = resourceKey('integration', input.integrationId);
+      const stored = await ctx.history.getVersionContent(ctx.tenant, key, input.version);
+      if (!stored) throw new RequestRefused('not-found', `there is no stored version ${input.version} of ${key}`);
+      live = await liveIntegration(ctx.isc, input.integrationId);
+      const { fingerprintsFound } = splitSecrets(stored as Json, ctx.normalise.secretPolicy, ctx.normalise.hmacKey, ctx.tenant);
+      const missing = fingerprintsFound.map((p) => p.replace(/\/\$secret$/, '')).filter((p) => !(p in (input.secrets ?? {})));
+      if (missing.length > 0) {
+        invalid(
+          `version ${input.version} holds only fingerprints of the credential(s) at ${missing.join(', ')}; they cannot be restored from history: supply them (CLI: --secret <path>=<value>)`,
+        );
+      }
+      supplied = input.secrets ?? {};
+      const withSecrets = restoreSecrets(stored as Json, supplied) as unknown as ServiceDeskIntegration;
+      operation = { kind: 'revert', integrationId: input.integrationId, version: input.version, integration: bodyOf(withSecrets) };
+      break;
+    }
+  }
+  let target: ReturnType<typeof expectedAfter>;
+  try {
+    target = expectedAfter(operation, live);
+  } catch (error) {
+    invalid(`the patch cannot be applied to the live integration: ${(error as Error).message.split('\n')[0]}`);
+  }
+  if (target && 'name' in target) {
+    const problems = schemaProblems('ServiceDeskIntegrationDto', target);
+    if (problems) invalid(`the result would not be valid for ISC: ${problems}`);
+  }
+  const baseHash = comparableHash(live ?? null, ctx.normalise);
+  const targetHash = comparableHash(target ?? null, ctx.normalise);
+  if (baseHash !== null && baseHash === targetHash) invalid('the change would leave the live object as it is');
+
+  const id = deps.newId();
+  const { redacted, secrets } = splitSecrets(operation as unknown as Json, ctx.normalise.secretPolicy, ctx.normalise.hmacKey, ctx.tenant);
+  const now = deps.clock.now();
+  const request = newRequest({
+    id,
+    tenant: ctx.tenant,
+    resourceKey: key,
+    operation: redacted as unknown as ChangeOperation,
+    baseHash,
+    targetHash,
+    secretPaths: Object.keys(secrets),
+    requester,
+    reason,
+    createdAt: now.toISOString(),
+    expiresAt: new Date(now.getTime() + (deps.ttlMs ?? 7 * 24 * 3_600_000)).toISOString(),
+    approvalsRequired: deps.approvalsRequired ?? 1,
+  });
+  if (Object.keys(secrets).length > 0) await deps.vault.stash(id, secrets);
+  await deps.requests.create(request);
+  return request;
+}
+
+export async function getRequest(id: string, deps: Pick<ChangeDeps, 'requests'>): Promise<ChangeRequest> {
+  const request = await deps.requests.get(id);
+  if (!request) throw new RequestRefused('not-found', `no change request ${id}`);
+  return request;
+}
+
+/** Records an approval; the final one queues the request for the apply function. */
+export async function approveRequest(id: string, approver: string, deps: ChangeDeps): Promise<ChangeRequest> {
+  const request = await getRequest(id, deps);
+  const now = deps.clock.now();
+  if (isExpired(request, now)) {
+    await deps.requests.save(expire(request, now));
+    throw new RequestRefused('conflict', `request ${id} expired at ${request.expiresAt}`);
+  }
+  const approved = approve(request, approver, now);
+  if (!(await deps.requests.save(approved)))
+    throw new RequestRefused('conflict', `request ${id} changed while it was being approved; try again`);
+  if (approved.status !== 'approved') return approved;
+  return queueApproved(approved, deps);
+}
+
+/** Approved → message sent → queued. Re-run by the local runtime for requests left approved by a crash. */
+export async function queueApproved(request: ChangeRequest, deps: ChangeDeps): Promise<ChangeRequest> {
+  await deps.queue.enqueue({ requestId: request.id, tenant: request.tenant, resourceKey: request.resourceKey });
+  const queued = markQueued(request, deps.clock.now());
+  if (!(await deps.requests.save(queued))) return (await deps.requests.get(request.id)) ?? queued;
+  return queued;
+}
+
+export async function rejectRequest(id: string, by: string, reason: string, deps: ChangeDeps): Promise<ChangeRequest> {
+  const request = await getRequest(id, deps);
+  const rejected = reject(request, by, reason, deps.clock.now());
+  if (!(await deps.requests.save(rejected)))
+    throw new RequestRefused('conflict', `request ${id} changed while it was being rejected; try again`);
+  await deps.vault.discard(id);
+  return rejected;
+}
+
+/** Lists requests, expiring those whose time ran out on the way (a read that also keeps the queue honest). */
+export async function listRequests(filter: { tenant?: string; status?: RequestStatus }, deps: ChangeDeps): Promise<ChangeRequest[]> {
+  const now = deps.clock.now();
+  const all = await deps.requests.list({ tenant: filter.tenant });
+  const out: ChangeRequest[] = [];
+  for (const request of all) {
+    let current = request;
+    if (isExpired(request, now) && (request.status === 'pending' || request.status === 'approved')) {
+      const expired = expire(request, now);
+      if (await deps.requests.save(expired)) {
+        current = expired;
+        await deps.vault.discard(request.id);
+      }
+    }
+    if (!filter.status || current.status === filter.status) out.push(current);
+  }
+  return out.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+}
+
+export type { SecretValues };

@@ -1,0 +1,186 @@
+import { RequestRefused } from '../../lambdas/domain/change-request';
+import { approveRequest, listRequests, propose, rejectRequest } from '../../lambdas/use-cases/change-requests';
+import { changeHarness } from '../support/change-harness';
+
+type Harness = Awaited<ReturnType<typeof changeHarness>>;
+
+describe('the change-approval queue with exactly-once apply', () => {
+  let h: Harness;
+  let id: string;
+
+  beforeEach(async () => {
+    h = await changeHarness({ integrations: 20, seed: 51 });
+    id = h.emulator.state.ids()[0] as string;
+    await h.snapshot();
+  });
+  afterEach(() => h.close());
+
+  const proposePatch = (value: string, integrationId = id, requester = 'alice') =>
+    propose(
+      { kind: 'patch', integrationId, patch: [{ op: 'replace', path: '/description', value }] },
+      requester,
+      'CHG-1',
+      h.tenantContext,
+      h.changeDeps,
+    );
+
+  it('applies an approved patch once, and the next snapshot calls it expected without an alert', async () => {
+    // Prepare
+    const request = await proposePatch('approved description');
+    expect(request).toMatchObject({ status: 'pending', requester: 'alice', approvalsRequired: 1 });
+    // Act
+    const approved = await approveRequest(request.id, 'bob', h.changeDeps);
+    await h.drain();
+    // Assess
+    expect(approved.status).toBe('queued');
+    const done = await h.requests.get(request.id);
+    expect(done?.status).toBe('applied');
+    expect(done?.history.map((s) => s.to)).toEqual(['pending', 'approved', 'queued', 'applying', 'applied']);
+    expect(h.emulator.state.get(id).description).toBe('approved description');
+    expect(h.writesTo(id)).toBe(1);
+    const alertsBefore = h.notifier.events.filter((e) => e.type === 'Drift Detected').length;
+    const next = await h.snapshot();
+    expect(next.changes.map((c) => [c.resource.id, c.classification])).toEqual([[id, 'expected']]);
+    expect(h.notifier.events.filter((e) => e.type === 'Drift Detected')).toHaveLength(alertsBefore);
+    expect(h.notifier.events.map((e) => e.type)).toContain('Change Applied');
+  });
+
+  it('refuses an approval by the requester (four eyes) and counts each approver once', async () => {
+    h.changeDeps = { ...h.changeDeps, approvalsRequired: 2 };
+    const request = await proposePatch('needs two');
+    await expect(approveRequest(request.id, 'alice', h.changeDeps)).rejects.toThrow(/alice proposed request .* and cannot approve it/);
+    const one = await approveRequest(request.id, 'bob', h.changeDeps);
+    expect(one.status).toBe('pending');
+    await expect(approveRequest(request.id, 'bob', h.changeDeps)).rejects.toThrow(/bob already approved/);
+    const two = await approveRequest(request.id, 'carol', h.changeDeps);
+    expect(two.status).toBe('queued');
+    await expect(approveRequest(request.id, 'dave', h.changeDeps)).rejects.toThrow(/is queued, not pending/);
+  });
+
+  it('marks a stale approval as conflict, alerts, and leaves ISC untouched', async () => {
+    const request = await proposePatch('what the board approved');
+    h.emulator.state.patch(id, [{ op: 'replace', path: '/description', value: 'someone edited it meanwhile' }]);
+    await approveRequest(request.id, 'bob', h.changeDeps);
+    await h.drain();
+    expect((await h.requests.get(request.id))?.status).toBe('conflict');
+    expect(h.emulator.state.get(id).description).toBe('someone edited it meanwhile');
+    expect(h.writesTo(id)).toBe(0);
+    expect(h.notifier.events.map((e) => e.type)).toContain('Change Conflict');
+  });
+
+  it('expires a request nobody approved in time, and refuses to approve it', async () => {
+    const request = await proposePatch('too late');
+    h.advance(8 * 24 * 3_600_000);
+    await expect(approveRequest(request.id, 'bob', h.changeDeps)).rejects.toThrow(/expired at/);
+    expect((await listRequests({ status: 'expired' }, h.changeDeps)).map((r) => r.id)).toEqual([request.id]);
+  });
+
+  it('rejects with a reason, and a rejected request is never applied', async () => {
+    const request = await proposePatch('no');
+    const rejected = await rejectRequest(request.id, 'bob', 'not this quarter', h.changeDeps);
+    expect(rejected.history.at(-1)).toMatchObject({ to: 'rejected', by: 'bob', note: 'not this quarter' });
+    await expect(approveRequest(request.id, 'carol', h.changeDeps)).rejects.toThrow(/is rejected, not pending/);
+    expect(h.queue.depth).toBe(0);
+  });
+
+  it.each(['claimed', 'isc-called', 'recorded'] as const)(
+    'ends in exactly one terminal state, applied once, when the apply stops after %s',
+    async (step) => {
+      const request = await proposePatch(`survives a crash after ${step}`);
+      let crashes = 0;
+      h.crashWhen((s) => {
+        if (s !== step || crashes > 0) return false;
+        crashes++;
+        return true;
+      });
+      await approveRequest(request.id, 'bob', h.changeDeps);
+      // A duplicate delivery of the same request, as SQS may make.
+      h.queue.sendRaw(JSON.stringify({ requestId: request.id }), `acme/integration:${id}`);
+      await h.drain();
+      expect(crashes).toBe(1);
+      const done = await h.requests.get(request.id);
+      expect(done?.status).toBe('applied');
+      expect(done?.history.filter((s) => s.to === 'applied')).toHaveLength(1);
+      expect(h.writesTo(id)).toBe(1);
+      expect(h.emulator.state.get(id).description).toBe(`survives a crash after ${step}`);
+      expect(h.queue.deadLetters).toEqual([]);
+    },
+  );
+
+  it('applies 200 approved changes across 20 integrations, with duplicates and crashes, each exactly once', async () => {
+    const ids = h.emulator.state.ids().slice(0, 20);
+    let random = 42;
+    const chance = (p: number) => {
+      random = (random * 1103515245 + 12345) % 2 ** 31;
+      return random / 2 ** 31 < p;
+    };
+    h.crashWhen(() => chance(0.15));
+    const all: string[] = [];
+    for (let round = 1; round <= 10; round++) {
+      for (const integrationId of ids) {
+        const request = await proposePatch(`round ${round}`, integrationId);
+        all.push(request.id);
+        await approveRequest(request.id, 'bob', h.changeDeps);
+        if (chance(0.3)) h.queue.sendRaw(JSON.stringify({ requestId: request.id }), `acme/integration:${integrationId}`);
+      }
+      await h.drain();
+    }
+    const final = await Promise.all(all.map((requestId) => h.requests.get(requestId)));
+    expect(final.map((r) => r?.status)).toEqual(all.map(() => 'applied'));
+    for (const integrationId of ids) {
+      expect(h.emulator.state.get(integrationId).description).toBe('round 10');
+      expect(h.writesTo(integrationId)).toBe(10);
+    }
+    expect(h.queue.deadLetters).toEqual([]);
+  }, 180_000);
+
+  it('sends malformed messages to the DLQ with a reason and touches nothing', async () => {
+    const before = h.emulator.requests.length;
+    h.queue.sendRaw('not json', 'g1');
+    h.queue.sendRaw(JSON.stringify({ requestId: 'no-such-request' }), 'g2');
+    h.queue.sendRaw(JSON.stringify({ requestId: 42 }), 'g3');
+    await h.drain();
+    expect(h.queue.deadLetters.map((d) => d.reason)).toEqual([
+      'the message body is not JSON',
+      'no change request no-such-request',
+      'the message has no valid requestId',
+    ]);
+    expect(h.emulator.requests.length).toBe(before);
+  });
+
+  describe('bad proposals are refused up front with a clear error', () => {
+    it.each([
+      [{ kind: 'patch', integrationId: 'x', patch: [{ op: 'add', path: '/description', value: 'x' }] }, /ISC accepts only 'replace'/],
+      [{ kind: 'patch', integrationId: 'x', patch: [] }, /non-empty JSON array/],
+      [{ kind: 'patch', integrationId: 'x', patch: [{ op: 'replace', path: '/id', value: 'x' }] }, /read-only/],
+      [{ kind: 'create', integration: { name: 'n' } }, /not valid for ISC: description: is required/],
+      [
+        { kind: 'status-check', config: { provisioningStatusCheckIntervalMinutes: 30, provisioningMaxStatusCheckDays: '2' } },
+        /must be string/,
+      ],
+      [
+        { kind: 'status-check', config: { provisioningStatusCheckIntervalMinutes: '0', provisioningMaxStatusCheckDays: '2' } },
+        /positive whole number/,
+      ],
+    ])('%j', async (input, message) => {
+      const error = await propose(input as never, 'alice', 'r', h.tenantContext, h.changeDeps).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(RequestRefused);
+      expect((error as Error).message).toMatch(message);
+    });
+
+    it('an unknown integration id', async () => {
+      await expect(proposePatch('x', 'f'.repeat(32))).rejects.toThrow(/integration f{32} does not exist in ISC/);
+    });
+
+    it('a patch that would change nothing', async () => {
+      await expect(proposePatch(h.emulator.state.get(id).description)).rejects.toThrow(/would leave the live object as it is/);
+    });
+
+    it('a create reusing an existing name', async () => {
+      const existing = h.emulator.state.get(id);
+      await expect(propose({ kind: 'create', integration: { ...existing } }, 'alice', 'r', h.tenantContext, h.changeDeps)).rejects.toThrow(
+        /already exists/,
+      );
+    });
+  });
+});
