@@ -54,8 +54,9 @@ export function restoreSecrets(redacted: Json, secrets: SecretValues): Json {
   const missing: string[] = [];
   const check = (node: Json, path: string) => {
     if (isFingerprint(node)) missing.push(path);
-    else if (Array.isArray(node)) node.forEach((v, i) => check(v, `${path}/${i}`));
-    else if (node !== null && typeof node === 'object') for (const [k, v] of Object.entries(node)) check(v, `${path}/${escapeToken(k)}`);
+    else if (Array.isArray(node)) {
+      for (const [i, v] of node.entries()) check(v, `${path}/${i}`);
+    } else if (node !== null && typeof node === 'object') for (const [k, v] of Object.entries(node)) check(v, `${path}/${escapeToken(k)}`);
   };
   check(copy, '');
   if (missing.length > 0) throw new Error(`no value for the credential(s) at ${missing.join(', ')}`);
