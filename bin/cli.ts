@@ -4,8 +4,9 @@ import { registerDriftCommands } from './commands/drift';
 import { registerEmulatorCommand } from './commands/emulator';
 import { registerHistoryCommands } from './commands/history';
 import { UsageError } from './commands/options';
+import { registerRequestCommands } from './commands/requests';
 import { registerSnapshotCommand } from './commands/snapshot';
-import { registerStartCommands } from './commands/start';
+import { registerDemoCommand, registerStartCommands } from './commands/start';
 
 /** Builds the `sdim-guard` program; every command registers itself here. */
 export function buildProgram(): Command {
@@ -18,7 +19,9 @@ export function buildProgram(): Command {
   registerHistoryCommands(program);
   registerDriftCommands(program);
   registerAuditCommands(program);
+  registerRequestCommands(program);
   registerStartCommands(program);
+  registerDemoCommand(program);
   return program;
 }
 

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoChangeRequestStore } from '../lambdas/adapters/dynamodb/change-request-store';
 import { createDocumentClient } from '../lambdas/adapters/dynamodb/clients';
 import { DynamoSnapshotStore } from '../lambdas/adapters/dynamodb/snapshot-store';
 import { DynamoTenantDirectory } from '../lambdas/adapters/dynamodb/tenant-directory';
@@ -21,6 +22,7 @@ export interface Workspace {
   readonly endpoint: string;
   readonly db: DynamoDBDocumentClient;
   readonly store: DynamoSnapshotStore;
+  readonly requests: DynamoChangeRequestStore;
   readonly tenants: DynamoTenantDirectory;
   readonly secrets: LocalSecretsFile;
   readonly notifier: LocalNotifier;
@@ -61,6 +63,7 @@ export async function openWorkspace(
     endpoint,
     db,
     store: new DynamoSnapshotStore(db, tableName, systemClock.now),
+    requests: new DynamoChangeRequestStore(db, tableName),
     tenants: new DynamoTenantDirectory(db, tableName),
     secrets,
     notifier: new LocalNotifier(eventsFile, options.onEvent),

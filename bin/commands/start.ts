@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import pc from 'picocolors';
+import { runDemo } from '../../local/runtime/demo';
 import { type LocalStack, startLocalStack } from '../../local/runtime/local-stack';
 import { DEFAULT_DATA_DIR } from '../../local/workspace';
 import { fractionOption, integerOption, nonEmptyOption, untilSignal } from './options';
@@ -43,7 +44,7 @@ export function registerStartCommands(program: Command): void {
       },
     });
     banner(stack, flags.interval);
-    stack.scheduler.start();
+    stack.run();
     await stopped;
     process.stdout.write('Stopping…\n');
     await stack.stop();
@@ -76,6 +77,15 @@ export function registerStartCommands(program: Command): void {
   });
 }
 
+export function registerDemoCommand(program: Command): void {
+  program
+    .command('demo')
+    .description('A scripted story on embedded defaults; exits 0 only if every step behaved.')
+    .action(async () => {
+      if (!(await runDemo())) process.exitCode = 1;
+    });
+}
+
 function banner(stack: LocalStack, interval: number): void {
   const [client] = stack.emulator.clients;
   process.stdout.write(
@@ -84,8 +94,10 @@ function banner(stack: LocalStack, interval: number): void {
       `  data:        ${stack.workspace.dataDir} (DynamoDB Local at ${stack.workspace.endpoint})`,
       `  ISC:         emulator at ${stack.emulator.url}, tenant "${stack.tenant}" (client id ${client?.clientId})`,
       `  schedule:    a snapshot of every known tenant each ${interval} s`,
+      `  approvals:   API at ${stack.approvalApiUrl} (header x-sdim-guard-user names the caller locally); queue applied every second`,
       `  alerts:      printed here and appended to ${stack.workspace.eventsFile}`,
       `  try:         npx sdim-guard drift --tenant ${stack.tenant}   (in another terminal; it uses this stack's store)`,
+      `               npx sdim-guard propose --tenant ${stack.tenant} --integration <id> --patch '[{"op":"replace","path":"/description","value":"x"}]' --as alice --reason CHG-1`,
       'Ctrl-C to stop.',
       '',
     ].join('\n'),

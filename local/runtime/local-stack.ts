@@ -5,6 +5,7 @@ import { describeEvent, type GuardEvent } from '../../lambdas/ports/notifier';
 import type { SnapshotResult } from '../../lambdas/use-cases/take-snapshot';
 import { IscEmulator } from '../emulator/server';
 import { openWorkspace, type Workspace } from '../workspace';
+import { LocalChangeRuntime, startApprovalApi } from './change-runtime';
 import { readRuntime, removeRuntime, writeRuntime } from './runtime-file';
 import { TenantScheduler } from './scheduler';
 
@@ -14,6 +15,8 @@ export interface LocalStackOptions {
   /** Name under which the embedded emulator is registered as a tenant. @default 'demo' */
   readonly emulatorTenant?: string;
   readonly emulator?: { port?: number; integrations?: number; seed?: number; latencyMs?: number; faultRate?: number };
+  /** Port of the local approval API. @default 0 (a free one) */
+  readonly apiPort?: number;
   readonly log?: (line: string) => void;
 }
 
@@ -21,7 +24,11 @@ export interface LocalStack {
   readonly workspace: Workspace;
   readonly emulator: IscEmulator;
   readonly scheduler: TenantScheduler;
+  readonly changes: LocalChangeRuntime;
+  readonly approvalApiUrl: string;
   readonly tenant: string;
+  /** Starts the snapshot schedule and the queue poller. */
+  run(): void;
   /** One snapshot of every known tenant; resolves with the failures (tenant → message). */
   tickOnce(): Promise<Map<string, string>>;
   stop(): Promise<void>;
@@ -58,10 +65,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   if (!client) throw new Error('the emulator has no credentials');
   workspace.secrets.setTenantCredentials(tenant, client);
   await workspace.tenants.put({ name: tenant, url: emulatorUrl, apiVersion: 'v3' });
+  const changes = new LocalChangeRuntime(workspace, (line) => log(`${pc.dim(time())} apply ${line}`));
+  const api = await startApprovalApi(workspace, changes.queue, options.apiPort ?? 0);
   writeRuntime(workspace.dataDir, {
     pid: process.pid,
     dynamodbEndpoint: workspace.endpoint,
     emulatorUrl,
+    approvalApiUrl: api.url,
     startedAt: new Date().toISOString(),
   });
 
@@ -84,17 +94,45 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   };
   const scheduler = new TenantScheduler(async () => (await workspace.tenants.list()).map((t) => t.name), job, options.intervalMs);
 
+  let poller: NodeJS.Timeout | undefined;
+  let polling: Promise<void> = Promise.resolve();
+  const pollQueue = async () => {
+    try {
+      await changes.drain();
+    } catch (error) {
+      log(`${pc.dim(time())} ${pc.red('apply queue')}: ${(error as Error).message}`);
+    }
+  };
+
   return {
     workspace,
     emulator,
     scheduler,
+    changes,
+    approvalApiUrl: api.url,
     tenant,
+    run: () => {
+      scheduler.start();
+      const loop = () => {
+        poller = setTimeout(() => {
+          polling = pollQueue().finally(() => {
+            if (poller) loop();
+          });
+        }, 1_000);
+      };
+      loop();
+    },
     tickOnce: async () => {
       failures = new Map();
       await scheduler.tick();
+      await pollQueue();
       return failures;
     },
     stop: async () => {
+      clearTimeout(poller);
+      poller = undefined;
+      await polling;
+      await api.stop();
       await scheduler.stop();
       await emulator.stop();
       await workspace.close();

@@ -1,0 +1,243 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { compare } from 'fast-json-patch';
+import pc from 'picocolors';
+import type { Json } from '../../lambdas/domain/canonical';
+import { type ChangeRequest, RequestRefused, type RequestStatus } from '../../lambdas/domain/change-request';
+import type { ServiceDeskIntegration } from '../../lambdas/isc/schemas';
+import {
+  approveRequest,
+  getRequest,
+  listRequests,
+  type ProposalInput,
+  propose,
+  rejectRequest,
+} from '../../lambdas/use-cases/change-requests';
+import { changeDeps, storeOutbox, tenantContexts } from '../../local/runtime/change-runtime';
+import { requireTenant } from './history';
+import { nonEmptyOption, UsageError } from './options';
+import { patchLines, table } from './render';
+import { explainIscError, inWorkspace, positiveInt, print, type WorkspaceFlags, withWorkspaceOptions } from './workspace-options';
+
+interface ProposeFlags extends WorkspaceFlags {
+  tenant: string;
+  integration?: string;
+  patch?: string;
+  replace?: string;
+  delete?: boolean;
+  revert?: string;
+  secret: string[];
+  create?: string;
+  statusCheck?: string;
+  as: string;
+  reason: string;
+}
+
+const STATUSES: RequestStatus[] = ['pending', 'approved', 'rejected', 'queued', 'applying', 'applied', 'failed', 'conflict', 'expired'];
+
+function parseJsonArgument(raw: string, option: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    throw new UsageError(`${option} is not valid JSON`);
+  }
+}
+
+function readJsonFile(file: string, option: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new UsageError(`${option} ${file}: cannot read it (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new UsageError(`${option} ${file}: not valid JSON`);
+  }
+}
+
+/** Exactly one operation, and the options it needs: checked before anything is opened. */
+function proposalFrom(flags: ProposeFlags): ProposalInput {
+  const withIntegration = [
+    flags.patch !== undefined,
+    flags.replace !== undefined,
+    flags.delete === true,
+    flags.revert !== undefined,
+  ].filter(Boolean).length;
+  const standalone = [flags.create !== undefined, flags.statusCheck !== undefined].filter(Boolean).length;
+  if (withIntegration + standalone !== 1) {
+    throw new UsageError(
+      'give exactly one operation: --integration ID with --patch, --replace, --delete or --revert; or --create FILE; or --status-check JSON',
+    );
+  }
+  if (withIntegration === 1 && !flags.integration) throw new UsageError('--patch, --replace, --delete and --revert need --integration ID');
+  if (standalone === 1 && flags.integration) throw new UsageError('--create and --status-check do not take --integration');
+  if (flags.secret.length > 0 && flags.revert === undefined) throw new UsageError('--secret goes with --revert');
+  const id = flags.integration as string;
+  if (flags.patch !== undefined) return { kind: 'patch', integrationId: id, patch: parseJsonArgument(flags.patch, '--patch') };
+  if (flags.replace !== undefined) return { kind: 'replace', integrationId: id, integration: readJsonFile(flags.replace, '--replace') };
+  if (flags.delete) return { kind: 'delete', integrationId: id };
+  if (flags.revert !== undefined) {
+    const secrets: Record<string, Json> = {};
+    for (const pair of flags.secret) {
+      const at = pair.indexOf('=');
+      if (at < 1 || !pair.startsWith('/'))
+        throw new UsageError(`--secret takes /json/pointer=value, e.g. /attributes/password=…; got '${pair.split('=')[0]}=…'`);
+      secrets[pair.slice(0, at)] = pair.slice(at + 1);
+    }
+    return { kind: 'revert', integrationId: id, version: positiveInt(flags.revert, '--revert'), secrets };
+  }
+  if (flags.create !== undefined) return { kind: 'create', integration: readJsonFile(flags.create, '--create') };
+  return { kind: 'status-check', config: parseJsonArgument(flags.statusCheck as string, '--status-check') };
+}
+
+/** Domain refusals are the user's to fix: exit 2 with the message. */
+async function refusalsAsUsage<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    if (error instanceof RequestRefused) throw new UsageError(error.message);
+    throw error;
+  }
+}
+
+export function registerRequestCommands(program: Command): void {
+  withWorkspaceOptions(
+    program
+      .command('propose')
+      .description('Propose a change to an integration or the status-check configuration; someone else must approve it.')
+      .requiredOption('--tenant <name>', 'tenant name', nonEmptyOption)
+      .option('--integration <id>', 'the integration to change')
+      .option('--patch <json>', 'JSON Patch, replace operations only, e.g. \'[{"op":"replace","path":"/description","value":"x"}]\'')
+      .option('--replace <file>', 'a whole ServiceDeskIntegrationDto (PUT)')
+      .option('--delete', 'delete the integration')
+      .option('--revert <version>', 'put back a stored version (see history --integration)')
+      .option(
+        '--secret <pointer=value>',
+        'with --revert: a credential history holds only as a fingerprint (repeatable)',
+        (v: string, all: string[]) => [...all, v],
+        [],
+      )
+      .option('--create <file>', 'a new ServiceDeskIntegrationDto')
+      .option(
+        '--status-check <json>',
+        'the new status-check configuration, e.g. \'{"provisioningStatusCheckIntervalMinutes":"30","provisioningMaxStatusCheckDays":"2"}\'',
+      )
+      .requiredOption('--as <user>', 'who proposes (locally; in AWS the caller is taken from IAM)', nonEmptyOption)
+      .requiredOption('--reason <text>', 'why (a ticket, a change number)', nonEmptyOption),
+  ).action(async (flags: ProposeFlags) => {
+    const input = proposalFrom(flags);
+    await inWorkspace(flags, async (ws) => {
+      await requireTenant(ws, flags.tenant);
+      const context = await tenantContexts(ws)(flags.tenant);
+      const url = (await ws.tenants.get(flags.tenant))?.url ?? '';
+      const request = await refusalsAsUsage(() =>
+        propose(input, flags.as, flags.reason, context, changeDeps(ws, storeOutbox)).catch((error: unknown) => {
+          if (error instanceof RequestRefused) throw error;
+          throw explainIscError(error, url);
+        }),
+      );
+      print(
+        flags,
+        request,
+        () =>
+          `Proposed ${pc.bold(request.id)} (${request.operation.kind} ${request.resourceKey}); status ${request.status}. Approve with: sdim-guard approve ${request.id} --as <someone else>`,
+      );
+    });
+  });
+
+  withWorkspaceOptions(
+    program
+      .command('approve <id>')
+      .description('Approve a change request (not your own); the last approval queues it for apply.')
+      .requiredOption('--as <user>', 'who approves', nonEmptyOption),
+  ).action(async (id: string, flags: WorkspaceFlags & { as: string }) => {
+    await inWorkspace(flags, async (ws) => {
+      const request = await refusalsAsUsage(() => approveRequest(id, flags.as, changeDeps(ws, storeOutbox)));
+      print(flags, request, () =>
+        request.status === 'queued'
+          ? `Approved ${id}; queued for apply (the local runtime applies it: sdim-guard start, or sdim-guard local --once).`
+          : `Approved ${id}: ${request.approvals.length} of ${request.approvalsRequired} approvals.`,
+      );
+    });
+  });
+
+  withWorkspaceOptions(
+    program
+      .command('reject <id>')
+      .description('Reject a change request, with a reason.')
+      .requiredOption('--as <user>', 'who rejects', nonEmptyOption)
+      .requiredOption('--reason <text>', 'why', nonEmptyOption),
+  ).action(async (id: string, flags: WorkspaceFlags & { as: string; reason: string }) => {
+    await inWorkspace(flags, async (ws) => {
+      const request = await refusalsAsUsage(() => rejectRequest(id, flags.as, flags.reason, changeDeps(ws, storeOutbox)));
+      print(flags, request, () => `Rejected ${id}.`);
+    });
+  });
+
+  withWorkspaceOptions(
+    program
+      .command('requests')
+      .description('List change requests.')
+      .option('--status <status>', `one of ${STATUSES.join(', ')}`)
+      .option('--tenant <name>', 'only this tenant'),
+  ).action(async (flags: WorkspaceFlags & { status?: string; tenant?: string }) => {
+    if (flags.status && !STATUSES.includes(flags.status as RequestStatus))
+      throw new UsageError(`--status must be one of ${STATUSES.join(', ')}`);
+    await inWorkspace(flags, async (ws) => {
+      const requests = await listRequests(
+        { status: flags.status as RequestStatus | undefined, tenant: flags.tenant },
+        changeDeps(ws, storeOutbox),
+      );
+      print(flags, requests, () =>
+        requests.length === 0
+          ? 'No change requests.'
+          : table(
+              ['id', 'status', 'tenant', 'operation', 'resource', 'requester', 'created'],
+              requests.map((r) => [r.id, statusColour(r.status), r.tenant, r.operation.kind, r.resourceKey, r.requester, r.createdAt]),
+            ),
+      );
+    });
+  });
+
+  withWorkspaceOptions(program.command('show <id>').description('Show a change request, its history, and the change it makes.')).action(
+    async (id: string, flags: WorkspaceFlags) => {
+      await inWorkspace(flags, async (ws) => {
+        const request = await refusalsAsUsage(() => getRequest(id, changeDeps(ws, storeOutbox)));
+        print(flags, request, () => describeRequest(request));
+      });
+    },
+  );
+}
+
+function statusColour(status: RequestStatus): string {
+  if (status === 'applied') return pc.green(status);
+  if (status === 'conflict' || status === 'failed' || status === 'rejected') return pc.red(status);
+  if (status === 'expired') return pc.dim(status);
+  return pc.yellow(status);
+}
+
+function describeRequest(r: ChangeRequest): string {
+  const lines = [
+    `${pc.bold(r.id)}  ${statusColour(r.status)}  ${r.operation.kind} ${r.resourceKey} in ${r.tenant}`,
+    `  requested by ${r.requester}: ${r.reason}`,
+    `  approvals ${r.approvals.length}/${r.approvalsRequired}${r.approvals.length ? ` (${r.approvals.map((a) => a.by).join(', ')})` : ''}; expires ${r.expiresAt}`,
+    `  base ${r.baseHash?.slice(0, 12) ?? '(must not exist)'} → target ${r.targetHash?.slice(0, 12) ?? '(removed)'}`,
+    '  change:',
+  ];
+  const op = r.operation;
+  if (op.kind === 'patch') lines.push(...patchLines(op.patch));
+  else if (op.kind === 'delete') lines.push(pc.red('    remove the integration'));
+  else if (op.kind === 'status-check') lines.push(...patchLines(compare({}, op.config)));
+  else lines.push(...patchLines(compare({}, withoutIds(op.integration))));
+  lines.push('  history:');
+  for (const h of r.history) lines.push(`    ${h.at}  ${h.from ?? '-'} → ${h.to}  by ${h.by}${h.note ? `  (${h.note})` : ''}`);
+  if (r.outcome?.error) lines.push(pc.red(`  error: ${r.outcome.error}`));
+  return lines.join('\n');
+}
+
+function withoutIds(integration: ServiceDeskIntegration) {
+  const { id: _id, created: _c, modified: _m, ...rest } = integration;
+  return rest;
+}

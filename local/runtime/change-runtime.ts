@@ -1,0 +1,122 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { type ApplyHandlerDeps, main as applyMain } from '../../lambdas/handlers/apply';
+import { type ApprovalApiDeps, main as approvalMain } from '../../lambdas/handlers/approval-api';
+import type { ChangeQueue } from '../../lambdas/ports/change-requests';
+import { systemClock } from '../../lambdas/ports/clock';
+import type { ChangeDeps } from '../../lambdas/use-cases/change-requests';
+import { queueApproved } from '../../lambdas/use-cases/change-requests';
+import { tenantResolver } from '../../lambdas/wiring';
+import type { Workspace } from '../workspace';
+import { LocalFifoQueue } from './fifo-queue';
+
+/** Locally the caller names themselves; in AWS the API takes the IAM caller and this header means nothing. */
+export const LOCAL_USER_HEADER = 'x-sdim-guard-user';
+
+/**
+ * Used by CLI processes that do not run the queue: a request's `queued` status in the store is the message, and
+ * the local runtime dispatches it into its in-process FIFO queue (an outbox, so nothing approved is lost).
+ */
+export const storeOutbox: ChangeQueue = { enqueue: async () => undefined };
+
+export function changeDeps(ws: Workspace, queue: ChangeQueue, approvalsRequired = 1): ChangeDeps {
+  return { requests: ws.requests, vault: ws.secrets, queue, clock: systemClock, newId: randomUUID, approvalsRequired };
+}
+
+export function tenantContexts(ws: Workspace) {
+  const resolve = tenantResolver(ws.tenants, ws.secrets, ws.settings);
+  return async (tenant: string) => ({ ...(await resolve(tenant)), tenant, history: ws.store });
+}
+
+/** The apply side of the local runtime: FIFO queue, dispatcher from the store, and the apply handler's `main`. */
+export class LocalChangeRuntime {
+  readonly queue: LocalFifoQueue;
+  readonly applyDeps: ApplyHandlerDeps;
+
+  constructor(
+    private readonly ws: Workspace,
+    log: (line: string) => void,
+  ) {
+    this.queue = new LocalFifoQueue({ visibilityTimeoutMs: 2_000, maxReceiveCount: 5 });
+    const resolve = tenantResolver(ws.tenants, ws.secrets, ws.settings);
+    this.applyDeps = {
+      requests: ws.requests,
+      vault: ws.secrets,
+      notifier: ws.notifier,
+      clock: systemClock,
+      tenantFor: resolve,
+      deadLetters: this.queue,
+      maxReceiveCount: 5,
+      leaseMs: 2_000,
+      log,
+    };
+  }
+
+  /** Requests approved or queued in the store (by a CLI, or before a crash) go into the queue. */
+  async dispatch(): Promise<number> {
+    const waiting = [...(await this.ws.requests.list({ status: 'queued' })), ...(await this.ws.requests.list({ status: 'approved' }))];
+    for (const request of waiting) {
+      if (request.status === 'approved') await queueApproved(request, changeDeps(this.ws, this.queue));
+      else await this.queue.enqueue({ requestId: request.id, tenant: request.tenant, resourceKey: request.resourceKey });
+    }
+    return waiting.length;
+  }
+
+  /** Dispatch, then apply until the queue is empty. */
+  async drain(): Promise<void> {
+    await this.dispatch();
+    await this.queue.drain((event) => applyMain(event, this.applyDeps));
+  }
+}
+
+/** The approval API handler on localhost: same `main`, events shaped like API Gateway's. */
+export async function startApprovalApi(ws: Workspace, queue: ChangeQueue, port = 0): Promise<{ url: string; stop: () => Promise<void> }> {
+  const contexts = tenantContexts(ws);
+  const deps: ApprovalApiDeps = {
+    ...changeDeps(ws, queue),
+    tenants: ws.tenants,
+    history: ws.store,
+    tenantFor: contexts,
+  };
+  const server: Server = createServer(async (req, res) => {
+    const body = await readBody(req);
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const user = req.headers[LOCAL_USER_HEADER];
+    const event = {
+      httpMethod: req.method ?? 'GET',
+      path: url.pathname,
+      body: body || null,
+      isBase64Encoded: false,
+      queryStringParameters: Object.fromEntries(url.searchParams),
+      headers: {},
+      requestContext: { identity: { userArn: typeof user === 'string' && user ? user : null } },
+    } as unknown as APIGatewayProxyEvent;
+    const result = await approvalMain(event, deps);
+    res.writeHead(result.statusCode, result.headers as Record<string, string>);
+    res.end(result.body);
+  });
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const address = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${address.port}`,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => {
+      body += chunk.toString('utf8');
+      if (body.length > 1_000_000) req.destroy(new Error('body too large'));
+    });
+    req.on('end', () => resolve(body));
+    req.on('error', reject);
+  });
+}
