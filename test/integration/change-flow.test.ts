@@ -148,6 +148,66 @@ describe('the change-approval queue with exactly-once apply', () => {
     expect(h.emulator.requests.length).toBe(before);
   });
 
+  it('reverts to a stored version, asking for the credentials history only holds as fingerprints', async () => {
+    const secretKey = Object.keys(h.emulator.state.get(id).attributes).find((k) => /password|token|secret/i.test(k)) as string;
+    h.emulator.state.patch(id, [
+      { op: 'replace', path: '/description', value: 'bad edit' },
+      { op: 'replace', path: `/attributes/${secretKey}`, value: 'leaked-and-rotated' },
+    ]);
+    await h.snapshot();
+    const revert = { kind: 'revert' as const, integrationId: id, version: 1 };
+    await expect(propose(revert, 'alice', 'undo', h.tenantContext, h.changeDeps)).rejects.toThrow(
+      new RegExp(
+        `only fingerprints of the credential\\(s\\) at /attributes/${secretKey}; they cannot be restored from history: supply them`,
+      ),
+    );
+    const request = await propose(
+      { ...revert, secrets: { [`/attributes/${secretKey}`]: 'the-restored-secret' } },
+      'alice',
+      'undo',
+      h.tenantContext,
+      h.changeDeps,
+    );
+    expect(JSON.stringify(request)).not.toContain('the-restored-secret');
+    await approveRequest(request.id, 'bob', h.changeDeps);
+    await h.drain();
+    expect((await h.requests.get(request.id))?.status).toBe('applied');
+    const live = h.emulator.state.get(id);
+    expect(live.description).not.toBe('bad edit');
+    expect(live.attributes[secretKey]).toBe('the-restored-secret');
+    expect(h.vault.values.size).toBe(0);
+  });
+
+  it('creates an integration and deletes another, and the next snapshot calls both expected', async () => {
+    const created = await propose(
+      {
+        kind: 'create',
+        integration: {
+          name: 'Approved new desk',
+          description: 'd',
+          type: 'Zendesk SDIM',
+          attributes: { url: 'https://n.zendesk.com', apiToken: 't0k3n' },
+        },
+      },
+      'alice',
+      'new desk',
+      h.tenantContext,
+      h.changeDeps,
+    );
+    const victim = h.emulator.state.ids()[5] as string;
+    const deleted = await propose({ kind: 'delete', integrationId: victim }, 'alice', 'retire', h.tenantContext, h.changeDeps);
+    await approveRequest(created.id, 'bob', h.changeDeps);
+    await approveRequest(deleted.id, 'bob', h.changeDeps);
+    await h.drain();
+    expect((await h.requests.get(created.id))?.status).toBe('applied');
+    expect((await h.requests.get(deleted.id))?.status).toBe('applied');
+    const next = await h.snapshot();
+    expect(next.changes.map((c) => [c.change, c.classification]).sort()).toEqual([
+      ['added', 'expected'],
+      ['removed', 'expected'],
+    ]);
+  });
+
   describe('bad proposals are refused up front with a clear error', () => {
     it.each([
       [{ kind: 'patch', integrationId: 'x', patch: [{ op: 'add', path: '/description', value: 'x' }] }, /ISC accepts only 'replace'/],
