@@ -14,6 +14,7 @@ import { parseSettings } from '../settings';
 import { tenantResolver } from '../wiring';
 import type { ApplyHandlerDeps } from './apply';
 import { getStringFromEnv } from './env';
+import { emitMetrics } from './metrics';
 
 let deps: ApplyHandlerDeps | undefined;
 
@@ -38,6 +39,8 @@ export function applyDepsFromEnvironment(): ApplyHandlerDeps {
     deadLetters: new SqsDeadLetters(sqs, getStringFromEnv('DEAD_LETTER_QUEUE_URL')),
     maxReceiveCount: Number(process.env.MAX_RECEIVE_COUNT ?? '5'),
     log: (line) => console.log(line),
+    metrics: emitMetrics,
+    leaseMs: Number(process.env.APPLY_LEASE_MS ?? '60000'),
   };
   return deps;
 }

@@ -4,12 +4,15 @@ import { finish } from '../domain/change-request';
 import type { DeadLetters } from '../ports/dead-letters';
 import { type ApplyDeps, applyChange, PermanentApplyError } from '../use-cases/apply-change';
 import { applyDepsFromEnvironment } from './apply-wiring';
+import { emitMetrics } from './metrics';
 
 export interface ApplyHandlerDeps extends ApplyDeps {
   readonly deadLetters: DeadLetters;
   /** The queue's maxReceiveCount: the last delivery records the failure instead of leaving the request stuck. */
   readonly maxReceiveCount: number;
   readonly log?: (line: string) => void;
+  /** Outcome counts (ChangeApplied, ChangeConflict, …) for alarms; EMF in Lambda. */
+  readonly metrics?: typeof emitMetrics;
 }
 
 /** A message body: only ids; everything else is read from the store. */
@@ -42,6 +45,7 @@ export async function main(event: SQSEvent, deps: ApplyHandlerDeps): Promise<SQS
     try {
       const { requestId } = parseMessage(record.body);
       const result = await applyChange(requestId, deps);
+      if (!result.duplicate) deps.metrics?.({ Operation: 'apply' }, { [`Change${result.status[0]?.toUpperCase()}${result.status.slice(1)}`]: 1 });
       deps.log?.(`request ${requestId}: ${result.status}${result.duplicate ? ' (duplicate delivery, nothing done)' : ''}`);
     } catch (error) {
       if (error instanceof PermanentApplyError) {

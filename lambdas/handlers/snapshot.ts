@@ -17,6 +17,7 @@ import { type GuardSettings, parseSettings } from '../settings';
 import { type SnapshotResult, takeSnapshot } from '../use-cases/take-snapshot';
 import { snapshotDeps } from '../wiring';
 import { getStringFromEnv } from './env';
+import { snapshotMetrics } from './metrics';
 
 /** What the schedule sends: one invocation per tenant. */
 export interface SnapshotEvent {
@@ -75,4 +76,6 @@ function depsFromEnvironment(): SnapshotHandlerDeps {
   return deps;
 }
 
-export const handler = middy<SnapshotEvent, SnapshotResult>().handler((event) => main(event, depsFromEnvironment()));
+export const handler = middy<SnapshotEvent, SnapshotResult>()
+  .use(snapshotMetrics())
+  .handler((event) => main(event, depsFromEnvironment()));

@@ -1,0 +1,39 @@
+import type middy from '@middy/core';
+
+export const METRICS_NAMESPACE = 'sdim-guard';
+
+/** CloudWatch Embedded Metric Format: one JSON log line becomes metrics, no API call and no extra latency. */
+export function emitMetrics(dimensions: Record<string, string>, metrics: Record<string, number>, log: (line: string) => void = console.log): void {
+  log(
+    JSON.stringify({
+      _aws: {
+        Timestamp: Date.now(),
+        CloudWatchMetrics: [
+          {
+            Namespace: METRICS_NAMESPACE,
+            Dimensions: [Object.keys(dimensions)],
+            Metrics: Object.keys(metrics).map((Name) => ({ Name, Unit: 'Count' })),
+          },
+        ],
+      },
+      ...dimensions,
+      ...metrics,
+    }),
+  );
+}
+
+/** Snapshot outcome metrics per tenant, which the "no successful snapshot" and error alarms watch. */
+export function snapshotMetrics(): middy.MiddlewareObj<{ tenant?: string }, { changes: Array<{ classification: string }> }> {
+  return {
+    after: async (request) => {
+      const changes = request.response?.changes ?? [];
+      emitMetrics(
+        { Tenant: String(request.event?.tenant) },
+        { SnapshotSucceeded: 1, Changes: changes.length, UnexpectedChanges: changes.filter((c) => c.classification === 'unexpected').length },
+      );
+    },
+    onError: async (request) => {
+      emitMetrics({ Tenant: String(request.event?.tenant) }, { SnapshotFailed: 1 });
+    },
+  };
+}

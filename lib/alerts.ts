@@ -1,0 +1,48 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import { EventBus } from 'aws-cdk-lib/aws-events';
+import { Effect, PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Key } from 'aws-cdk-lib/aws-kms';
+import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import { Construct } from 'constructs';
+
+export interface AlertsProps {
+  /** Addresses subscribed to the topic (each confirms by e-mail). @default none */
+  readonly emails?: readonly string[];
+}
+
+/** Where alerts go: an encrypted SNS topic for people (e-mail, chat) and an EventBridge bus for automation. */
+export class Alerts extends Construct {
+  readonly topic: Topic;
+  readonly bus: EventBus;
+  readonly key: Key;
+
+  constructor(scope: Construct, id: string, props: AlertsProps = {}) {
+    super(scope, id);
+    this.key = new Key(this, 'Key', { enableKeyRotation: true, description: 'sdim-guard alerts', removalPolicy: RemovalPolicy.DESTROY });
+    // CloudWatch alarms publish to the topic, so they must be able to use its key.
+    this.key.addToResourcePolicy(
+      new PolicyStatement({
+        effect: Effect.ALLOW,
+        principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+      }),
+    );
+    this.topic = new Topic(this, 'Topic', { masterKey: this.key, enforceSSL: true, displayName: 'sdim-guard alerts' });
+    for (const email of props.emails ?? []) {
+      if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) throw new Error(`'${email}' is not an e-mail address`);
+      this.topic.addSubscription(new EmailSubscription(email));
+    }
+    this.bus = new EventBus(this, 'Bus');
+  }
+
+  /** Publish rights on exactly this topic and bus, and the variables the AwsNotifier reads. */
+  bindNotifier(fn: LambdaFunction): void {
+    this.topic.grantPublish(fn);
+    this.bus.grantPutEventsTo(fn);
+    fn.addEnvironment('TOPIC_ARN', this.topic.topicArn);
+    fn.addEnvironment('EVENT_BUS_NAME', this.bus.eventBusName);
+  }
+}

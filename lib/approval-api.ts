@@ -1,0 +1,82 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import { AccessLogFormat, AuthorizationType, LambdaIntegration, LogGroupLogDestination, MethodLoggingLevel, RequestValidator, RestApi } from 'aws-cdk-lib/aws-apigateway';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { ChangeQueue } from './change-queue';
+import { GuardFunction } from './guard-function';
+import { acknowledge } from './nag';
+import type { GuardStore } from './store';
+import type { TenantCredentials, TenantProps } from './tenant-credentials';
+
+export interface ApprovalApiProps {
+  readonly tenants: readonly TenantProps[];
+  readonly store: GuardStore;
+  readonly credentials: TenantCredentials;
+  readonly changeQueue: ChangeQueue;
+  /** Approvals needed besides the requester. @default 1 */
+  readonly approvalsRequired?: number;
+  readonly logRetention?: RetentionDays;
+  readonly settingsJson?: string;
+}
+
+/**
+ * The approval API: REST API Gateway with IAM authorization on every method, so the requester and approver are
+ * the signed-in AWS identities (never a field of the body), access logs, and one Lambda behind it.
+ */
+export class ApprovalApi extends Construct {
+  readonly api: RestApi;
+  readonly function: GuardFunction;
+
+  constructor(scope: Construct, id: string, props: ApprovalApiProps) {
+    super(scope, id);
+    const approvals = props.approvalsRequired ?? 1;
+    if (!Number.isInteger(approvals) || approvals < 1 || approvals > 10) throw new Error('approvalsRequired must be a whole number from 1 to 10');
+    this.function = new GuardFunction(this, 'Function', {
+      handlerFile: 'approval-api.ts',
+      description: 'sdim-guard: propose, approve, reject and list change requests',
+      logRetention: props.logRetention,
+      environment: {
+        TENANTS: props.credentials.tenantsJson(props.tenants),
+        CHANGE_QUEUE_URL: props.changeQueue.queue.queueUrl,
+        APPROVALS_REQUIRED: String(approvals),
+        ...(props.settingsJson ? { SETTINGS: props.settingsJson } : {}),
+      },
+    });
+    props.store.bindTable(this.function, ['GetItem', 'BatchGetItem', 'Query', 'PutItem']);
+    props.credentials.bindReaders(this.function);
+    props.credentials.bindRequestVault(this.function, ['CreateSecret', 'DeleteSecret']);
+    props.changeQueue.queue.grantSendMessages(this.function);
+
+    const accessLogs = new LogGroup(this, 'AccessLogs', { retention: props.logRetention, removalPolicy: RemovalPolicy.RETAIN });
+    this.api = new RestApi(this, 'Api', {
+      description: 'sdim-guard change approvals (IAM-authorized)',
+      cloudWatchRole: true,
+      deployOptions: {
+        accessLogDestination: new LogGroupLogDestination(accessLogs),
+        accessLogFormat: AccessLogFormat.jsonWithStandardFields(),
+        loggingLevel: MethodLoggingLevel.ERROR,
+        tracingEnabled: true,
+        // A change board makes a handful of calls a day; this ceiling stops a runaway script, not a person.
+        throttlingRateLimit: 10,
+        throttlingBurstLimit: 20,
+      },
+      defaultMethodOptions: { authorizationType: AuthorizationType.IAM },
+    });
+    acknowledge(this.function, { 'Serverless-LambdaDLQ': 'Invoked synchronously by API Gateway; the caller gets every error as an HTTP status.' });
+    acknowledge(this.api, {
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]':
+        'The AWS-managed role API Gateway needs to write execution logs to CloudWatch.',
+      'AwsSolutions-APIG3': 'Every method requires SigV4 IAM authorization; a WAF in front of an IAM-only, low-volume internal API adds cost, not protection.',
+      'AwsSolutions-COG4': 'The API uses IAM authorization (people sign in with AWS identities), not Cognito user pools.',
+    });
+    const validator = new RequestValidator(this, 'Validator', { restApi: this.api, validateRequestBody: true, validateRequestParameters: true });
+    const integration = new LambdaIntegration(this.function);
+    const requests = this.api.root.addResource('requests');
+    requests.addMethod('GET', integration, { requestValidator: validator });
+    requests.addMethod('POST', integration, { requestValidator: validator });
+    const one = requests.addResource('{id}');
+    one.addMethod('GET', integration, { requestValidator: validator });
+    one.addResource('approve').addMethod('POST', integration, { requestValidator: validator });
+    one.addResource('reject').addMethod('POST', integration, { requestValidator: validator });
+  }
+}

@@ -1,0 +1,116 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Alarm, ComparisonOperator, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { Key } from 'aws-cdk-lib/aws-kms';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { DeduplicationScope, FifoThroughputLimit, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import type { Alerts } from './alerts';
+import { GuardFunction } from './guard-function';
+import { acknowledge } from './nag';
+import type { GuardStore } from './store';
+import type { TenantCredentials, TenantProps } from './tenant-credentials';
+
+export interface ChangeQueueProps {
+  readonly tenants: readonly TenantProps[];
+  readonly store: GuardStore;
+  readonly credentials: TenantCredentials;
+  readonly alerts: Alerts;
+  /** Deliveries before a message goes to the DLQ. @default 5 */
+  readonly maxReceiveCount?: number;
+  /** Concurrent apply invocations (per tenant+resource order is kept by FIFO groups anyway). @default 2 */
+  readonly maxConcurrency?: number;
+  readonly logRetention?: RetentionDays;
+  readonly settingsJson?: string;
+}
+
+/**
+ * Approved changes: an SQS FIFO queue (group = tenant + resource, deduplication = request id) with a FIFO DLQ, both
+ * KMS-encrypted and TLS-only, consumed by the apply function with partial batch failures and bounded concurrency.
+ */
+export class ChangeQueue extends Construct {
+  readonly queue: Queue;
+  readonly deadLetterQueue: Queue;
+  readonly function: GuardFunction;
+  readonly alarms: Alarm[];
+
+  constructor(scope: Construct, id: string, props: ChangeQueueProps) {
+    super(scope, id);
+    const maxReceiveCount = props.maxReceiveCount ?? 5;
+    const timeout = Duration.minutes(2);
+    const key = new Key(this, 'Key', { enableKeyRotation: true, description: 'sdim-guard change queue', removalPolicy: RemovalPolicy.DESTROY });
+    this.deadLetterQueue = new Queue(this, 'DeadLetters', {
+      fifo: true,
+      encryption: QueueEncryption.KMS,
+      encryptionMasterKey: key,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    this.queue = new Queue(this, 'Queue', {
+      fifo: true,
+      contentBasedDeduplication: false,
+      deduplicationScope: DeduplicationScope.MESSAGE_GROUP,
+      fifoThroughputLimit: FifoThroughputLimit.PER_MESSAGE_GROUP_ID,
+      encryption: QueueEncryption.KMS,
+      encryptionMasterKey: key,
+      enforceSSL: true,
+      // Six times the function timeout, as Lambda recommends: a message never reappears while it is being applied.
+      visibilityTimeout: Duration.minutes(12),
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount },
+    });
+    this.function = new GuardFunction(this, 'Function', {
+      handlerFile: 'apply.ts',
+      description: 'sdim-guard: apply approved change requests exactly once',
+      timeout,
+      logRetention: props.logRetention,
+      environment: {
+        TENANTS: props.credentials.tenantsJson(props.tenants),
+        DEAD_LETTER_QUEUE_URL: this.deadLetterQueue.queueUrl,
+        MAX_RECEIVE_COUNT: String(maxReceiveCount),
+        // A claim older than the function timeout belongs to an invocation that is gone.
+        APPLY_LEASE_MS: String(timeout.toMilliseconds()),
+        ...(props.settingsJson ? { SETTINGS: props.settingsJson } : {}),
+      },
+    });
+    props.store.bindTable(this.function, ['GetItem', 'PutItem']);
+    props.credentials.bindReaders(this.function);
+    props.credentials.bindRequestVault(this.function, ['GetSecretValue', 'DeleteSecret']);
+    props.alerts.bindNotifier(this.function);
+    this.deadLetterQueue.grantSendMessages(this.function);
+    acknowledge(this.deadLetterQueue, { 'Serverless-SQSRedrivePolicy': 'This is the dead-letter queue; it has none of its own.' });
+    acknowledge(this.function, {
+      'Serverless-LambdaDLQ': 'Invoked by the SQS event source, whose queue has the dead-letter queue; an asynchronous-invocation DLQ would never be used.',
+      'Serverless-LambdaEventSourceMappingDestination':
+        "Failed messages go to the queue's redrive DLQ, and the function itself sends unprocessable ones there with a reason.",
+    });
+    this.function.addEventSource(
+      new SqsEventSource(this.queue, { batchSize: 10, reportBatchItemFailures: true, maxConcurrency: props.maxConcurrency ?? 2 }),
+    );
+    this.alarms = [
+      new Alarm(this, 'DeadLettersNotEmpty', {
+        alarmDescription: 'A change message is in the dead-letter queue: read its reason attribute',
+        metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
+        threshold: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+      new Alarm(this, 'Conflicts', {
+        alarmDescription: 'An approved change was refused because the live object moved since approval',
+        metric: new Metric({ namespace: 'sdim-guard', metricName: 'ChangeConflict', dimensionsMap: { Operation: 'apply' }, statistic: 'Sum', period: Duration.minutes(5) }),
+        threshold: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+      new Alarm(this, 'Throttles', {
+        alarmDescription: 'The apply function was throttled',
+        metric: this.function.metricThrottles({ period: Duration.minutes(5) }),
+        threshold: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+    ];
+  }
+}

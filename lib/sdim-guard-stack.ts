@@ -1,0 +1,86 @@
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { Dashboard, GraphWidget, Metric, TextWidget } from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { Alerts } from './alerts';
+import { ApprovalApi } from './approval-api';
+import { ChangeQueue } from './change-queue';
+import { SnapshotSchedule } from './snapshot-schedule';
+import { GuardStore } from './store';
+import { acknowledge, arnToken } from './nag';
+import { TenantCredentials, type TenantProps } from './tenant-credentials';
+
+export interface SdimGuardStackProps extends StackProps {
+  /** The ISC tenants to guard. */
+  readonly tenants: readonly TenantProps[];
+  /** Minutes between snapshots of each tenant. @default 15 */
+  readonly scheduleMinutes?: number;
+  /** Subscribed to the alert topic. @default none */
+  readonly alertEmails?: readonly string[];
+  /** Log retention of every function and the API. @default RetentionDays.THREE_MONTHS */
+  readonly logRetention?: RetentionDays;
+  /** Approvals needed besides the requester. @default 1 */
+  readonly approvalsRequired?: number;
+  /** Secret key patterns and severity rules, as lambdas/settings.ts parses them. @default the built-in defaults */
+  readonly settings?: Record<string, unknown>;
+}
+
+/** Composes one construct per capability; every guardrail lives in the construct that owns the resource. */
+export class SdimGuardStack extends Stack {
+  readonly store: GuardStore;
+  readonly alerts: Alerts;
+  readonly credentials: TenantCredentials;
+  readonly snapshots: SnapshotSchedule;
+  readonly changes: ChangeQueue;
+  readonly approvals: ApprovalApi;
+
+  constructor(scope: Construct, id: string, props: SdimGuardStackProps) {
+    super(scope, id, props);
+    const logRetention = props.logRetention ?? RetentionDays.THREE_MONTHS;
+    const settingsJson = props.settings ? JSON.stringify(props.settings) : undefined;
+    this.store = new GuardStore(this, 'Store');
+    this.alerts = new Alerts(this, 'Alerts', { emails: props.alertEmails });
+    this.credentials = new TenantCredentials(this, 'Credentials', { tenants: props.tenants });
+    const shared = { tenants: props.tenants, store: this.store, credentials: this.credentials, logRetention, settingsJson };
+    this.snapshots = new SnapshotSchedule(this, 'Snapshots', { ...shared, alerts: this.alerts, intervalMinutes: props.scheduleMinutes });
+    this.changes = new ChangeQueue(this, 'Changes', { ...shared, alerts: this.alerts });
+    this.approvals = new ApprovalApi(this, 'Approvals', { ...shared, changeQueue: this.changes, approvalsRequired: props.approvalsRequired });
+
+    for (const alarm of [...this.snapshots.alarms, ...this.changes.alarms]) alarm.addAlarmAction(new SnsAction(this.alerts.topic));
+    this.dashboard(props.scheduleMinutes ?? 15);
+    this.acknowledgeFindings();
+
+    new CfnOutput(this, 'ApprovalApiUrl', { value: this.approvals.api.url });
+    new CfnOutput(this, 'AlertTopicArn', { value: this.alerts.topic.topicArn });
+    new CfnOutput(this, 'EventBusName', { value: this.alerts.bus.eventBusName });
+    new CfnOutput(this, 'TableName', { value: this.store.table.tableName });
+    for (const [name, secret] of this.credentials.secrets) new CfnOutput(this, `Secret-${name}`, { value: secret.secretArn });
+  }
+
+  private dashboard(interval: number): void {
+    const period = Duration.minutes(interval);
+    const metric = (metricName: string, dimensionsMap?: Record<string, string>) =>
+      new Metric({ namespace: 'sdim-guard', metricName, dimensionsMap, statistic: 'Sum', period });
+    new Dashboard(this, 'Dashboard', {
+      widgets: [
+        [new TextWidget({ markdown: '# sdim-guard\nSnapshots, drift and approved changes.', width: 24, height: 2 })],
+        [
+          new GraphWidget({ title: 'Snapshot function', left: [this.snapshots.function.metricInvocations({ period }), this.snapshots.function.metricErrors({ period })], width: 12 }),
+          new GraphWidget({ title: 'Snapshot duration (p95)', left: [this.snapshots.function.metricDuration({ period, statistic: 'p95' })], width: 12 }),
+        ],
+        [
+          new GraphWidget({ title: 'Apply outcomes', left: ['ChangeApplied', 'ChangeConflict', 'ChangeFailed', 'ChangeExpired'].map((m) => metric(m, { Operation: 'apply' })), width: 12 }),
+          new GraphWidget({ title: 'Change queue', left: [this.changes.queue.metricApproximateNumberOfMessagesVisible(), this.changes.deadLetterQueue.metricApproximateNumberOfMessagesVisible()], width: 12 }),
+        ],
+      ],
+    });
+  }
+
+  /** The scheduler's shared role may invoke the snapshot function and its versions; nothing else. */
+  private acknowledgeFindings(): void {
+    acknowledge(this, {
+      [`AwsSolutions-IAM5[Resource::${arnToken(this.snapshots.function)}:*]`]: 'EventBridge Scheduler may invoke the snapshot function (and its versions) only.',
+    });
+  }
+}

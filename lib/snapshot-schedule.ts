@@ -1,0 +1,87 @@
+import { Duration } from 'aws-cdk-lib';
+import { Alarm, ComparisonOperator, type IMetric, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { ScheduleExpression, Schedule } from 'aws-cdk-lib/aws-scheduler';
+import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
+import { ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
+import { Construct } from 'constructs';
+import { GuardFunction } from './guard-function';
+import { acknowledge } from './nag';
+import type { GuardStore } from './store';
+import type { TenantCredentials, TenantProps } from './tenant-credentials';
+import type { Alerts } from './alerts';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+
+export interface SnapshotScheduleProps {
+  readonly tenants: readonly TenantProps[];
+  readonly store: GuardStore;
+  readonly credentials: TenantCredentials;
+  readonly alerts: Alerts;
+  /** @default 15 */
+  readonly intervalMinutes?: number;
+  readonly logRetention?: RetentionDays;
+  /** JSON settings (secret key patterns, severity rules). @default the built-in defaults */
+  readonly settingsJson?: string;
+}
+
+/**
+ * The snapshot function and one EventBridge Scheduler schedule per tenant (the fan-out: each tenant is its own
+ * invocation, so one slow or failing tenant never delays another), with the alarms that say snapshots stopped.
+ */
+export class SnapshotSchedule extends Construct {
+  readonly function: GuardFunction;
+  readonly alarms: Alarm[] = [];
+
+  constructor(scope: Construct, id: string, props: SnapshotScheduleProps) {
+    super(scope, id);
+    const interval = props.intervalMinutes ?? 15;
+    if (!Number.isInteger(interval) || interval < 1 || interval > 1440) throw new Error('intervalMinutes must be a whole number from 1 to 1440');
+    this.function = new GuardFunction(this, 'Function', {
+      handlerFile: 'snapshot.ts',
+      description: 'sdim-guard: snapshot one tenant, detect and alert',
+      timeout: Duration.minutes(5),
+      memorySize: 1024,
+      logRetention: props.logRetention,
+      environment: { TENANTS: props.credentials.tenantsJson(props.tenants), ...(props.settingsJson ? { SETTINGS: props.settingsJson } : {}) },
+    });
+    acknowledge(this.function, {
+      'Serverless-LambdaDLQ': 'A failed snapshot records nothing and is retried by the next schedule; it is reported by a Snapshot Failed event and the error alarm.',
+    });
+    props.store.bindTable(this.function, ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'ConditionCheckItem']);
+    props.credentials.bindReaders(this.function);
+    props.alerts.bindNotifier(this.function);
+
+    for (const tenant of props.tenants) {
+      new Schedule(this, `Every-${tenant.name}`, {
+        description: `sdim-guard snapshot of ${tenant.name}`,
+        schedule: ScheduleExpression.rate(Duration.minutes(interval)),
+        target: new LambdaInvoke(this.function, { input: ScheduleTargetInput.fromObject({ tenant: tenant.name }), retryAttempts: 0 }),
+      });
+      const succeeded = new Metric({ namespace: 'sdim-guard', metricName: 'SnapshotSucceeded', dimensionsMap: { Tenant: tenant.name }, statistic: 'Sum', period: Duration.minutes(interval) });
+      this.alarms.push(
+        new Alarm(this, `Stale-${tenant.name}`, {
+          alarmDescription: `No successful snapshot of ${tenant.name} for two intervals (${2 * interval} min)`,
+          metric: succeeded,
+          threshold: 1,
+          comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
+          evaluationPeriods: 2,
+          treatMissingData: TreatMissingData.BREACHING,
+        }),
+      );
+    }
+    this.alarms.push(
+      this.thresholdAlarm('Errors', this.function.metricErrors({ period: Duration.minutes(interval) }), 'A snapshot failed'),
+      this.thresholdAlarm('Throttles', this.function.metricThrottles({ period: Duration.minutes(interval) }), 'The snapshot function was throttled'),
+    );
+  }
+
+  private thresholdAlarm(id: string, metric: IMetric, description: string): Alarm {
+    return new Alarm(this, id, {
+      alarmDescription: description,
+      metric,
+      threshold: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+  }
+}
