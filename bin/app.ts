@@ -11,7 +11,9 @@ export function loadConfig(app: App): Omit<SdimGuardStackProps, 'env'> & { stack
   const file = app.node.tryGetContext('config') ?? (existsSync('sdim-guard.config.json') ? 'sdim-guard.config.json' : undefined);
   const raw = file ? JSON.parse(readFileSync(file, 'utf8')) : app.node.tryGetContext('sdimGuard');
   if (!raw || !Array.isArray(raw.tenants)) {
-    throw new Error('sdim-guard needs tenants: put {"tenants": [{"name": …, "url": …}]} in sdim-guard.config.json or the sdimGuard context of cdk.json');
+    throw new Error(
+      'sdim-guard needs tenants: put {"tenants": [{"name": …, "url": …}]} in sdim-guard.config.json or the sdimGuard context of cdk.json',
+    );
   }
   return raw;
 }

@@ -1,11 +1,13 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { EventBus } from 'aws-cdk-lib/aws-events';
 import { Effect, PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { acknowledge } from './nag';
 
 export interface AlertsProps {
   /** Addresses subscribed to the topic (each confirms by e-mail). @default none */
@@ -17,6 +19,8 @@ export class Alerts extends Construct {
   readonly topic: Topic;
   readonly bus: EventBus;
   readonly key: Key;
+  /** Alerts SNS could not deliver to a subscriber, kept for 14 days instead of being lost. */
+  readonly undelivered: Queue;
 
   constructor(scope: Construct, id: string, props: AlertsProps = {}) {
     super(scope, id);
@@ -31,9 +35,19 @@ export class Alerts extends Construct {
       }),
     );
     this.topic = new Topic(this, 'Topic', { masterKey: this.key, enforceSSL: true, displayName: 'sdim-guard alerts' });
+    this.undelivered = new Queue(this, 'Undelivered', {
+      encryption: QueueEncryption.KMS,
+      encryptionMasterKey: this.key,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    acknowledge(this.undelivered, {
+      'AwsSolutions-SQS3': 'This queue is the dead-letter queue of the alert subscriptions.',
+      'Serverless-SQSRedrivePolicy': 'This queue is the dead-letter queue of the alert subscriptions.',
+    });
     for (const email of props.emails ?? []) {
       if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) throw new Error(`'${email}' is not an e-mail address`);
-      this.topic.addSubscription(new EmailSubscription(email));
+      this.topic.addSubscription(new EmailSubscription(email, { deadLetterQueue: this.undelivered }));
     }
     this.bus = new EventBus(this, 'Bus');
   }

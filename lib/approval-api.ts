@@ -1,5 +1,13 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
-import { AccessLogFormat, AuthorizationType, LambdaIntegration, LogGroupLogDestination, MethodLoggingLevel, RequestValidator, RestApi } from 'aws-cdk-lib/aws-apigateway';
+import {
+  AccessLogFormat,
+  AuthorizationType,
+  LambdaIntegration,
+  LogGroupLogDestination,
+  MethodLoggingLevel,
+  RequestValidator,
+  RestApi,
+} from 'aws-cdk-lib/aws-apigateway';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { ChangeQueue } from './change-queue';
@@ -30,7 +38,8 @@ export class ApprovalApi extends Construct {
   constructor(scope: Construct, id: string, props: ApprovalApiProps) {
     super(scope, id);
     const approvals = props.approvalsRequired ?? 1;
-    if (!Number.isInteger(approvals) || approvals < 1 || approvals > 10) throw new Error('approvalsRequired must be a whole number from 1 to 10');
+    if (!Number.isInteger(approvals) || approvals < 1 || approvals > 10)
+      throw new Error('approvalsRequired must be a whole number from 1 to 10');
     this.function = new GuardFunction(this, 'Function', {
       handlerFile: 'approval-api.ts',
       description: 'sdim-guard: propose, approve, reject and list change requests',
@@ -62,14 +71,21 @@ export class ApprovalApi extends Construct {
       },
       defaultMethodOptions: { authorizationType: AuthorizationType.IAM },
     });
-    acknowledge(this.function, { 'Serverless-LambdaDLQ': 'Invoked synchronously by API Gateway; the caller gets every error as an HTTP status.' });
+    acknowledge(this.function, {
+      'Serverless-LambdaDLQ': 'Invoked synchronously by API Gateway; the caller gets every error as an HTTP status.',
+    });
     acknowledge(this.api, {
       'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]':
         'The AWS-managed role API Gateway needs to write execution logs to CloudWatch.',
-      'AwsSolutions-APIG3': 'Every method requires SigV4 IAM authorization; a WAF in front of an IAM-only, low-volume internal API adds cost, not protection.',
+      'AwsSolutions-APIG3':
+        'Every method requires SigV4 IAM authorization; a WAF in front of an IAM-only, low-volume internal API adds cost, not protection.',
       'AwsSolutions-COG4': 'The API uses IAM authorization (people sign in with AWS identities), not Cognito user pools.',
     });
-    const validator = new RequestValidator(this, 'Validator', { restApi: this.api, validateRequestBody: true, validateRequestParameters: true });
+    const validator = new RequestValidator(this, 'Validator', {
+      restApi: this.api,
+      validateRequestBody: true,
+      validateRequestParameters: true,
+    });
     const integration = new LambdaIntegration(this.function);
     const requests = this.api.root.addResource('requests');
     requests.addMethod('GET', integration, { requestValidator: validator });

@@ -38,7 +38,11 @@ export class ChangeQueue extends Construct {
     super(scope, id);
     const maxReceiveCount = props.maxReceiveCount ?? 5;
     const timeout = Duration.minutes(2);
-    const key = new Key(this, 'Key', { enableKeyRotation: true, description: 'sdim-guard change queue', removalPolicy: RemovalPolicy.DESTROY });
+    const key = new Key(this, 'Key', {
+      enableKeyRotation: true,
+      description: 'sdim-guard change queue',
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
     this.deadLetterQueue = new Queue(this, 'DeadLetters', {
       fifo: true,
       encryption: QueueEncryption.KMS,
@@ -79,7 +83,8 @@ export class ChangeQueue extends Construct {
     this.deadLetterQueue.grantSendMessages(this.function);
     acknowledge(this.deadLetterQueue, { 'Serverless-SQSRedrivePolicy': 'This is the dead-letter queue; it has none of its own.' });
     acknowledge(this.function, {
-      'Serverless-LambdaDLQ': 'Invoked by the SQS event source, whose queue has the dead-letter queue; an asynchronous-invocation DLQ would never be used.',
+      'Serverless-LambdaDLQ':
+        'Invoked by the SQS event source, whose queue has the dead-letter queue; an asynchronous-invocation DLQ would never be used.',
       'Serverless-LambdaEventSourceMappingDestination':
         "Failed messages go to the queue's redrive DLQ, and the function itself sends unprocessable ones there with a reason.",
     });
@@ -97,7 +102,13 @@ export class ChangeQueue extends Construct {
       }),
       new Alarm(this, 'Conflicts', {
         alarmDescription: 'An approved change was refused because the live object moved since approval',
-        metric: new Metric({ namespace: 'sdim-guard', metricName: 'ChangeConflict', dimensionsMap: { Operation: 'apply' }, statistic: 'Sum', period: Duration.minutes(5) }),
+        metric: new Metric({
+          namespace: 'sdim-guard',
+          metricName: 'ChangeConflict',
+          dimensionsMap: { Operation: 'apply' },
+          statistic: 'Sum',
+          period: Duration.minutes(5),
+        }),
         threshold: 1,
         comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         evaluationPeriods: 1,

@@ -20,7 +20,10 @@ export interface GuardFunctionProps extends Omit<NodejsFunctionProps, 'entry' | 
 export class GuardFunction extends NodejsFunction {
   constructor(scope: Construct, id: string, props: GuardFunctionProps) {
     const { handlerFile, logRetention, environment, bundling, ...rest } = props;
-    const logGroup = new LogGroup(scope, `${id}Logs`, { retention: logRetention ?? RetentionDays.THREE_MONTHS, removalPolicy: RemovalPolicy.RETAIN });
+    const logGroup = new LogGroup(scope, `${id}Logs`, {
+      retention: logRetention ?? RetentionDays.THREE_MONTHS,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
     super(scope, id, {
       entry: join(__dirname, '..', 'lambdas', 'handlers', handlerFile),
       handler: 'handler',

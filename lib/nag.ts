@@ -7,7 +7,10 @@ import type { IConstruct } from 'constructs';
  */
 export function acknowledge(scope: IConstruct, findings: Record<string, string>): void {
   Validations.of(scope).acknowledge(
-    ...Object.entries(findings).map(([id, reason]) => ({ id: `${id.startsWith('Serverless-') ? 'Serverless' : 'AwsSolutions'}::${id}`, reason })),
+    ...Object.entries(findings).map(([id, reason]) => ({
+      id: `${id.startsWith('Serverless-') ? 'Serverless' : 'AwsSolutions'}::${id}`,
+      reason,
+    })),
   );
 }
 

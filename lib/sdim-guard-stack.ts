@@ -6,9 +6,9 @@ import type { Construct } from 'constructs';
 import { Alerts } from './alerts';
 import { ApprovalApi } from './approval-api';
 import { ChangeQueue } from './change-queue';
+import { acknowledge, arnToken } from './nag';
 import { SnapshotSchedule } from './snapshot-schedule';
 import { GuardStore } from './store';
-import { acknowledge, arnToken } from './nag';
 import { TenantCredentials, type TenantProps } from './tenant-credentials';
 
 export interface SdimGuardStackProps extends StackProps {
@@ -45,7 +45,11 @@ export class SdimGuardStack extends Stack {
     const shared = { tenants: props.tenants, store: this.store, credentials: this.credentials, logRetention, settingsJson };
     this.snapshots = new SnapshotSchedule(this, 'Snapshots', { ...shared, alerts: this.alerts, intervalMinutes: props.scheduleMinutes });
     this.changes = new ChangeQueue(this, 'Changes', { ...shared, alerts: this.alerts });
-    this.approvals = new ApprovalApi(this, 'Approvals', { ...shared, changeQueue: this.changes, approvalsRequired: props.approvalsRequired });
+    this.approvals = new ApprovalApi(this, 'Approvals', {
+      ...shared,
+      changeQueue: this.changes,
+      approvalsRequired: props.approvalsRequired,
+    });
 
     for (const alarm of [...this.snapshots.alarms, ...this.changes.alarms]) alarm.addAlarmAction(new SnsAction(this.alerts.topic));
     this.dashboard(props.scheduleMinutes ?? 15);
@@ -66,12 +70,31 @@ export class SdimGuardStack extends Stack {
       widgets: [
         [new TextWidget({ markdown: '# sdim-guard\nSnapshots, drift and approved changes.', width: 24, height: 2 })],
         [
-          new GraphWidget({ title: 'Snapshot function', left: [this.snapshots.function.metricInvocations({ period }), this.snapshots.function.metricErrors({ period })], width: 12 }),
-          new GraphWidget({ title: 'Snapshot duration (p95)', left: [this.snapshots.function.metricDuration({ period, statistic: 'p95' })], width: 12 }),
+          new GraphWidget({
+            title: 'Snapshot function',
+            left: [this.snapshots.function.metricInvocations({ period }), this.snapshots.function.metricErrors({ period })],
+            width: 12,
+          }),
+          new GraphWidget({
+            title: 'Snapshot duration (p95)',
+            left: [this.snapshots.function.metricDuration({ period, statistic: 'p95' })],
+            width: 12,
+          }),
         ],
         [
-          new GraphWidget({ title: 'Apply outcomes', left: ['ChangeApplied', 'ChangeConflict', 'ChangeFailed', 'ChangeExpired'].map((m) => metric(m, { Operation: 'apply' })), width: 12 }),
-          new GraphWidget({ title: 'Change queue', left: [this.changes.queue.metricApproximateNumberOfMessagesVisible(), this.changes.deadLetterQueue.metricApproximateNumberOfMessagesVisible()], width: 12 }),
+          new GraphWidget({
+            title: 'Apply outcomes',
+            left: ['ChangeApplied', 'ChangeConflict', 'ChangeFailed', 'ChangeExpired'].map((m) => metric(m, { Operation: 'apply' })),
+            width: 12,
+          }),
+          new GraphWidget({
+            title: 'Change queue',
+            left: [
+              this.changes.queue.metricApproximateNumberOfMessagesVisible(),
+              this.changes.deadLetterQueue.metricApproximateNumberOfMessagesVisible(),
+            ],
+            width: 12,
+          }),
         ],
       ],
     });
@@ -80,7 +103,8 @@ export class SdimGuardStack extends Stack {
   /** The scheduler's shared role may invoke the snapshot function and its versions; nothing else. */
   private acknowledgeFindings(): void {
     acknowledge(this, {
-      [`AwsSolutions-IAM5[Resource::${arnToken(this.snapshots.function)}:*]`]: 'EventBridge Scheduler may invoke the snapshot function (and its versions) only.',
+      [`AwsSolutions-IAM5[Resource::${arnToken(this.snapshots.function)}:*]`]:
+        'EventBridge Scheduler may invoke the snapshot function (and its versions) only.',
     });
   }
 }

@@ -1,15 +1,14 @@
 import { Duration } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, type IMetric, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
-import { ScheduleExpression, Schedule } from 'aws-cdk-lib/aws-scheduler';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Schedule, ScheduleExpression, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
-import { ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
 import { Construct } from 'constructs';
+import type { Alerts } from './alerts';
 import { GuardFunction } from './guard-function';
 import { acknowledge } from './nag';
 import type { GuardStore } from './store';
 import type { TenantCredentials, TenantProps } from './tenant-credentials';
-import type { Alerts } from './alerts';
-import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 
 export interface SnapshotScheduleProps {
   readonly tenants: readonly TenantProps[];
@@ -34,19 +33,33 @@ export class SnapshotSchedule extends Construct {
   constructor(scope: Construct, id: string, props: SnapshotScheduleProps) {
     super(scope, id);
     const interval = props.intervalMinutes ?? 15;
-    if (!Number.isInteger(interval) || interval < 1 || interval > 1440) throw new Error('intervalMinutes must be a whole number from 1 to 1440');
+    if (!Number.isInteger(interval) || interval < 1 || interval > 1440)
+      throw new Error('intervalMinutes must be a whole number from 1 to 1440');
     this.function = new GuardFunction(this, 'Function', {
       handlerFile: 'snapshot.ts',
       description: 'sdim-guard: snapshot one tenant, detect and alert',
       timeout: Duration.minutes(5),
       memorySize: 1024,
       logRetention: props.logRetention,
-      environment: { TENANTS: props.credentials.tenantsJson(props.tenants), ...(props.settingsJson ? { SETTINGS: props.settingsJson } : {}) },
+      environment: {
+        TENANTS: props.credentials.tenantsJson(props.tenants),
+        ...(props.settingsJson ? { SETTINGS: props.settingsJson } : {}),
+      },
     });
     acknowledge(this.function, {
-      'Serverless-LambdaDLQ': 'A failed snapshot records nothing and is retried by the next schedule; it is reported by a Snapshot Failed event and the error alarm.',
+      'Serverless-LambdaDLQ':
+        'A failed snapshot records nothing and is retried by the next schedule; it is reported by a Snapshot Failed event and the error alarm.',
     });
-    props.store.bindTable(this.function, ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'ConditionCheckItem']);
+    props.store.bindTable(this.function, [
+      'GetItem',
+      'BatchGetItem',
+      'Query',
+      'PutItem',
+      'UpdateItem',
+      'DeleteItem',
+      'BatchWriteItem',
+      'ConditionCheckItem',
+    ]);
     props.credentials.bindReaders(this.function);
     props.alerts.bindNotifier(this.function);
 
@@ -56,7 +69,13 @@ export class SnapshotSchedule extends Construct {
         schedule: ScheduleExpression.rate(Duration.minutes(interval)),
         target: new LambdaInvoke(this.function, { input: ScheduleTargetInput.fromObject({ tenant: tenant.name }), retryAttempts: 0 }),
       });
-      const succeeded = new Metric({ namespace: 'sdim-guard', metricName: 'SnapshotSucceeded', dimensionsMap: { Tenant: tenant.name }, statistic: 'Sum', period: Duration.minutes(interval) });
+      const succeeded = new Metric({
+        namespace: 'sdim-guard',
+        metricName: 'SnapshotSucceeded',
+        dimensionsMap: { Tenant: tenant.name },
+        statistic: 'Sum',
+        period: Duration.minutes(interval),
+      });
       this.alarms.push(
         new Alarm(this, `Stale-${tenant.name}`, {
           alarmDescription: `No successful snapshot of ${tenant.name} for two intervals (${2 * interval} min)`,
@@ -70,7 +89,11 @@ export class SnapshotSchedule extends Construct {
     }
     this.alarms.push(
       this.thresholdAlarm('Errors', this.function.metricErrors({ period: Duration.minutes(interval) }), 'A snapshot failed'),
-      this.thresholdAlarm('Throttles', this.function.metricThrottles({ period: Duration.minutes(interval) }), 'The snapshot function was throttled'),
+      this.thresholdAlarm(
+        'Throttles',
+        this.function.metricThrottles({ period: Duration.minutes(interval) }),
+        'The snapshot function was throttled',
+      ),
     );
   }
 

@@ -7,7 +7,15 @@ import { Construct } from 'constructs';
 import { GSI1, TABLE_KEYS, TTL_ATTRIBUTE } from '../lambdas/adapters/dynamodb/table';
 import { acknowledge, arnToken } from './nag';
 
-export type TableAction = 'GetItem' | 'BatchGetItem' | 'Query' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'BatchWriteItem' | 'ConditionCheckItem';
+export type TableAction =
+  | 'GetItem'
+  | 'BatchGetItem'
+  | 'Query'
+  | 'PutItem'
+  | 'UpdateItem'
+  | 'DeleteItem'
+  | 'BatchWriteItem'
+  | 'ConditionCheckItem';
 
 export interface GuardStoreProps {
   /** @default RemovalPolicy.RETAIN — the history is audit evidence */
@@ -24,7 +32,11 @@ export class GuardStore extends Construct {
 
   constructor(scope: Construct, id: string, props: GuardStoreProps = {}) {
     super(scope, id);
-    this.key = new Key(this, 'Key', { enableKeyRotation: true, description: 'sdim-guard history table', removalPolicy: RemovalPolicy.RETAIN });
+    this.key = new Key(this, 'Key', {
+      enableKeyRotation: true,
+      description: 'sdim-guard history table',
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
     // Table (not TableV2): TableV2 cannot render a customer-managed key in an environment-agnostic stack.
     this.table = new Table(this, 'Table', {
       partitionKey: { name: TABLE_KEYS.partitionKey, type: AttributeType.STRING },
@@ -56,8 +68,10 @@ export class GuardStore extends Construct {
     this.key.grantEncryptDecrypt(fn);
     acknowledge(fn, {
       [`AwsSolutions-IAM5[Resource::${arnToken(this.table)}/index/*]`]: 'Only the indexes of this table (gsi1), for the same actions.',
-      'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]': "Granted on this stack's own customer-managed keys only (encrypt/decrypt of table, secrets, queue).",
-      'AwsSolutions-IAM5[Action::kms:ReEncrypt*]': "Granted on this stack's own customer-managed keys only (encrypt/decrypt of table, secrets, queue).",
+      'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]':
+        "Granted on this stack's own customer-managed keys only (encrypt/decrypt of table, secrets, queue).",
+      'AwsSolutions-IAM5[Action::kms:ReEncrypt*]':
+        "Granted on this stack's own customer-managed keys only (encrypt/decrypt of table, secrets, queue).",
     });
   }
 }

@@ -39,7 +39,8 @@ export class TenantCredentials extends Construct {
     this.key = new Key(this, 'Key', { enableKeyRotation: true, description: 'sdim-guard secrets', removalPolicy: RemovalPolicy.RETAIN });
     const secrets = new Map<string, ISecret>();
     for (const tenant of props.tenants) {
-      if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(tenant.name)) throw new Error(`tenant name '${tenant.name}' must be letters, digits, '.', '_' or '-'`);
+      if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(tenant.name))
+        throw new Error(`tenant name '${tenant.name}' must be letters, digits, '.', '_' or '-'`);
       if (names.has(tenant.name)) throw new Error(`tenant '${tenant.name}' is listed twice`);
       if (!/^https:\/\//.test(tenant.url)) throw new Error(`tenant '${tenant.name}': url must start with https://`);
       names.add(tenant.name);

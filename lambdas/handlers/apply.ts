@@ -4,7 +4,7 @@ import { finish } from '../domain/change-request';
 import type { DeadLetters } from '../ports/dead-letters';
 import { type ApplyDeps, applyChange, PermanentApplyError } from '../use-cases/apply-change';
 import { applyDepsFromEnvironment } from './apply-wiring';
-import { emitMetrics } from './metrics';
+import type { emitMetrics } from './metrics';
 
 export interface ApplyHandlerDeps extends ApplyDeps {
   readonly deadLetters: DeadLetters;
@@ -45,7 +45,8 @@ export async function main(event: SQSEvent, deps: ApplyHandlerDeps): Promise<SQS
     try {
       const { requestId } = parseMessage(record.body);
       const result = await applyChange(requestId, deps);
-      if (!result.duplicate) deps.metrics?.({ Operation: 'apply' }, { [`Change${result.status[0]?.toUpperCase()}${result.status.slice(1)}`]: 1 });
+      if (!result.duplicate)
+        deps.metrics?.({ Operation: 'apply' }, { [`Change${result.status[0]?.toUpperCase()}${result.status.slice(1)}`]: 1 });
       deps.log?.(`request ${requestId}: ${result.status}${result.duplicate ? ' (duplicate delivery, nothing done)' : ''}`);
     } catch (error) {
       if (error instanceof PermanentApplyError) {

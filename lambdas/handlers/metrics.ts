@@ -3,7 +3,11 @@ import type middy from '@middy/core';
 export const METRICS_NAMESPACE = 'sdim-guard';
 
 /** CloudWatch Embedded Metric Format: one JSON log line becomes metrics, no API call and no extra latency. */
-export function emitMetrics(dimensions: Record<string, string>, metrics: Record<string, number>, log: (line: string) => void = console.log): void {
+export function emitMetrics(
+  dimensions: Record<string, string>,
+  metrics: Record<string, number>,
+  log: (line: string) => void = console.log,
+): void {
   log(
     JSON.stringify({
       _aws: {
@@ -29,7 +33,11 @@ export function snapshotMetrics(): middy.MiddlewareObj<{ tenant?: string }, { ch
       const changes = request.response?.changes ?? [];
       emitMetrics(
         { Tenant: String(request.event?.tenant) },
-        { SnapshotSucceeded: 1, Changes: changes.length, UnexpectedChanges: changes.filter((c) => c.classification === 'unexpected').length },
+        {
+          SnapshotSucceeded: 1,
+          Changes: changes.length,
+          UnexpectedChanges: changes.filter((c) => c.classification === 'unexpected').length,
+        },
       );
     },
     onError: async (request) => {

@@ -1,0 +1,205 @@
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Queue } from 'aws-cdk-lib/aws-sqs';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import { SdimGuardStack, type SdimGuardStackProps } from '../../lib/sdim-guard-stack';
+
+// Bundling is skipped (no esbuild run per test); each test asserts one guardrail of the synthesized template.
+
+const TENANTS = [
+  { name: 'acme', url: 'https://acme.api.identitynow.com' },
+  {
+    name: 'globex',
+    url: 'https://globex.api.identitynow.com',
+    apiVersion: 'v2024' as const,
+    secretArn: 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:globex-isc-AbCdEf',
+  },
+];
+
+function synth(props: Partial<SdimGuardStackProps> = {}, nag = false) {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const stack = new SdimGuardStack(app, 'Test', { tenants: TENANTS, alertEmails: ['secops@example.com'], ...props });
+  if (nag) Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
+  return { app, stack, template: () => Template.fromStack(stack) };
+}
+
+describe('SdimGuardStack', () => {
+  const { template: t } = synth();
+  const template = t();
+
+  it('keeps history in a table with PITR, a customer-managed key, deletion protection and TTL', () => {
+    template.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Retain',
+      Properties: Match.objectLike({
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        SSESpecification: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: Match.anyValue() },
+        DeletionProtectionEnabled: true,
+        TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+        GlobalSecondaryIndexes: [Match.objectLike({ IndexName: 'gsi1' })],
+      }),
+    });
+  });
+
+  it('rotates every KMS key', () => {
+    for (const key of Object.values(template.findResources('AWS::KMS::Key'))) expect(key.Properties.EnableKeyRotation).toBe(true);
+  });
+
+  it('runs every function on a current Node.js on arm64, traced, with source maps', () => {
+    const functions = Object.values(template.findResources('AWS::Lambda::Function'));
+    expect(functions).toHaveLength(3);
+    for (const fn of functions) {
+      expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], TracingConfig: { Mode: 'Active' } });
+      expect(fn.Properties.Environment.Variables.NODE_OPTIONS).toBe('--enable-source-maps');
+    }
+  });
+
+  it('gives every function a log group with retention', () => {
+    const groups = Object.values(template.findResources('AWS::Logs::LogGroup'));
+    expect(groups.length).toBeGreaterThanOrEqual(4);
+    for (const group of groups) expect(group.Properties.RetentionInDays).toBe(90);
+  });
+
+  it('queues changes in an encrypted FIFO queue with a FIFO dead-letter queue', () => {
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      FifoQueue: true,
+      KmsMasterKeyId: Match.anyValue(),
+      ContentBasedDeduplication: false,
+      RedrivePolicy: { deadLetterTargetArn: Match.anyValue(), maxReceiveCount: 5 },
+      VisibilityTimeout: 720,
+    });
+    const queues = Object.values(template.findResources('AWS::SQS::Queue'));
+    expect(queues.filter((q) => q.Properties.FifoQueue === true)).toHaveLength(2);
+    expect(queues.every((q) => q.Properties.KmsMasterKeyId)).toBe(true);
+  });
+
+  it('refuses non-TLS access to every queue and the topic', () => {
+    const denies = (type: string) =>
+      Object.values(template.findResources(type)).filter((policy) =>
+        JSON.stringify(policy.Properties.PolicyDocument.Statement).includes('"aws:SecureTransport":"false"'),
+      ).length;
+    expect(denies('AWS::SQS::QueuePolicy')).toBe(3);
+    expect(denies('AWS::SNS::TopicPolicy')).toBe(1);
+  });
+
+  it('consumes the queue with partial batch failures and bounded concurrency', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      BatchSize: 10,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: 2 },
+    });
+  });
+
+  it('encrypts the alert topic and subscribes the alert e-mails with a dead-letter queue for undelivered alerts', () => {
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'secops@example.com',
+      RedrivePolicy: { deadLetterTargetArn: Match.anyValue() },
+    });
+    template.resourceCountIs('AWS::Events::EventBus', 1);
+  });
+
+  it('schedules one snapshot per tenant, carrying only the tenant name', () => {
+    const schedules = Object.values(template.findResources('AWS::Scheduler::Schedule'));
+    expect(schedules.map((s) => s.Properties.ScheduleExpression)).toEqual(['rate(15 minutes)', 'rate(15 minutes)']);
+    expect(schedules.map((s) => JSON.parse(s.Properties.Target.Input))).toEqual([{ tenant: 'acme' }, { tenant: 'globex' }]);
+  });
+
+  it('lets the snapshot function read exactly the tenant secrets and the fingerprint key', () => {
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) =>
+      JSON.stringify(p).includes('SnapshotsFunction'),
+    );
+    const reads = policies
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown }>)
+      .filter((s) => [s.Action].flat().includes('secretsmanager:GetSecretValue'))
+      .map((s) => JSON.stringify(s.Resource));
+    expect(reads).toHaveLength(3);
+    expect(reads.some((r) => r.includes('globex-isc-AbCdEf'))).toBe(true);
+    expect(reads.some((r) => r.includes('*'))).toBe(false);
+  });
+
+  it('scopes each function to the table actions its handler performs', () => {
+    const actionsOf = (fn: string) =>
+      Object.values(template.findResources('AWS::IAM::Policy'))
+        .filter((p) => JSON.stringify(p.Properties.Roles).includes(fn))
+        .flatMap((p) => p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[] }>)
+        .flatMap((s) => [s.Action].flat())
+        .filter((a) => a.startsWith('dynamodb:'))
+        .sort();
+    expect(actionsOf('ChangesFunction')).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
+    expect(actionsOf('ApprovalsFunction')).toEqual(['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query']);
+    expect(actionsOf('SnapshotsFunction')).not.toContain('dynamodb:Scan');
+  });
+
+  it('authorizes every approval API method with IAM', () => {
+    const methods = Object.values(template.findResources('AWS::ApiGateway::Method'));
+    expect(methods).toHaveLength(5);
+    for (const method of methods) expect(method.Properties.AuthorizationType).toBe('AWS_IAM');
+  });
+
+  it('logs API access and throttles the stage', () => {
+    template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      AccessLogSetting: Match.objectLike({ DestinationArn: Match.anyValue() }),
+      TracingEnabled: true,
+      MethodSettings: [Match.objectLike({ ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20 })],
+    });
+  });
+
+  it('alarms on stale snapshots per tenant, snapshot errors, throttles, the DLQ and conflicts, all to the topic', () => {
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
+    const names = alarms.map((a) => a.Properties.MetricName).sort();
+    expect(names).toEqual([
+      'ApproximateNumberOfMessagesVisible',
+      'ChangeConflict',
+      'Errors',
+      'SnapshotSucceeded',
+      'SnapshotSucceeded',
+      'Throttles',
+      'Throttles',
+    ]);
+    const stale = alarms.filter((a) => a.Properties.MetricName === 'SnapshotSucceeded');
+    expect(stale.map((a) => [a.Properties.EvaluationPeriods, a.Properties.TreatMissingData, a.Properties.Period])).toEqual([
+      [2, 'breaching', 900],
+      [2, 'breaching', 900],
+    ]);
+    for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toHaveLength(1);
+  });
+
+  it('has a dashboard', () => {
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+  });
+
+  it('never puts a credential in the environment: tenants carry a secret ARN', () => {
+    const env = Object.values(template.findResources('AWS::Lambda::Function')).map((f) => JSON.stringify(f.Properties.Environment));
+    for (const text of env) expect(text).not.toMatch(/clientSecret|password/i);
+  });
+});
+
+describe('SdimGuardStack props', () => {
+  it.each([
+    [{ tenants: [] }, /at least one tenant/],
+    [{ tenants: [TENANTS[0], TENANTS[0]] }, /listed twice/],
+    [{ tenants: [{ name: 'x', url: 'http://insecure' }] }, /must start with https/],
+    [{ tenants: [{ name: 'bad name', url: 'https://x' }] }, /letters, digits/],
+    [{ approvalsRequired: 0 }, /approvalsRequired/],
+    [{ scheduleMinutes: 0 }, /intervalMinutes/],
+    [{ alertEmails: ['not-an-address'] }, /not an e-mail address/],
+  ])('refuses %j', (props, message) => {
+    expect(() => synth(props as Partial<SdimGuardStackProps>)).toThrow(message);
+  });
+});
+
+describe('cdk-nag (AWS Solutions and Serverless packs)', () => {
+  it('reports no unacknowledged finding', () => {
+    const { app } = synth({}, true);
+    expect(() => app.synth()).not.toThrow();
+  });
+
+  it('fails synthesis when a finding is not acknowledged (so the check above can fail)', () => {
+    const app = new App();
+    const stack = new Stack(app, 'Bad');
+    new Queue(stack, 'Plain');
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    expect(() => app.synth()).toThrow();
+  });
+});
