@@ -26,22 +26,19 @@ export function emitMetrics(
   );
 }
 
-/** Snapshot outcome metrics per tenant, which the "no successful snapshot" and error alarms watch. */
+/**
+ * Snapshot outcome metrics. Only SnapshotSucceeded is per tenant (the "no successful snapshot" alarm needs it);
+ * the rest are account-wide, because every custom metric is billed monthly and 100 tenants would multiply them.
+ */
 export function snapshotMetrics(): middy.MiddlewareObj<{ tenant?: string }, { changes: Array<{ classification: string }> }> {
   return {
     after: async (request) => {
       const changes = request.response?.changes ?? [];
-      emitMetrics(
-        { Tenant: String(request.event?.tenant) },
-        {
-          SnapshotSucceeded: 1,
-          Changes: changes.length,
-          UnexpectedChanges: changes.filter((c) => c.classification === 'unexpected').length,
-        },
-      );
+      emitMetrics({ Tenant: String(request.event?.tenant) }, { SnapshotSucceeded: 1 });
+      emitMetrics({}, { Changes: changes.length, UnexpectedChanges: changes.filter((c) => c.classification === 'unexpected').length });
     },
-    onError: async (request) => {
-      emitMetrics({ Tenant: String(request.event?.tenant) }, { SnapshotFailed: 1 });
+    onError: async () => {
+      emitMetrics({}, { SnapshotFailed: 1 });
     },
   };
 }

@@ -99,15 +99,16 @@ export class HttpIscClient implements IscClient {
   }
 
   /**
-   * First page with count=true, then the other pages concurrently (the limiter keeps them within ISC's rate).
+   * First page with count=true, then the other pages concurrently (the limiter keeps them within ISC's rate); with an
+   * expected total, every page at once.
    * Offset paging is not a snapshot: if pages disagree on the total, repeat an id or come up short, list again.
    */
-  async listAllIntegrations(): Promise<IntegrationListing> {
+  async listAllIntegrations(options: { expectedTotal?: number } = {}): Promise<IntegrationListing> {
     const reasons: string[] = [];
     for (let attempt = 1; attempt <= this.listingAttempts; attempt++) {
-      const first = await this.listIntegrations({ offset: 0, limit: PAGE_SIZE, count: true, sorters: 'name' });
-      const pages = first.total === undefined ? await this.listSequentially(first) : await this.listConcurrently(first, first.total);
-      const problem = consistencyProblem(pages, first.total);
+      const pages =
+        attempt === 1 && options.expectedTotal ? await this.listSpeculatively(options.expectedTotal) : await this.listFromFirstPage();
+      const problem = consistencyProblem(pages, pages[0]?.total);
       if (!problem) {
         const items = pages.flatMap((p) => p.items);
         return { items, total: items.length, attempts: attempt };
@@ -115,6 +116,33 @@ export class HttpIscClient implements IscClient {
       reasons.push(problem);
     }
     throw new InconsistentListingError(reasons);
+  }
+
+  private async listFromFirstPage(): Promise<IntegrationPage[]> {
+    const first = await this.listIntegrations({ offset: 0, limit: PAGE_SIZE, count: true, sorters: 'name' });
+    return first.total === undefined ? this.listSequentially(first) : this.listConcurrently(first, first.total);
+  }
+
+  /**
+   * All pages the expected total needs, at once; then whatever the real total (from any page) says is missing. A
+   * wrong guess costs a page or a round trip, never correctness: the same consistency checks apply.
+   */
+  private async listSpeculatively(expectedTotal: number): Promise<IntegrationPage[]> {
+    const offsets: number[] = [];
+    for (let offset = 0; offset < Math.max(1, expectedTotal); offset += PAGE_SIZE) offsets.push(offset);
+    const pages = await mapConcurrent(offsets, this.pageConcurrency, (offset) =>
+      this.listIntegrations({ offset, limit: PAGE_SIZE, count: true, sorters: 'name' }),
+    );
+    const total = pages[0]?.total;
+    if (total === undefined) return this.listSequentially(pages[0] as IntegrationPage);
+    const needed = Math.max(1, Math.ceil(total / PAGE_SIZE));
+    if (needed < pages.length) return pages.slice(0, needed);
+    const more: number[] = [];
+    for (let offset = pages.length * PAGE_SIZE; offset < total; offset += PAGE_SIZE) more.push(offset);
+    const rest = await mapConcurrent(more, this.pageConcurrency, (offset) =>
+      this.listIntegrations({ offset, limit: PAGE_SIZE, count: true, sorters: 'name' }),
+    );
+    return [...pages, ...rest];
   }
 
   private async listConcurrently(first: IntegrationPage, total: number): Promise<IntegrationPage[]> {

@@ -25,8 +25,11 @@ export interface IntegrationListing {
 /** The ten service-desk-integration operations of ISC, plus a consistent full listing. */
 export interface IscClient {
   listIntegrations(query?: IntegrationPageQuery): Promise<IntegrationPage>;
-  /** Every integration, from pages that agree with each other; throws InconsistentListingError otherwise. */
-  listAllIntegrations(): Promise<IntegrationListing>;
+  /**
+   * Every integration, from pages that agree with each other; throws InconsistentListingError otherwise.
+   * `expectedTotal` (e.g. the last snapshot's count) lets every page be requested at once instead of after the first.
+   */
+  listAllIntegrations(options?: { expectedTotal?: number }): Promise<IntegrationListing>;
   getIntegration(id: string): Promise<ServiceDeskIntegration>;
   createIntegration(integration: ServiceDeskIntegration): Promise<ServiceDeskIntegration>;
   replaceIntegration(id: string, integration: ServiceDeskIntegration): Promise<ServiceDeskIntegration>;

@@ -76,7 +76,10 @@ export async function takeSnapshot(tenant: string, deps: SnapshotDeps): Promise<
     ignoreReferenceNames: deps.ignoreReferenceNames ?? true,
   };
 
-  const [live, state] = await Promise.all([fetchLive(deps.isc), deps.store.loadState(tenant)]);
+  // The stored state is read first: its size lets the listing request every page at once.
+  const state = await deps.store.loadState(tenant);
+  const knownIntegrations = [...state.known.values()].filter((k) => k.ref.kind === 'integration').length;
+  const live = await fetchLive(deps.isc, knownIntegrations);
   let integrations = live.integrations;
   let removalsConfirmed = 0;
   let listingRecovered = 0;
@@ -208,8 +211,8 @@ export async function takeSnapshot(tenant: string, deps: SnapshotDeps): Promise<
   };
 }
 
-async function fetchLive(isc: IscClient) {
-  const [listing, statusCheck] = await Promise.all([isc.listAllIntegrations(), isc.getStatusCheckConfig()]);
+async function fetchLive(isc: IscClient, expectedTotal: number) {
+  const [listing, statusCheck] = await Promise.all([isc.listAllIntegrations({ expectedTotal }), isc.getStatusCheckConfig()]);
   return { integrations: listing.items, statusCheck, listingAttempts: listing.attempts };
 }
 

@@ -184,3 +184,22 @@ describe('HttpIscClient against the emulator', () => {
     expect(v2024.items).toEqual(v3.items);
   });
 });
+
+describe('HttpIscClient speculative listing', () => {
+  it.each([
+    [1000, 1000, 4],
+    [1000, 600, 4],
+    [1000, 1400, 4],
+  ])('lists %i integrations with an expected total of %i in %i listing requests, all correct', async (actual, expected, requests) => {
+    const { emulator, url } = await startEmulator({ integrations: actual });
+    try {
+      const client = clientFor(url);
+      const listing = await client.listAllIntegrations({ expectedTotal: expected });
+      expect([...listing.items.map((i) => i.id)].sort()).toEqual([...emulator.state.ids()].sort());
+      const listRequests = emulator.requests.filter((r) => r.path === '/v3/service-desk-integrations').length;
+      expect(listRequests).toBe(expected > actual ? Math.ceil(expected / 250) : requests);
+    } finally {
+      await emulator.stop();
+    }
+  });
+});
