@@ -6,7 +6,7 @@ import { registerHistoryCommands } from './commands/history';
 import { UsageError } from './commands/options';
 import { registerRequestCommands } from './commands/requests';
 import { registerSnapshotCommand } from './commands/snapshot';
-import { registerDemoCommand, registerStartCommands } from './commands/start';
+import { registerBenchCommand, registerDemoCommand, registerStartCommands } from './commands/start';
 
 /** Builds the `sdim-guard` program; every command registers itself here. */
 export function buildProgram(): Command {
@@ -22,6 +22,7 @@ export function buildProgram(): Command {
   registerRequestCommands(program);
   registerStartCommands(program);
   registerDemoCommand(program);
+  registerBenchCommand(program);
   return program;
 }
 

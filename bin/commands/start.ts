@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import pc from 'picocolors';
 import { runDemo } from '../../local/runtime/demo';
@@ -75,6 +76,21 @@ export function registerStartCommands(program: Command): void {
       await stack.stop();
     }
   });
+}
+
+export function registerBenchCommand(program: Command): void {
+  program
+    .command('bench')
+    .description('Run every benchmark in one process and print the figures (npm run bench).')
+    .option('--json', 'print the figures as JSON')
+    .option('--quick', 'smaller sizes for a quick look')
+    .option('--update-docs', 'rewrite docs/performance.md with the figures')
+    .action(async (flags: { json?: boolean; quick?: boolean; updateDocs?: boolean }) => {
+      // Loaded on demand: the benchmarks pull in esbuild and the official SDK, which no other command needs.
+      const { runBench } = require('../../local/bench/run') as typeof import('../../local/bench/run');
+      const { goalsMet } = await runBench({ ...flags, root: join(__dirname, '..', '..') });
+      if (!goalsMet) process.stderr.write('Some goals were missed (see the Goals table).\n');
+    });
 }
 
 export function registerDemoCommand(program: Command): void {

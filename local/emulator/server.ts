@@ -54,7 +54,22 @@ export interface LoggedRequest {
   readonly injectedFault: boolean;
 }
 
-type Reply = { status: number; body?: unknown; headers?: Record<string, string> };
+type Reply = { status: number; body?: unknown; headers?: Record<string, string>; json?: string };
+
+/**
+ * Stored integrations are never mutated in place (every write stores a new object), so each one's JSON can be
+ * computed once. A single-threaded emulator serialising every page afresh would charge concurrent clients for CPU a
+ * real, distributed tenant spends in parallel.
+ */
+const serialised = new WeakMap<object, string>();
+function jsonOf(value: object): string {
+  let text = serialised.get(value);
+  if (text === undefined) {
+    text = JSON.stringify(value);
+    serialised.set(value, text);
+  }
+  return text;
+}
 
 const DETAIL_CODES: Record<number, string> = {
   400: '400.1 Bad Request Content',
@@ -233,8 +248,9 @@ export class IscEmulator {
     const parsed = parseListQuery(query);
     const { items, total } = this.state.list(parsed.query);
     const headers: Record<string, string> = parsed.count ? { 'X-Total-Count': String(total) } : {};
+    const json = `[${items.map(jsonOf).join(',')}]`;
     this.churnAfterPage(items.map((i) => i.id as string));
-    return { status: 200, body: items, headers };
+    return { status: 200, body: items, headers, json };
   }
 
   /** Simulates admins editing the tenant while a client pages through it: the case offset paging cannot see. */
@@ -335,7 +351,7 @@ export class IscEmulator {
     const headers: Record<string, string> = { ...reply.headers };
     let payload: string | undefined;
     if (reply.body !== undefined) {
-      payload = JSON.stringify(reply.body);
+      payload = reply.json ?? JSON.stringify(reply.body);
       headers['Content-Type'] = 'application/json;charset=utf-8';
       headers['Content-Length'] = String(Buffer.byteLength(payload));
     }
