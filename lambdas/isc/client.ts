@@ -23,7 +23,7 @@ export interface HttpIscClientOptions {
   readonly retry?: Partial<RetryPolicy>;
   /** false turns client-side limiting off (tests of the server's limit only). @default ISC_RATE_LIMIT, shared per tenant+client+version */
   readonly rateLimit?: RateLimit | false;
-  /** Pages fetched at once when listing. @default 8 */
+  /** Pages fetched at once when listing (the limiter still bounds the rate). @default 16 */
   readonly pageConcurrency?: number;
   /** Full listings tried before giving up on consistency. @default 3 */
   readonly listingAttempts?: number;
@@ -78,7 +78,7 @@ export class HttpIscClient implements IscClient {
       onRetry: options.onRetry,
     });
     this.api = createClient<paths>({ baseUrl: `${tenantUrl}/${version}` });
-    this.pageConcurrency = Math.max(1, options.pageConcurrency ?? 8);
+    this.pageConcurrency = Math.max(1, options.pageConcurrency ?? 16);
     this.listingAttempts = Math.max(1, options.listingAttempts ?? 3);
   }
 

@@ -7,7 +7,7 @@ import type { NormalisedResource, ResourceKey } from '../domain/resources';
 import type { SecretPolicy } from '../domain/secrets';
 import type { Severity, SeverityRules } from '../domain/severity';
 import { IscApiError } from '../isc/errors';
-import type { ServiceDeskIntegration } from '../isc/schemas';
+import type { ServiceDeskIntegration, StatusCheckConfig } from '../isc/schemas';
 import type { Clock } from '../ports/clock';
 import type { IscClient } from '../ports/isc-client';
 import type { GuardEvent, Notifier } from '../ports/notifier';
@@ -76,10 +76,13 @@ export async function takeSnapshot(tenant: string, deps: SnapshotDeps): Promise<
     ignoreReferenceNames: deps.ignoreReferenceNames ?? true,
   };
 
-  // The stored state is read first: its size lets the listing request every page at once.
+  // The status check (and with it the token) is fetched while the stored state is read; the state's size then lets
+  // the listing request every page at once.
+  const statusCheck = deps.isc.getStatusCheckConfig();
+  statusCheck.catch(() => undefined);
   const state = await deps.store.loadState(tenant);
   const knownIntegrations = [...state.known.values()].filter((k) => k.ref.kind === 'integration').length;
-  const live = await fetchLive(deps.isc, knownIntegrations);
+  const live = await fetchLive(deps.isc, knownIntegrations, statusCheck);
   let integrations = live.integrations;
   let removalsConfirmed = 0;
   let listingRecovered = 0;
@@ -211,8 +214,8 @@ export async function takeSnapshot(tenant: string, deps: SnapshotDeps): Promise<
   };
 }
 
-async function fetchLive(isc: IscClient, expectedTotal: number) {
-  const [listing, statusCheck] = await Promise.all([isc.listAllIntegrations({ expectedTotal }), isc.getStatusCheckConfig()]);
+async function fetchLive(isc: IscClient, expectedTotal: number, statusCheckPending: Promise<StatusCheckConfig>) {
+  const [listing, statusCheck] = await Promise.all([isc.listAllIntegrations({ expectedTotal }), statusCheckPending]);
   return { integrations: listing.items, statusCheck, listingAttempts: listing.attempts };
 }
 
