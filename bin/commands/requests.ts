@@ -16,10 +16,11 @@ import {
 import { changeDeps, storeOutbox, tenantContexts } from '../../local/runtime/change-runtime';
 import { requireTenant } from './history';
 import { nonEmptyOption, UsageError } from './options';
+import { RemoteApprovalApi } from './remote-api';
 import { patchLines, table } from './render';
 import { explainIscError, inWorkspace, positiveInt, print, type WorkspaceFlags, withWorkspaceOptions } from './workspace-options';
 
-interface ProposeFlags extends WorkspaceFlags {
+interface ProposeFlags extends WorkspaceFlags, IdentityFlags {
   tenant: string;
   integration?: string;
   patch?: string;
@@ -29,7 +30,6 @@ interface ProposeFlags extends WorkspaceFlags {
   secret: string[];
   create?: string;
   statusCheck?: string;
-  as: string;
   reason: string;
 }
 
@@ -92,6 +92,30 @@ function proposalFrom(flags: ProposeFlags): ProposalInput {
   return { kind: 'status-check', config: parseJsonArgument(flags.statusCheck as string, '--status-check') };
 }
 
+interface IdentityFlags {
+  as?: string;
+  apiUrl?: string;
+}
+
+/**
+ * Locally `--as` names the person; against a deployed stack (`--api-url` or SDIM_GUARD_API_URL) the caller is the AWS
+ * identity that signs the request, and `--as` is refused: nobody may claim to be someone else.
+ */
+function remoteApi(flags: IdentityFlags): RemoteApprovalApi | undefined {
+  const url = flags.apiUrl ?? process.env.SDIM_GUARD_API_URL;
+  if (url) {
+    if (flags.as) throw new UsageError('--as is not accepted by the deployed API: the caller is your AWS identity (SigV4)');
+    return new RemoteApprovalApi(url);
+  }
+  if (!flags.as) throw new UsageError('--as <user> is required locally (or give --api-url to use the deployed API as yourself)');
+  return undefined;
+}
+
+const apiUrlOption = [
+  '--api-url <url>',
+  'the deployed approval API (default: $SDIM_GUARD_API_URL); calls are signed with your AWS credentials',
+] as const;
+
 /** Domain refusals are the user's to fix: exit 2 with the message. */
 async function refusalsAsUsage<T>(fn: () => Promise<T>): Promise<T> {
   try {
@@ -124,16 +148,32 @@ export function registerRequestCommands(program: Command): void {
         '--status-check <json>',
         'the new status-check configuration, e.g. \'{"provisioningStatusCheckIntervalMinutes":"30","provisioningMaxStatusCheckDays":"2"}\'',
       )
-      .requiredOption('--as <user>', 'who proposes (locally; in AWS the caller is taken from IAM)', nonEmptyOption)
+      .option('--as <user>', 'who proposes (locally; in AWS the caller is taken from IAM)', nonEmptyOption)
+      .option(...apiUrlOption)
       .requiredOption('--reason <text>', 'why (a ticket, a change number)', nonEmptyOption),
   ).action(async (flags: ProposeFlags) => {
     const input = proposalFrom(flags);
+    const api = remoteApi(flags);
+    if (api) {
+      const request = (await api.call('POST', '/requests', {
+        tenant: flags.tenant,
+        reason: flags.reason,
+        operation: input,
+      })) as ChangeRequest;
+      print(
+        flags,
+        request,
+        () => `Proposed ${pc.bold(request.id)} (${request.operation.kind} ${request.resourceKey}); status ${request.status}.`,
+      );
+      return;
+    }
+    const requester = flags.as as string;
     await inWorkspace(flags, async (ws) => {
       await requireTenant(ws, flags.tenant);
       const context = await tenantContexts(ws)(flags.tenant);
       const url = (await ws.tenants.get(flags.tenant))?.url ?? '';
       const request = await refusalsAsUsage(() =>
-        propose(input, flags.as, flags.reason, context, changeDeps(ws, storeOutbox)).catch((error: unknown) => {
+        propose(input, requester, flags.reason, context, changeDeps(ws, storeOutbox)).catch((error: unknown) => {
           if (error instanceof RequestRefused) throw error;
           throw explainIscError(error, url);
         }),
@@ -151,10 +191,17 @@ export function registerRequestCommands(program: Command): void {
     program
       .command('approve <id>')
       .description('Approve a change request (not your own); the last approval queues it for apply.')
-      .requiredOption('--as <user>', 'who approves', nonEmptyOption),
-  ).action(async (id: string, flags: WorkspaceFlags & { as: string }) => {
+      .option('--as <user>', 'who approves (locally)', nonEmptyOption)
+      .option(...apiUrlOption),
+  ).action(async (id: string, flags: WorkspaceFlags & IdentityFlags) => {
+    const api = remoteApi(flags);
+    if (api) {
+      const request = (await api.call('POST', `/requests/${encodeURIComponent(id)}/approve`)) as ChangeRequest;
+      print(flags, request, () => `Approved ${id}: ${request.status}.`);
+      return;
+    }
     await inWorkspace(flags, async (ws) => {
-      const request = await refusalsAsUsage(() => approveRequest(id, flags.as, changeDeps(ws, storeOutbox)));
+      const request = await refusalsAsUsage(() => approveRequest(id, flags.as as string, changeDeps(ws, storeOutbox)));
       print(flags, request, () =>
         request.status === 'queued'
           ? `Approved ${id}; queued for apply (the local runtime applies it: sdim-guard start, or sdim-guard local --once).`
@@ -167,11 +214,18 @@ export function registerRequestCommands(program: Command): void {
     program
       .command('reject <id>')
       .description('Reject a change request, with a reason.')
-      .requiredOption('--as <user>', 'who rejects', nonEmptyOption)
+      .option('--as <user>', 'who rejects (locally)', nonEmptyOption)
+      .option(...apiUrlOption)
       .requiredOption('--reason <text>', 'why', nonEmptyOption),
-  ).action(async (id: string, flags: WorkspaceFlags & { as: string; reason: string }) => {
+  ).action(async (id: string, flags: WorkspaceFlags & IdentityFlags & { reason: string }) => {
+    const api = remoteApi(flags);
+    if (api) {
+      const request = (await api.call('POST', `/requests/${encodeURIComponent(id)}/reject`, { reason: flags.reason })) as ChangeRequest;
+      print(flags, request, () => `Rejected ${id}.`);
+      return;
+    }
     await inWorkspace(flags, async (ws) => {
-      const request = await refusalsAsUsage(() => rejectRequest(id, flags.as, flags.reason, changeDeps(ws, storeOutbox)));
+      const request = await refusalsAsUsage(() => rejectRequest(id, flags.as as string, flags.reason, changeDeps(ws, storeOutbox)));
       print(flags, request, () => `Rejected ${id}.`);
     });
   });
@@ -181,34 +235,43 @@ export function registerRequestCommands(program: Command): void {
       .command('requests')
       .description('List change requests.')
       .option('--status <status>', `one of ${STATUSES.join(', ')}`)
-      .option('--tenant <name>', 'only this tenant'),
-  ).action(async (flags: WorkspaceFlags & { status?: string; tenant?: string }) => {
-    if (flags.status && !STATUSES.includes(flags.status as RequestStatus))
+      .option('--tenant <name>', 'only this tenant')
+      .option(...apiUrlOption),
+  ).action(async (flags: WorkspaceFlags & { status?: string; tenant?: string; apiUrl?: string }) => {
+    if (flags.status && !STATUSES.includes(flags.status as RequestStatus)) {
       throw new UsageError(`--status must be one of ${STATUSES.join(', ')}`);
-    await inWorkspace(flags, async (ws) => {
-      const requests = await listRequests(
-        { status: flags.status as RequestStatus | undefined, tenant: flags.tenant },
-        changeDeps(ws, storeOutbox),
-      );
-      print(flags, requests, () =>
-        requests.length === 0
-          ? 'No change requests.'
-          : table(
-              ['id', 'status', 'tenant', 'operation', 'resource', 'requester', 'created'],
-              requests.map((r) => [r.id, statusColour(r.status), r.tenant, r.operation.kind, r.resourceKey, r.requester, r.createdAt]),
-            ),
-      );
-    });
+    }
+    const url = flags.apiUrl ?? process.env.SDIM_GUARD_API_URL;
+    const requests = url
+      ? ((await new RemoteApprovalApi(url).call('GET', '/requests', undefined, {
+          status: flags.status,
+          tenant: flags.tenant,
+        })) as ChangeRequest[])
+      : await inWorkspace(flags, (ws) =>
+          listRequests({ status: flags.status as RequestStatus | undefined, tenant: flags.tenant }, changeDeps(ws, storeOutbox)),
+        );
+    print(flags, requests, () =>
+      requests.length === 0
+        ? 'No change requests.'
+        : table(
+            ['id', 'status', 'tenant', 'operation', 'resource', 'requester', 'created'],
+            requests.map((r) => [r.id, statusColour(r.status), r.tenant, r.operation.kind, r.resourceKey, r.requester, r.createdAt]),
+          ),
+    );
   });
 
-  withWorkspaceOptions(program.command('show <id>').description('Show a change request, its history, and the change it makes.')).action(
-    async (id: string, flags: WorkspaceFlags) => {
-      await inWorkspace(flags, async (ws) => {
-        const request = await refusalsAsUsage(() => getRequest(id, changeDeps(ws, storeOutbox)));
-        print(flags, request, () => describeRequest(request));
-      });
-    },
-  );
+  withWorkspaceOptions(
+    program
+      .command('show <id>')
+      .description('Show a change request, its history, and the change it makes.')
+      .option(...apiUrlOption),
+  ).action(async (id: string, flags: WorkspaceFlags & { apiUrl?: string }) => {
+    const url = flags.apiUrl ?? process.env.SDIM_GUARD_API_URL;
+    const request = url
+      ? ((await new RemoteApprovalApi(url).call('GET', `/requests/${encodeURIComponent(id)}`)) as ChangeRequest)
+      : await inWorkspace(flags, (ws) => refusalsAsUsage(() => getRequest(id, changeDeps(ws, storeOutbox))));
+    print(flags, request, () => describeRequest(request));
+  });
 }
 
 function statusColour(status: RequestStatus): string {

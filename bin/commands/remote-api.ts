@@ -1,0 +1,64 @@
+import { Sha256 } from '@aws-crypto/sha256-js';
+import { defaultProvider } from '@aws-sdk/credential-provider-node';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { UsageError } from './options';
+
+/** The deployed approval API, called with the caller's own AWS credentials (SigV4), as IAM authorization requires. */
+export class RemoteApprovalApi {
+  private readonly url: URL;
+  private readonly signer: SignatureV4;
+
+  constructor(apiUrl: string, region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION) {
+    try {
+      this.url = new URL(apiUrl.endsWith('/') ? apiUrl : `${apiUrl}/`);
+    } catch {
+      throw new UsageError(`--api-url '${apiUrl}' is not a URL`);
+    }
+    // https://{id}.execute-api.{region}.amazonaws.com/{stage}/ names its region; otherwise AWS_REGION must.
+    const fromHost = /\.execute-api\.([a-z0-9-]+)\.amazonaws\.com$/.exec(this.url.hostname)?.[1];
+    const signingRegion = fromHost ?? region;
+    if (!signingRegion) throw new UsageError('cannot tell the API region: set AWS_REGION');
+    this.signer = new SignatureV4({ credentials: defaultProvider(), region: signingRegion, service: 'execute-api', sha256: Sha256 });
+  }
+
+  async call(method: 'GET' | 'POST', path: string, body?: unknown, query: Record<string, string | undefined> = {}): Promise<unknown> {
+    const target = new URL(path.replace(/^\//, ''), this.url);
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) target.searchParams.set(k, v);
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const signed = await this.signer.sign({
+      method,
+      protocol: target.protocol,
+      hostname: target.hostname,
+      port: target.port ? Number(target.port) : undefined,
+      path: target.pathname,
+      query: Object.fromEntries(target.searchParams),
+      headers: {
+        host: target.host,
+        'content-type': 'application/json',
+        ...(payload ? { 'content-length': String(Buffer.byteLength(payload)) } : {}),
+      },
+      body: payload,
+    });
+    let response: Response;
+    try {
+      response = await fetch(target, { method, headers: signed.headers as Record<string, string>, body: payload });
+    } catch (error) {
+      throw new Error(
+        `cannot reach the approval API at ${this.url.origin}: ${(error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message}`,
+      );
+    }
+    const text = await response.text();
+    let parsed: unknown;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      parsed = { message: text.slice(0, 200) };
+    }
+    if (response.ok) return parsed;
+    const message = (parsed as { message?: string } | undefined)?.message ?? `HTTP ${response.status}`;
+    // 4xx: the request is wrong or refused (exit 2); 5xx: the service failed (exit 1).
+    if (response.status >= 400 && response.status < 500)
+      throw new UsageError(`the approval API refused it (${response.status}): ${message}`);
+    throw new Error(`the approval API failed (${response.status}): ${message}`);
+  }
+}

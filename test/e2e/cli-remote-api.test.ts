@@ -1,0 +1,84 @@
+import { StaticTenantDirectory } from '../../lambdas/adapters/static-tenant-directory';
+import { main } from '../../lambdas/handlers/approval-api';
+import { changeHarness } from '../support/change-harness';
+import { runCli } from '../support/cli';
+import { startSigV4Gateway } from '../support/sigv4-gateway';
+
+// Against a deployed stack the CLI signs with the caller's AWS credentials; the API takes identities from IAM.
+
+const USERS = {
+  AKIDALICE: { secretAccessKey: 'alice-secret-key', arn: 'arn:aws:iam::111122223333:user/alice' },
+  AKIDBOB: { secretAccessKey: 'bob-secret-key', arn: 'arn:aws:iam::111122223333:user/bob' },
+};
+const as = (key: keyof typeof USERS) => ({
+  AWS_ACCESS_KEY_ID: key,
+  AWS_SECRET_ACCESS_KEY: USERS[key].secretAccessKey,
+  AWS_REGION: 'us-east-1',
+  AWS_PROFILE: '',
+});
+
+describe('sdim-guard write commands against the deployed approval API (SigV4)', () => {
+  let h: Awaited<ReturnType<typeof changeHarness>>;
+  let gateway: Awaited<ReturnType<typeof startSigV4Gateway>>;
+
+  beforeAll(async () => {
+    h = await changeHarness({ integrations: 3, seed: 81 });
+    await h.snapshot();
+    const deps = {
+      ...h.changeDeps,
+      tenants: new StaticTenantDirectory([{ name: 'acme', url: h.url, apiVersion: 'v3' }]),
+      history: h.store,
+      tenantFor: async () => ({ isc: h.tenantContext.isc, normalise: h.tenantContext.normalise }),
+    };
+    gateway = await startSigV4Gateway(USERS, (event) => main(event, deps));
+  });
+  afterAll(async () => {
+    await gateway.stop();
+    await h.close();
+  });
+
+  it('proposes as the signed-in identity, refuses self-approval, approves as another, lists and shows', async () => {
+    const id = h.emulator.state.ids()[0] as string;
+    const proposed = await runCli(
+      [
+        'propose',
+        '--api-url',
+        gateway.url,
+        '--tenant',
+        'acme',
+        '--integration',
+        id,
+        '--patch',
+        '[{"op":"replace","path":"/description","value":"signed"}]',
+        '--reason',
+        'CHG-5',
+        '--json',
+      ],
+      { env: as('AKIDALICE') },
+    );
+    expect(proposed.code).toBe(0);
+    const request = JSON.parse(proposed.stdout) as { id: string; requester: string; status: string };
+    expect(request).toMatchObject({ requester: USERS.AKIDALICE.arn, status: 'pending' });
+
+    const self = await runCli(['approve', request.id, '--api-url', gateway.url], { env: as('AKIDALICE') });
+    expect(self.code).toBe(2);
+    expect(self.stderr).toMatch(/refused it \(403\): .*cannot approve it/);
+
+    const approved = await runCli(['approve', request.id, '--api-url', gateway.url, '--json'], { env: as('AKIDBOB') });
+    expect(JSON.parse(approved.stdout)).toMatchObject({ status: 'queued', approvals: [{ by: USERS.AKIDBOB.arn }] });
+
+    const listed = await runCli(['requests', '--api-url', gateway.url, '--status', 'queued', '--json'], { env: as('AKIDBOB') });
+    expect((JSON.parse(listed.stdout) as Array<{ id: string }>).map((r) => r.id)).toEqual([request.id]);
+    const shown = await runCli(['show', request.id, '--api-url', gateway.url], { env: as('AKIDBOB') });
+    expect(shown.stdout).toMatch(/approved +by arn:aws:iam::111122223333:user\/bob/);
+  });
+
+  it('refuses --as against the deployed API, and a request signed with a wrong key', async () => {
+    const claimed = await runCli(['approve', 'x', '--api-url', gateway.url, '--as', 'bob'], { env: as('AKIDALICE') });
+    expect(claimed.code).toBe(2);
+    expect(claimed.stderr).toMatch(/--as is not accepted by the deployed API: the caller is your AWS identity/);
+    const forged = await runCli(['requests', '--api-url', gateway.url], { env: { ...as('AKIDALICE'), AWS_SECRET_ACCESS_KEY: 'guessed' } });
+    expect(forged.code).toBe(2);
+    expect(forged.stderr).toMatch(/refused it \(403\): The request signature we calculated does not match/);
+  });
+});
