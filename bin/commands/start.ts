@@ -16,6 +16,14 @@ interface StartFlags {
   faultRate: number;
 }
 
+const emulatorOf = (flags: StartFlags) => ({
+  port: flags.emulatorPort,
+  integrations: flags.integrations,
+  seed: flags.seed,
+  latencyMs: flags.latencyMs,
+  faultRate: flags.faultRate,
+});
+
 const stackOptions = (command: Command) =>
   command
     .option('--data-dir <dir>', 'local store (DynamoDB Local files, secrets, alerts)', nonEmptyOption, DEFAULT_DATA_DIR)
@@ -36,13 +44,7 @@ export function registerStartCommands(program: Command): void {
     const stack = await startLocalStack({
       dataDir: flags.dataDir,
       intervalMs: flags.interval * 1000,
-      emulator: {
-        port: flags.emulatorPort,
-        integrations: flags.integrations,
-        seed: flags.seed,
-        latencyMs: flags.latencyMs,
-        faultRate: flags.faultRate,
-      },
+      emulator: emulatorOf(flags),
     });
     banner(stack, flags.interval);
     stack.run();
@@ -61,13 +63,7 @@ export function registerStartCommands(program: Command): void {
     const stack = await startLocalStack({
       dataDir: flags.dataDir,
       intervalMs: 60_000,
-      emulator: {
-        port: flags.emulatorPort,
-        integrations: flags.integrations,
-        seed: flags.seed,
-        latencyMs: flags.latencyMs,
-        faultRate: flags.faultRate,
-      },
+      emulator: emulatorOf(flags),
     });
     try {
       const failures = await stack.tickOnce();

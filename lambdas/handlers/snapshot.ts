@@ -1,23 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SNSClient } from '@aws-sdk/client-sns';
 import middy from '@middy/core';
-import { AwsNotifier } from '../adapters/aws/aws-notifier';
-import { SecretsManagerSecrets } from '../adapters/aws/secrets-manager';
-import { createDocumentClient } from '../adapters/dynamodb/clients';
 import { DynamoSnapshotStore } from '../adapters/dynamodb/snapshot-store';
-import { StaticTenantDirectory } from '../adapters/static-tenant-directory';
 import { type Clock, systemClock } from '../ports/clock';
 import type { Notifier } from '../ports/notifier';
 import type { SecretsPort } from '../ports/secrets';
 import type { AppliedChangeLedger, SnapshotStore } from '../ports/snapshot-store';
 import type { TenantDirectory } from '../ports/tenants';
-import { type GuardSettings, parseSettings } from '../settings';
+import type { GuardSettings } from '../settings';
 import { type SnapshotResult, takeSnapshot } from '../use-cases/take-snapshot';
 import { snapshotDeps } from '../wiring';
-import { getStringFromEnv } from './env';
+import { fromEnvironment } from './aws-environment';
 import { snapshotMetrics } from './metrics';
+import { notifierFromEnvironment } from './notifier-environment';
 
 /** What the schedule sends: one invocation per tenant. */
 export interface SnapshotEvent {
@@ -60,19 +54,17 @@ let deps: SnapshotHandlerDeps | undefined;
 
 /** Built once per container, from the environment the stack sets. */
 function depsFromEnvironment(): SnapshotHandlerDeps {
-  deps ??= {
-    tenants: StaticTenantDirectory.fromJson(getStringFromEnv('TENANTS'), 'TENANTS'),
-    store: new DynamoSnapshotStore(createDocumentClient(), getStringFromEnv('TABLE_NAME')),
-    secrets: new SecretsManagerSecrets(new SecretsManagerClient({}), getStringFromEnv('FINGERPRINT_KEY_SECRET_ARN')),
-    notifier: new AwsNotifier(
-      new EventBridgeClient({}),
-      getStringFromEnv('EVENT_BUS_NAME'),
-      new SNSClient({}),
-      getStringFromEnv('TOPIC_ARN'),
-    ),
-    clock: systemClock,
-    settings: parseSettings(process.env.SETTINGS, 'SETTINGS'),
-  };
+  if (!deps) {
+    const { db, tableName } = fromEnvironment.table();
+    deps = {
+      tenants: fromEnvironment.tenants(),
+      store: new DynamoSnapshotStore(db, tableName),
+      secrets: fromEnvironment.secrets(),
+      notifier: notifierFromEnvironment(),
+      clock: systemClock,
+      settings: fromEnvironment.settings(),
+    };
+  }
   return deps;
 }
 

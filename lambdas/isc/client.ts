@@ -119,8 +119,9 @@ export class HttpIscClient implements IscClient {
   }
 
   private async listFromFirstPage(): Promise<IntegrationPage[]> {
-    const first = await this.listIntegrations({ offset: 0, limit: PAGE_SIZE, count: true, sorters: 'name' });
-    return first.total === undefined ? this.listSequentially(first) : this.listConcurrently(first, first.total);
+    const [first] = await this.pages(0, PAGE_SIZE);
+    if (!first) throw new IscError('getServiceDeskIntegrations', 'the first page did not come back');
+    return first.total === undefined ? this.listSequentially(first) : [first, ...(await this.pages(PAGE_SIZE, first.total))];
   }
 
   /**
@@ -128,30 +129,21 @@ export class HttpIscClient implements IscClient {
    * wrong guess costs a page or a round trip, never correctness: the same consistency checks apply.
    */
   private async listSpeculatively(expectedTotal: number): Promise<IntegrationPage[]> {
-    const offsets: number[] = [];
-    for (let offset = 0; offset < Math.max(1, expectedTotal); offset += PAGE_SIZE) offsets.push(offset);
-    const pages = await mapConcurrent(offsets, this.pageConcurrency, (offset) =>
-      this.listIntegrations({ offset, limit: PAGE_SIZE, count: true, sorters: 'name' }),
-    );
+    const pages = await this.pages(0, Math.max(1, expectedTotal));
     const total = pages[0]?.total;
     if (total === undefined) return this.listSequentially(pages[0] as IntegrationPage);
     const needed = Math.max(1, Math.ceil(total / PAGE_SIZE));
     if (needed < pages.length) return pages.slice(0, needed);
-    const more: number[] = [];
-    for (let offset = pages.length * PAGE_SIZE; offset < total; offset += PAGE_SIZE) more.push(offset);
-    const rest = await mapConcurrent(more, this.pageConcurrency, (offset) =>
-      this.listIntegrations({ offset, limit: PAGE_SIZE, count: true, sorters: 'name' }),
-    );
-    return [...pages, ...rest];
+    return [...pages, ...(await this.pages(pages.length * PAGE_SIZE, total))];
   }
 
-  private async listConcurrently(first: IntegrationPage, total: number): Promise<IntegrationPage[]> {
+  /** The pages covering [from, to), fetched concurrently, each with the total so they can be checked against each other. */
+  private pages(from: number, to: number): Promise<IntegrationPage[]> {
     const offsets: number[] = [];
-    for (let offset = PAGE_SIZE; offset < total; offset += PAGE_SIZE) offsets.push(offset);
-    const rest = await mapConcurrent(offsets, this.pageConcurrency, (offset) =>
+    for (let offset = from; offset < to; offset += PAGE_SIZE) offsets.push(offset);
+    return mapConcurrent(offsets, this.pageConcurrency, (offset) =>
       this.listIntegrations({ offset, limit: PAGE_SIZE, count: true, sorters: 'name' }),
     );
-    return [first, ...rest];
   }
 
   /** Fallback when ISC leaves out X-Total-Count: page until a short page. */

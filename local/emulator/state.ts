@@ -114,19 +114,7 @@ export class EmulatorState {
   }
 
   replace(id: string, body: unknown): ServiceDeskIntegration {
-    const existing = this.get(id);
-    const fields = this.validated(body);
-    const replaced: ServiceDeskIntegration = {
-      ...fields,
-      id: existing.id,
-      created: existing.created,
-      modified: this.nextModified(existing),
-      provisioningConfig: this.withReadOnlyProvisioning(fields.provisioningConfig, existing.provisioningConfig),
-    };
-    this.assertNameFree(replaced.name, id);
-    this.integrations.set(id, replaced);
-    this.sorted = undefined;
-    return structuredClone(replaced);
+    return this.update(this.get(id), body);
   }
 
   patch(id: string, operations: unknown): ServiceDeskIntegration {
@@ -153,7 +141,12 @@ export class EmulatorState {
       const reason = error instanceof Error ? error.message.split('\n')[0] : 'invalid patch';
       throw new EmulatorError(400, `The patch cannot be applied: ${reason}`);
     }
-    const fields = this.validated(patched);
+    return this.update(existing, patched);
+  }
+
+  /** Stores a new version of `existing` from a body: validated, ids and creation kept, `modified` moved on. */
+  private update(existing: ServiceDeskIntegration, body: unknown): ServiceDeskIntegration {
+    const fields = this.validated(body);
     const result: ServiceDeskIntegration = {
       ...fields,
       id: existing.id,
@@ -161,8 +154,8 @@ export class EmulatorState {
       modified: this.nextModified(existing),
       provisioningConfig: this.withReadOnlyProvisioning(fields.provisioningConfig, existing.provisioningConfig),
     };
-    this.assertNameFree(result.name, id);
-    this.integrations.set(id, result);
+    this.assertNameFree(result.name, existing.id);
+    this.integrations.set(existing.id as string, result);
     this.sorted = undefined;
     return structuredClone(result);
   }

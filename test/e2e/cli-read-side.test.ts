@@ -3,7 +3,7 @@ import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IscEmulator } from '../../local/emulator/server';
-import { type CliResult, runCli } from '../support/cli';
+import { cliOn, runCli } from '../support/cli';
 import { dynamoEndpoint } from '../support/dynamodb';
 import { startEmulator, TEST_CLIENT } from '../support/emulator';
 
@@ -14,12 +14,10 @@ describe('sdim-guard snapshot, history, diff, drift, accept, verify and export',
   let url: string;
   let dataDir: string;
   let env: NodeJS.ProcessEnv;
-  const cli = (...args: string[]): Promise<CliResult> => runCli([...args, '--data-dir', dataDir], { env });
-  const json = async <T>(...args: string[]): Promise<T> => {
-    const result = await cli(...args, '--json');
-    if (result.code !== 0) throw new Error(`sdim-guard ${args.join(' ')} exited ${result.code}: ${result.stderr}`);
-    return JSON.parse(result.stdout) as T;
-  };
+  const { cli, json } = cliOn(
+    () => dataDir,
+    () => env,
+  );
 
   beforeAll(async () => {
     ({ emulator, url } = await startEmulator({ integrations: 12, seed: 31 }));

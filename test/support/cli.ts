@@ -63,3 +63,14 @@ export function exitOf(child: ChildProcess): Promise<number | null> {
     else child.on('exit', (code) => resolve(code));
   });
 }
+
+/** `sdim-guard …` on one data directory, and the same parsing its `--json` output (failing loudly otherwise). */
+export function cliOn(dataDir: () => string, env: () => NodeJS.ProcessEnv) {
+  const cli = (...args: string[]): Promise<CliResult> => runCli([...args, '--data-dir', dataDir()], { env: env() });
+  const json = async <T>(...args: string[]): Promise<T> => {
+    const result = await cli(...args, '--json');
+    if (result.code !== 0) throw new Error(`sdim-guard ${args.join(' ')} exited ${result.code}: ${result.stderr}`);
+    return JSON.parse(result.stdout) as T;
+  };
+  return { cli, json };
+}
