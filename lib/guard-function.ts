@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, type NodejsFunctionProps, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
@@ -15,7 +15,7 @@ export interface GuardFunctionProps extends Omit<NodejsFunctionProps, 'entry' | 
 
 /**
  * Every sdim-guard function: a current Node.js runtime on arm64, X-Ray tracing, its own log group with retention,
- * JSON logs, and a minified ESM bundle with source maps. Set once here instead of five times.
+ * structured (JSON) logs, and a minified ESM bundle with source maps. Set once here instead of five times.
  */
 export class GuardFunction extends NodejsFunction {
   constructor(scope: Construct, id: string, props: GuardFunctionProps) {
@@ -32,6 +32,8 @@ export class GuardFunction extends NodejsFunction {
       memorySize: 512,
       timeout: Duration.seconds(60),
       tracing: Tracing.ACTIVE,
+      // JSON logs: every line (EMF metrics included) is a queryable record in CloudWatch Logs Insights.
+      loggingFormat: LoggingFormat.JSON,
       logGroup,
       environment: {
         NODE_OPTIONS: '--enable-source-maps',

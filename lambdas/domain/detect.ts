@@ -110,3 +110,18 @@ export function detectChanges(
 export function refOf(resource: NormalisedResource): ResourceRef {
   return { kind: resource.kind, id: resource.id, name: resource.name };
 }
+
+/** A patch value larger than this is left out of stored drift and alerts (`sdim-guard diff` shows it whole). */
+export const MAX_PATCH_VALUE_BYTES = 8_192;
+
+/**
+ * The patch with oversized values replaced by a note of their size: drift items and alerts must fit in one
+ * DynamoDB item and one SNS message, and a 1 MB script is read with `diff`, not in an e-mail.
+ */
+export function boundedPatch(patch: Operation[], maxValueBytes = MAX_PATCH_VALUE_BYTES): Operation[] {
+  return patch.map((op) => {
+    if (!('value' in op)) return op;
+    const size = JSON.stringify(op.value ?? null).length;
+    return size <= maxValueBytes ? op : ({ ...op, value: { $omitted: `${size} bytes; see sdim-guard diff` } } as Operation);
+  });
+}

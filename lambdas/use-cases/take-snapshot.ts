@@ -1,7 +1,7 @@
 import type { JsonObject } from '../domain/canonical';
 import { applyChanges, type ChainedChange, GENESIS_HASH, manifestHash, type SnapshotLink, snapshotHash } from '../domain/chain';
 import { type ClassifiedChange, classify, isActive } from '../domain/classify';
-import { changedKeys, detectChanges, type KnownResource } from '../domain/detect';
+import { boundedPatch, changedKeys, detectChanges, type KnownResource } from '../domain/detect';
 import { type NormaliseOptions, normaliseIntegration, normaliseStatusCheck } from '../domain/normalise';
 import type { NormalisedResource, ResourceKey } from '../domain/resources';
 import type { SecretPolicy } from '../domain/secrets';
@@ -141,7 +141,7 @@ export async function takeSnapshot(tenant: string, deps: SnapshotDeps): Promise<
         change: change.change,
         fromHash: change.fromHash,
         toHash: change.toHash,
-        patch: change.patch,
+        patch: boundedPatch(change.patch),
         severity: change.severity,
         detectedAt: takenAt,
         snapshotSeq: seq,

@@ -147,6 +147,28 @@ describe('snapshots and change detection against DynamoDB Local and the emulator
     });
   });
 
+  it('stores a document larger than one DynamoDB item whole, and reads it back byte for byte', async () => {
+    await h.snapshot();
+    // 1.6 MB of hex gzips to about 0.8 MB: more than two 350 KB parts.
+    let seed = 7;
+    const noise = Array.from({ length: 1_600_000 }, () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return (seed % 16).toString(16);
+    }).join('');
+    edit((i) => {
+      i.provisioningConfig = { ...i.provisioningConfig, planInitializerScript: { source: noise } };
+    });
+    const result = await h.snapshot();
+    expect(result.changes.map((c) => c.resource.id)).toEqual([integrationId]);
+    const stored = await h.store.getVersionContent('acme', `integration:${integrationId}`, result.seq);
+    const script = (stored?.provisioningConfig as { planInitializerScript?: { source: string } } | undefined)?.planInitializerScript;
+    expect(script?.source).toBe(noise);
+    expect(await h.itemCount()).toBeGreaterThan(3);
+    expect((await verifyHistory(h.store, 'acme')).ok).toBe(true);
+    // The drift and its alert carry the path and the size, not the megabyte: they must fit an item and a message.
+    expect(JSON.stringify(h.notifier.events.at(-1)?.detail.patch)).toMatch(/"\$omitted":"\d+ bytes; see sdim-guard diff"/);
+  });
+
   it('keeps a verifiable hash chain, and verify names the first altered record', async () => {
     await h.snapshot();
     edit((i) => {
