@@ -50,6 +50,8 @@ export interface ChangeRequest {
   readonly status: RequestStatus;
   readonly history: readonly StatusChange[];
   readonly outcome?: ApplyOutcome;
+  /** Outbox state of the outcome alert: pending until the notifier took it, so a redelivery sends it again. */
+  readonly alert?: 'pending' | 'sent';
   /** Bumped on every write; each write is conditional on the version read. */
   readonly revision: number;
 }
@@ -155,7 +157,11 @@ export function finish(
   note?: string,
 ): ChangeRequest {
   if (request.status !== 'applying') throw new RequestRefused('conflict', `request ${request.id} is ${request.status}, not applying`);
-  return move(request, to, 'sdim-guard', now.toISOString(), note, { outcome });
+  return move(request, to, 'sdim-guard', now.toISOString(), note, { outcome, alert: 'pending' });
+}
+
+export function alertSent(request: ChangeRequest): ChangeRequest {
+  return { ...request, alert: 'sent', revision: request.revision + 1 };
 }
 
 export function newRequest(fields: Omit<ChangeRequest, 'status' | 'history' | 'approvals' | 'revision'>): ChangeRequest {

@@ -1,6 +1,7 @@
 import type { Json } from '../domain/canonical';
 import {
   type ApplyOutcome,
+  alertSent,
   type ChangeOperation,
   type ChangeRequest,
   claim,
@@ -59,6 +60,8 @@ export async function applyChange(requestId: string, deps: ApplyDeps): Promise<A
   if (!request) throw new PermanentApplyError(`no change request ${requestId}`);
   if (TERMINAL.has(request.status)) {
     await deps.vault.discard(request.id);
+    // A delivery that recorded the outcome but could not alert left it pending: this one sends it.
+    if (request.alert === 'pending') await deliverOutcome(request, deps);
     return { requestId, status: request.status, duplicate: true };
   }
   const now = deps.clock.now();
@@ -148,12 +151,22 @@ async function record(
   if (!saved) throw new RetryableApplyError(`request ${request.id} changed while its result was recorded`);
   deps.checkpoint?.('recorded');
   await deps.vault.discard(request.id);
+  await deliverOutcome(finished, deps);
+  return { requestId: request.id, status: to, duplicate: false };
+}
+
+/**
+ * The outcome alert, at least once: on failure the message is retried, and the redelivery (finding the request
+ * finished with its alert pending) sends it; the event id lets consumers drop a repeat.
+ */
+async function deliverOutcome(request: ChangeRequest, deps: ApplyDeps): Promise<void> {
+  const to = request.status;
   const type = to === 'applied' ? 'Change Applied' : to === 'conflict' ? 'Change Conflict' : 'Change Failed';
-  await deps.notifier
-    .publish({
+  try {
+    await deps.notifier.publish({
       type,
       tenant: request.tenant,
-      time: now.toISOString(),
+      time: deps.clock.now().toISOString(),
       id: `${request.tenant}:${request.id}:${to}`,
       detail: {
         requestId: request.id,
@@ -161,12 +174,15 @@ async function record(
         operation: request.operation.kind,
         requester: request.requester,
         approvers: request.approvals.map((a) => a.by),
-        outcome,
-        note,
+        outcome: request.outcome,
+        note: request.history.at(-1)?.note,
       },
-    })
-    .catch(() => undefined);
-  return { requestId: request.id, status: to, duplicate: false };
+    });
+  } catch (error) {
+    throw new RetryableApplyError(`request ${request.id} is ${to}, but its alert could not be sent yet: ${(error as Error).message}`);
+  }
+  // If this write loses a race, another delivery marked it (or will send the alert once more, with the same id).
+  await deps.requests.save(alertSent(request));
 }
 
 async function withSecrets(request: ChangeRequest, vault: RequestSecretVault): Promise<ChangeOperation> {

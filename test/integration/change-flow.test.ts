@@ -134,6 +134,17 @@ describe('the change-approval queue with exactly-once apply', () => {
     expect(h.queue.deadLetters).toEqual([]);
   }, 180_000);
 
+  it('retries an outcome alert SNS could not take, sending it once the next delivery comes, never applying twice', async () => {
+    const request = await proposePatch('alert me');
+    await approveRequest(request.id, 'bob', h.changeDeps);
+    h.notifier.failNext = 1;
+    await h.drain();
+    const done = await h.requests.get(request.id);
+    expect(done).toMatchObject({ status: 'applied', alert: 'sent' });
+    expect(h.notifier.events.filter((e) => e.type === 'Change Applied' && e.detail.requestId === request.id)).toHaveLength(1);
+    expect(h.writesTo(id)).toBe(1);
+  });
+
   it('sends malformed messages to the DLQ with a reason and touches nothing', async () => {
     const before = h.emulator.requests.length;
     h.queue.sendRaw('not json', 'g1');
