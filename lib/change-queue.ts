@@ -3,6 +3,8 @@ import { Alarm, ComparisonOperator, Metric, TreatMissingData } from 'aws-cdk-lib
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Schedule, ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
+import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import { DeduplicationScope, FifoThroughputLimit, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { Alerts } from './alerts';
@@ -32,6 +34,8 @@ export class ChangeQueue extends Construct {
   readonly queue: Queue;
   readonly deadLetterQueue: Queue;
   readonly function: GuardFunction;
+  /** Every five minutes: expires overdue requests and re-sends approvals a crash kept from the queue. */
+  readonly sweeper: GuardFunction;
   readonly alarms: Alarm[];
 
   constructor(scope: Construct, id: string, props: ChangeQueueProps) {
@@ -91,6 +95,24 @@ export class ChangeQueue extends Construct {
     this.function.addEventSource(
       new SqsEventSource(this.queue, { batchSize: 10, reportBatchItemFailures: true, maxConcurrency: props.maxConcurrency ?? 2 }),
     );
+    this.sweeper = new GuardFunction(this, 'Sweeper', {
+      handlerFile: 'sweeper.ts',
+      description: 'sdim-guard: expire overdue change requests, re-queue stranded approvals',
+      logRetention: props.logRetention,
+      environment: { CHANGE_QUEUE_URL: this.queue.queueUrl },
+    });
+    props.store.bindTable(this.sweeper, ['GetItem', 'Query', 'PutItem']);
+    props.credentials.bindRequestVault(this.sweeper, ['DeleteSecret']);
+    this.queue.grantSendMessages(this.sweeper);
+    acknowledge(this.sweeper, {
+      'Serverless-LambdaDLQ': 'A failed sweep changes nothing and the next one, five minutes later, does the same work.',
+    });
+    new Schedule(this, 'SweepEvery5Minutes', {
+      description: 'sdim-guard change request sweep',
+      schedule: ScheduleExpression.rate(Duration.minutes(5)),
+      target: new LambdaInvoke(this.sweeper, { retryAttempts: 0 }),
+    });
+
     this.alarms = [
       new Alarm(this, 'DeadLettersNotEmpty', {
         alarmDescription: 'A change message is in the dead-letter queue: read its reason attribute',

@@ -100,11 +100,13 @@ export class SdimGuardStack extends Stack {
     });
   }
 
-  /** The scheduler's shared role may invoke the snapshot function and its versions; nothing else. */
+  /** The scheduler's shared role may invoke the snapshot and sweeper functions and their versions; nothing else. */
   private acknowledgeFindings(): void {
     acknowledge(this, {
       [`AwsSolutions-IAM5[Resource::${arnToken(this.snapshots.function)}:*]`]:
         'EventBridge Scheduler may invoke the snapshot function (and its versions) only.',
+      [`AwsSolutions-IAM5[Resource::${arnToken(this.changes.sweeper)}:*]`]:
+        'EventBridge Scheduler may invoke the sweeper function (and its versions) only.',
     });
   }
 }

@@ -7,7 +7,7 @@ import { type ApprovalApiDeps, main as approvalMain } from '../../lambdas/handle
 import type { ChangeQueue } from '../../lambdas/ports/change-requests';
 import { systemClock } from '../../lambdas/ports/clock';
 import type { ChangeDeps } from '../../lambdas/use-cases/change-requests';
-import { queueApproved } from '../../lambdas/use-cases/change-requests';
+import { sweepRequests } from '../../lambdas/use-cases/sweep-requests';
 import { tenantResolver } from '../../lambdas/wiring';
 import type { Workspace } from '../workspace';
 import { LocalFifoQueue } from './fifo-queue';
@@ -54,13 +54,15 @@ export class LocalChangeRuntime {
     };
   }
 
-  /** Requests approved or queued in the store (by a CLI, or before a crash) go into the queue. */
+  /**
+   * Requests queued in the store (by a CLI, or before a restart) go into the in-process queue; the sweep expires
+   * overdue ones and queues approvals nobody queued (locally at once: nothing else would).
+   */
   async dispatch(): Promise<number> {
-    const waiting = [...(await this.ws.requests.list({ status: 'queued' })), ...(await this.ws.requests.list({ status: 'approved' }))];
-    for (const request of waiting) {
-      if (request.status === 'approved') await queueApproved(request, changeDeps(this.ws, this.queue));
-      else await this.queue.enqueue({ requestId: request.id, tenant: request.tenant, resourceKey: request.resourceKey });
-    }
+    await sweepRequests(changeDeps(this.ws, this.queue), 0);
+    const waiting = await this.ws.requests.list({ status: 'queued' });
+    for (const request of waiting)
+      await this.queue.enqueue({ requestId: request.id, tenant: request.tenant, resourceKey: request.resourceKey });
     return waiting.length;
   }
 

@@ -46,7 +46,7 @@ describe('SdimGuardStack', () => {
 
   it('runs every function on a current Node.js on arm64, traced, with source maps', () => {
     const functions = Object.values(template.findResources('AWS::Lambda::Function'));
-    expect(functions).toHaveLength(3);
+    expect(functions).toHaveLength(4);
     for (const fn of functions) {
       expect(fn.Properties).toMatchObject({
         Runtime: 'nodejs24.x',
@@ -105,7 +105,7 @@ describe('SdimGuardStack', () => {
   });
 
   it('schedules one snapshot per tenant, carrying only the tenant name', () => {
-    const schedules = Object.values(template.findResources('AWS::Scheduler::Schedule'));
+    const schedules = Object.values(template.findResources('AWS::Scheduler::Schedule')).filter((s) => s.Properties.Target.Input);
     expect(schedules.map((s) => s.Properties.ScheduleExpression)).toEqual(['rate(15 minutes)', 'rate(15 minutes)']);
     expect(schedules.map((s) => JSON.parse(s.Properties.Target.Input))).toEqual([{ tenant: 'acme' }, { tenant: 'globex' }]);
   });
@@ -168,6 +168,11 @@ describe('SdimGuardStack', () => {
       [2, 'breaching', 900],
     ]);
     for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toHaveLength(1);
+  });
+
+  it('sweeps change requests every five minutes', () => {
+    const sweeps = Object.values(template.findResources('AWS::Scheduler::Schedule')).filter((s) => !s.Properties.Target.Input);
+    expect(sweeps.map((s) => s.Properties.ScheduleExpression)).toEqual(['rate(5 minutes)']);
   });
 
   it('has a dashboard', () => {

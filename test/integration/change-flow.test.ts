@@ -1,5 +1,6 @@
 import { RequestRefused } from '../../lambdas/domain/change-request';
 import { approveRequest, listRequests, propose, rejectRequest } from '../../lambdas/use-cases/change-requests';
+import { sweepRequests } from '../../lambdas/use-cases/sweep-requests';
 import { changeHarness } from '../support/change-harness';
 
 type Harness = Awaited<ReturnType<typeof changeHarness>>;
@@ -143,6 +144,36 @@ describe('the change-approval queue with exactly-once apply', () => {
     expect(done).toMatchObject({ status: 'applied', alert: 'sent' });
     expect(h.notifier.events.filter((e) => e.type === 'Change Applied' && e.detail.requestId === request.id)).toHaveLength(1);
     expect(h.writesTo(id)).toBe(1);
+  });
+
+  it('re-queues an approval a crash kept from the queue, and expires overdue requests with their parked credentials', async () => {
+    const stranded = await proposePatch('stranded');
+    // The final approval is saved, then the queue send fails (a crash between the two).
+    const broken = { ...h.changeDeps, queue: { enqueue: async () => Promise.reject(new Error('SQS unreachable')) } };
+    await expect(approveRequest(stranded.id, 'bob', broken)).rejects.toThrow('SQS unreachable');
+    expect((await h.requests.get(stranded.id))?.status).toBe('approved');
+    const other = h.emulator.state.ids()[1] as string;
+    const overdue = await propose(
+      {
+        kind: 'replace',
+        integrationId: other,
+        integration: {
+          ...h.emulator.state.get(other),
+          attributes: { ...h.emulator.state.get(other).attributes, password: 'parked-secret' },
+        },
+      },
+      'alice',
+      'r',
+      h.tenantContext,
+      { ...h.changeDeps, ttlMs: 1_000 },
+    );
+    expect(h.vault.values.has(overdue.id)).toBe(true);
+    h.advance(2_000);
+    expect(await sweepRequests(h.changeDeps, 1_000)).toEqual({ expired: 1, requeued: 1 });
+    expect((await h.requests.get(overdue.id))?.status).toBe('expired');
+    expect(h.vault.values.has(overdue.id)).toBe(false);
+    await h.drain();
+    expect((await h.requests.get(stranded.id))?.status).toBe('applied');
   });
 
   it('sends malformed messages to the DLQ with a reason and touches nothing', async () => {
