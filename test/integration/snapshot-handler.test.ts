@@ -38,7 +38,13 @@ describe('the snapshot Lambda handler', () => {
     handler = (await import('../../lambdas/handlers/snapshot')).handler as unknown as typeof handler;
   });
 
+  let logged: string[];
   beforeEach(() => {
+    // The handler writes its metrics as EMF log lines; capture them to check them (and keep the test output clean).
+    logged = [];
+    jest.spyOn(console, 'log').mockImplementation((line: unknown) => {
+      logged.push(String(line));
+    });
     secretsManager.reset();
     sns.reset();
     eventBridge.reset();
@@ -46,6 +52,10 @@ describe('the snapshot Lambda handler', () => {
     secretsManager.on(GetSecretValueCommand, { SecretId: FINGERPRINT_SECRET }).resolves({ SecretString: 'k'.repeat(64) });
     sns.on(PublishCommand).resolves({ MessageId: 'm1' });
     eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e1' }] });
+  });
+
+  afterEach(() => {
+    jest.restoreAllMocks();
   });
 
   afterAll(async () => {
@@ -69,6 +79,15 @@ describe('the snapshot Lambda handler', () => {
     const published = sns.commandCalls(PublishCommand)[0]?.args[0].input;
     expect(published?.Subject).toMatch(/^\[sdim-guard\] Drift Detected: acme \//);
     expect(JSON.stringify([put, published])).not.toContain(TEST_CLIENT.clientSecret);
+    const metrics = logged.map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(metrics).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ Tenant: 'acme', SnapshotSucceeded: 1 }),
+        expect.objectContaining({ Changes: 1, UnexpectedChanges: 1 }),
+      ]),
+    );
+    const emf = metrics[0]?._aws as { CloudWatchMetrics?: Array<{ Namespace: string }> } | undefined;
+    expect(emf?.CloudWatchMetrics?.[0]?.Namespace).toBe('sdim-guard');
   });
 
   it('keeps an alert pending when SNS is down, and delivers it on the next run', async () => {
@@ -96,6 +115,7 @@ describe('the snapshot Lambda handler', () => {
     const failure = eventBridge.commandCalls(PutEventsCommand)[0]?.args[0].input.Entries?.[0];
     expect(failure).toMatchObject({ DetailType: 'Snapshot Failed' });
     expect(JSON.parse(failure?.Detail ?? '{}')).toMatchObject({ errorType: 'IscUnavailableError' });
+    expect(logged.map((line) => JSON.parse(line))).toEqual([expect.objectContaining({ SnapshotFailed: 1 })]);
     expect(await store.listSnapshots('acme')).toHaveLength(seqBefore);
   });
 
