@@ -57,7 +57,7 @@ export function registerStartCommands(program: Command): void {
   stackOptions(
     program
       .command('local')
-      .description('Run the local runtime once: one scheduler tick for every known tenant, then exit.')
+      .description('Run the local runtime once: one scheduler tick for every known tenant, apply the queued changes, then exit.')
       .requiredOption('--once', 'one tick, then exit (the only mode; `start` runs continuously)'),
   ).action(async (flags: StartFlags) => {
     const stack = await startLocalStack({
