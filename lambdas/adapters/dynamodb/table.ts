@@ -8,9 +8,11 @@ import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
  *   T#<tenant>        / H#<resource key>         head: the latest version of each live resource
  *   T#<tenant>        / D#<resource key>         open or accepted drift, with its alert outbox state
  *   T#<tenant>        / A#<resource key>#<req>   an applied change request's result (expires)
+ *   CR#<request id>   / CR                       a change request (gsi1: CR / createdAt#id)
  *   R#<tenant>#<key>  / V#<seq>                  a resource version: gzip'd canonical document
  *   R#<tenant>#<key>  / VP#<seq>#<n>             parts of a document too large for one item
- * GSI1 (gsi1pk = T#<tenant>#S, gsi1sk = takenAt) finds snapshots, and so changes, in a time range.
+ * GSI1 finds snapshots (and so changes) of a tenant in a time range (T#<tenant>#S / takenAt), and change requests
+ * in creation order (CR / createdAt#id).
  */
 export const TABLE_KEYS = { partitionKey: 'pk', sortKey: 'sk' } as const;
 export const GSI1 = { name: 'gsi1', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' } as const;
