@@ -1,13 +1,8 @@
-import { randomUUID } from 'node:crypto';
-import { SQSClient } from '@aws-sdk/client-sqs';
-import { SqsChangeQueue } from '../adapters/aws/sqs';
-import { DynamoChangeRequestStore } from '../adapters/dynamodb/change-request-store';
 import { DynamoSnapshotStore } from '../adapters/dynamodb/snapshot-store';
-import { systemClock } from '../ports/clock';
 import { tenantResolver } from '../wiring';
 import type { ApprovalApiDeps } from './approval-api';
 import { fromEnvironment } from './aws-environment';
-import { getStringFromEnv } from './env';
+import { changeDepsFromEnvironment } from './change-environment';
 
 let deps: ApprovalApiDeps | undefined;
 
@@ -16,12 +11,7 @@ export function approvalDepsFromEnvironment(): ApprovalApiDeps {
   const { db, tableName } = fromEnvironment.table();
   const tenants = fromEnvironment.tenants();
   deps = {
-    requests: new DynamoChangeRequestStore(db, tableName),
-    vault: fromEnvironment.vault(),
-    queue: new SqsChangeQueue(new SQSClient({}), getStringFromEnv('CHANGE_QUEUE_URL')),
-    clock: systemClock,
-    newId: randomUUID,
-    approvalsRequired: Number(process.env.APPROVALS_REQUIRED ?? '1'),
+    ...changeDepsFromEnvironment(),
     tenants,
     history: new DynamoSnapshotStore(db, tableName),
     tenantFor: tenantResolver(tenants, fromEnvironment.secrets(), fromEnvironment.settings()),

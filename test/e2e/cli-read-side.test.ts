@@ -1,10 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IscEmulator } from '../../local/emulator/server';
-import { cliOn, runCli } from '../support/cli';
-import { dynamoEndpoint } from '../support/dynamodb';
+import { cliWorkspace, runCli } from '../support/cli';
 import { startEmulator, TEST_CLIENT } from '../support/emulator';
 
 // The read side as a user drives it: one CLI process per command, on one data directory.
@@ -12,18 +10,10 @@ import { startEmulator, TEST_CLIENT } from '../support/emulator';
 describe('sdim-guard snapshot, history, diff, drift, accept, verify and export', () => {
   let emulator: IscEmulator;
   let url: string;
-  let dataDir: string;
-  let env: NodeJS.ProcessEnv;
-  const { cli, json } = cliOn(
-    () => dataDir,
-    () => env,
-  );
+  const { dataDir, env, cli, json } = cliWorkspace('cli');
 
   beforeAll(async () => {
     ({ emulator, url } = await startEmulator({ integrations: 12, seed: 31 }));
-    dataDir = mkdtempSync(join(tmpdir(), 'sdim-guard-cli-'));
-    // The suite's DynamoDB Local stands in for the embedded one, so that each command does not start Java again.
-    env = { SDIM_GUARD_DYNAMODB_ENDPOINT: dynamoEndpoint(), SDIM_GUARD_TABLE: `cli-${randomUUID()}` };
   });
   afterAll(() => emulator.stop());
 

@@ -1,26 +1,16 @@
-import { randomUUID } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { IscEmulator } from '../../local/emulator/server';
-import { cliOn, runCli } from '../support/cli';
-import { dynamoEndpoint } from '../support/dynamodb';
+import { cliWorkspace, runCli } from '../support/cli';
 import { startEmulator, TEST_CLIENT } from '../support/emulator';
 
 describe('sdim-guard propose, approve, reject, requests, show, and npm run demo', () => {
   let emulator: IscEmulator;
   let url: string;
-  let dataDir: string;
-  let env: NodeJS.ProcessEnv;
-  const { cli, json } = cliOn(
-    () => dataDir,
-    () => env,
-  );
+  const { dataDir, cli, json } = cliWorkspace('write');
 
   beforeAll(async () => {
     ({ emulator, url } = await startEmulator({ integrations: 6, seed: 61 }));
-    dataDir = mkdtempSync(join(tmpdir(), 'sdim-guard-write-'));
-    env = { SDIM_GUARD_DYNAMODB_ENDPOINT: dynamoEndpoint(), SDIM_GUARD_TABLE: `cli-${randomUUID()}` };
     const first = await cli(
       'snapshot',
       '--tenant',

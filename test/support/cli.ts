@@ -1,5 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { dynamoEndpoint } from './dynamodb';
 
 export const CLI = join(__dirname, '..', '..', 'bin', 'sdim-guard.js');
 
@@ -64,13 +68,18 @@ export function exitOf(child: ChildProcess): Promise<number | null> {
   });
 }
 
-/** `sdim-guard …` on one data directory, and the same parsing its `--json` output (failing loudly otherwise). */
-export function cliOn(dataDir: () => string, env: () => NodeJS.ProcessEnv) {
-  const cli = (...args: string[]): Promise<CliResult> => runCli([...args, '--data-dir', dataDir()], { env: env() });
+/**
+ * `sdim-guard …` on a fresh data directory, with the suite's DynamoDB Local standing in for the embedded one (so
+ * each command does not start Java again) and a table of its own; `json` parses `--json` output or fails loudly.
+ */
+export function cliWorkspace(prefix: string) {
+  const dataDir = mkdtempSync(join(tmpdir(), `sdim-guard-${prefix}-`));
+  const env: NodeJS.ProcessEnv = { SDIM_GUARD_DYNAMODB_ENDPOINT: dynamoEndpoint(), SDIM_GUARD_TABLE: `cli-${randomUUID()}` };
+  const cli = (...args: string[]): Promise<CliResult> => runCli([...args, '--data-dir', dataDir], { env });
   const json = async <T>(...args: string[]): Promise<T> => {
     const result = await cli(...args, '--json');
     if (result.code !== 0) throw new Error(`sdim-guard ${args.join(' ')} exited ${result.code}: ${result.stderr}`);
     return JSON.parse(result.stdout) as T;
   };
-  return { cli, json };
+  return { dataDir, env, cli, json };
 }

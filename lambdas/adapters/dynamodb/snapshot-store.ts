@@ -171,14 +171,7 @@ export class DynamoSnapshotStore implements SnapshotStore, AppliedChangeLedger {
       throw error;
     }
     await this.batchWrite(headOps);
-    await this.db.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: { pk, sk },
-        UpdateExpression: 'SET headsSynced = :t',
-        ExpressionAttributeValues: { ':t': true },
-      }),
-    );
+    await this.markHeadsSynced(tenant, record.seq);
     // claim + commit + heads-synced are three writes of one item; count what DynamoDB bills.
     return { itemsWritten: 3 + versionOps.length + changeParts.length + headOps.length };
   }
@@ -204,15 +197,20 @@ export class DynamoSnapshotStore implements SnapshotStore, AppliedChangeLedger {
       next.delete(c.key);
     }
     await this.batchWrite(ops);
+    await this.markHeadsSynced(tenant, snapshot.seq);
+    return next;
+  }
+
+  /** Records that the heads reflect this (large) snapshot, so no later run rolls it forward again. */
+  private async markHeadsSynced(tenant: string, seq: number): Promise<void> {
     await this.db.send(
       new UpdateCommand({
         TableName: this.tableName,
-        Key: { pk, sk: `S#${pad(snapshot.seq)}` },
+        Key: { pk: tenantPk(tenant), sk: `S#${pad(seq)}` },
         UpdateExpression: 'SET headsSynced = :t',
         ExpressionAttributeValues: { ':t': true },
       }),
     );
-    return next;
   }
 
   async markAlertsSent(tenant: string, drifts: readonly DriftRecord[]): Promise<void> {
