@@ -1,3 +1,4 @@
+import { ENV_KEY, ENV_SECRET } from '@aws-sdk/credential-provider-env';
 import { StaticTenantDirectory } from '../../lambdas/adapters/static-tenant-directory';
 import { main } from '../../lambdas/handlers/approval-api';
 import { changeHarness } from '../support/change-harness';
@@ -10,9 +11,10 @@ const USERS = {
   AKIDALICE: { secretAccessKey: 'alice-secret-key', arn: 'arn:aws:iam::111122223333:user/alice' },
   AKIDBOB: { secretAccessKey: 'bob-secret-key', arn: 'arn:aws:iam::111122223333:user/bob' },
 };
+// The variables the SDK's environment credential provider reads, named by the SDK itself.
 const as = (key: keyof typeof USERS) => ({
-  AWS_ACCESS_KEY_ID: key,
-  AWS_SECRET_ACCESS_KEY: USERS[key].secretAccessKey,
+  [ENV_KEY]: key,
+  [ENV_SECRET]: USERS[key].secretAccessKey,
   AWS_REGION: 'us-east-1',
   AWS_PROFILE: '',
 });
@@ -77,7 +79,7 @@ describe('sdim-guard write commands against the deployed approval API (SigV4)', 
     const claimed = await runCli(['approve', 'x', '--api-url', gateway.url, '--as', 'bob'], { env: as('AKIDALICE') });
     expect(claimed.code).toBe(2);
     expect(claimed.stderr).toMatch(/--as is not accepted by the deployed API: the caller is your AWS identity/);
-    const forged = await runCli(['requests', '--api-url', gateway.url], { env: { ...as('AKIDALICE'), AWS_SECRET_ACCESS_KEY: 'guessed' } });
+    const forged = await runCli(['requests', '--api-url', gateway.url], { env: { ...as('AKIDALICE'), [ENV_SECRET]: 'guessed' } });
     expect(forged.code).toBe(2);
     expect(forged.stderr).toMatch(/refused it \(403\): The request signature we calculated does not match/);
   });

@@ -1,6 +1,7 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { ENV_KEY, ENV_SECRET } from '@aws-sdk/credential-provider-env';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { IscEmulator } from '../../local/emulator/server';
@@ -33,8 +34,9 @@ describe('the snapshot Lambda handler', () => {
     process.env.TOPIC_ARN = 'arn:aws:sns:eu-west-1:111122223333:sdim-guard-alerts';
     // The handler builds its DynamoDB client from the environment; point the SDK at DynamoDB Local.
     process.env.AWS_ENDPOINT_URL_DYNAMODB = process.env.SDIM_GUARD_TEST_DYNAMODB;
-    process.env.AWS_ACCESS_KEY_ID = 'local';
-    process.env.AWS_SECRET_ACCESS_KEY = 'local';
+    // DynamoDB Local accepts any credentials; these are placeholders in the variables the SDK reads.
+    process.env[ENV_KEY] = 'local';
+    process.env[ENV_SECRET] = 'local';
     handler = (await import('../../lambdas/handlers/snapshot')).handler as unknown as typeof handler;
   });
 
