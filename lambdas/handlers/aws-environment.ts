@@ -3,6 +3,7 @@ import { SecretsManagerSecrets } from '../adapters/aws/secrets-manager';
 import { SecretsManagerVault } from '../adapters/aws/secrets-manager-vault';
 import { createDocumentClient } from '../adapters/dynamodb/clients';
 import { StaticTenantDirectory } from '../adapters/static-tenant-directory';
+import { type AccessConfig, parseAccessConfig } from '../domain/identity';
 import { type GuardSettings, parseSettings } from '../settings';
 import { getStringFromEnv } from './env';
 
@@ -24,4 +25,6 @@ export const fromEnvironment = {
   vault: () =>
     new SecretsManagerVault(secretsManagerClient(), getStringFromEnv('REQUEST_SECRET_PREFIX'), process.env.REQUEST_SECRET_KMS_KEY),
   settings: (): GuardSettings => parseSettings(process.env.SETTINGS, 'SETTINGS'),
+  /** Proposers, approvers and the identity model (docs/architecture.md "Who is who"); absent = the defaults. */
+  access: (): AccessConfig => parseAccessConfig(process.env.ACCESS, 'ACCESS'),
 };
