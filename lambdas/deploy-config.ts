@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StaticTenantDirectory } from './adapters/static-tenant-directory';
+import { type AccessConfig, parseAccessConfig } from './domain/identity';
 import type { TenantConfig } from './ports/tenants';
 import { type GuardSettings, parseSettings } from './settings';
 
@@ -17,11 +18,14 @@ export interface DeployConfig {
   readonly tenants: readonly TenantConfig[];
   /** As lambdas/settings.ts parses them; absent means the built-in defaults. */
   readonly settings?: Record<string, unknown>;
+  /** Proposers, approvers and the identity model, as lambdas/domain/identity.ts parses them; absent = defaults. */
+  readonly access?: Record<string, unknown>;
 }
 
 export interface LoadedDeployConfig {
   readonly tenants: StaticTenantDirectory;
   readonly settings: GuardSettings;
+  readonly access: AccessConfig;
 }
 
 /** Parses and checks the bundled file; every problem names the file. */
@@ -33,10 +37,11 @@ export function parseDeployConfig(json: string, source: string): LoadedDeployCon
     throw new Error(`${source} is not JSON`);
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error(`${source} must be a JSON object`);
-  const { tenants, settings } = raw as { tenants?: unknown; settings?: unknown };
+  const { tenants, settings, access } = raw as { tenants?: unknown; settings?: unknown; access?: unknown };
   return {
     tenants: StaticTenantDirectory.fromList(tenants, `${source}: tenants`),
     settings: parseSettings(settings === undefined ? undefined : JSON.stringify(settings), `${source}: settings`),
+    access: parseAccessConfig(access === undefined ? undefined : JSON.stringify(access), `${source}: access`),
   };
 }
 

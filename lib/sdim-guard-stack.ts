@@ -3,6 +3,7 @@ import { Dashboard, GraphWidget, Metric, TextWidget } from 'aws-cdk-lib/aws-clou
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { parseAccessConfig } from '../lambdas/domain/identity';
 import { parseSettings } from '../lambdas/settings';
 import { Alerts } from './alerts';
 import { type ApiGatewayLogsRole, ApprovalApi } from './approval-api';
@@ -26,6 +27,8 @@ export interface SdimGuardStackProps extends StackProps {
   readonly approvalsRequired?: number;
   /** Whether this stack creates the account's API Gateway logging role ('create') or one exists ('existing'). */
   readonly apiGatewayLogsRole: ApiGatewayLogsRole;
+  /** Proposers, approvers and the identity model, as lambdas/domain/identity.ts parses them. @default its defaults */
+  readonly access?: Record<string, unknown>;
   /** Secret key patterns and severity rules, as lambdas/settings.ts parses them. @default the built-in defaults */
   readonly settings?: Record<string, unknown>;
 }
@@ -46,11 +49,16 @@ export class SdimGuardStack extends Stack {
     const logRetention = props.logRetention ?? RetentionDays.THREE_MONTHS;
     // Checked here, so a bad setting fails `cdk synth` instead of the first invocation.
     if (props.settings) parseSettings(JSON.stringify(props.settings), 'settings');
+    if (props.access) parseAccessConfig(JSON.stringify(props.access), 'access');
     this.store = new GuardStore(this, 'Store');
     this.alerts = new Alerts(this, 'Alerts', { emails: props.alertEmails });
     this.shards = new TenantShards(this, 'Tenants');
     this.credentials = new TenantCredentials(this, 'Credentials', { tenants: props.tenants, shards: this.shards });
-    const deployConfig = { tenants: this.credentials.registry(), ...(props.settings ? { settings: props.settings } : {}) };
+    const deployConfig = {
+      tenants: this.credentials.registry(),
+      ...(props.settings ? { settings: props.settings } : {}),
+      ...(props.access ? { access: props.access } : {}),
+    };
     const shared = { tenants: props.tenants, store: this.store, credentials: this.credentials, logRetention, deployConfig };
     this.snapshots = new SnapshotSchedule(this, 'Snapshots', {
       ...shared,

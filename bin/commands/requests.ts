@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { compare } from 'fast-json-patch';
 import pc from 'picocolors';
 import type { Json } from '../../lambdas/domain/canonical';
-import { type ChangeRequest, RequestRefused, type RequestStatus } from '../../lambdas/domain/change-request';
+import { STATUSES as ALL_STATUSES, type ChangeRequest, RequestRefused, type RequestStatus } from '../../lambdas/domain/change-request';
 import type { ServiceDeskIntegration } from '../../lambdas/isc/schemas';
 import {
   approveRequest,
@@ -33,7 +33,7 @@ interface ProposeFlags extends WorkspaceFlags, IdentityFlags {
   reason: string;
 }
 
-const STATUSES: RequestStatus[] = ['pending', 'approved', 'rejected', 'queued', 'applying', 'applied', 'failed', 'conflict', 'expired'];
+const STATUSES: readonly RequestStatus[] = ALL_STATUSES;
 
 function parseJsonArgument(raw: string, option: string): unknown {
   try {
@@ -276,7 +276,7 @@ export function registerRequestCommands(program: Command): void {
 
 function statusColour(status: RequestStatus): string {
   if (status === 'applied') return pc.green(status);
-  if (status === 'conflict' || status === 'failed' || status === 'rejected') return pc.red(status);
+  if (status === 'conflict' || status === 'failed' || status === 'rejected' || status === 'refused') return pc.red(status);
   if (status === 'expired') return pc.dim(status);
   return pc.yellow(status);
 }

@@ -3,6 +3,7 @@ import { SecretsManagerSecrets } from '../adapters/aws/secrets-manager';
 import { SecretsManagerVault } from '../adapters/aws/secrets-manager-vault';
 import { createDocumentClient } from '../adapters/dynamodb/clients';
 import { bundledDeployConfig } from '../deploy-config';
+import type { AccessConfig } from '../domain/identity';
 import type { GuardSettings } from '../settings';
 import { getStringFromEnv } from './env';
 
@@ -25,4 +26,6 @@ export const fromEnvironment = {
   vault: () =>
     new SecretsManagerVault(secretsManagerClient(), getStringFromEnv('REQUEST_SECRET_PREFIX'), process.env.REQUEST_SECRET_KMS_KEY),
   settings: (): GuardSettings => bundledDeployConfig().settings,
+  /** Proposers, approvers and the identity model (docs/architecture.md "Who is who"); absent = the defaults. */
+  access: (): AccessConfig => bundledDeployConfig().access,
 };

@@ -1,3 +1,4 @@
+import { approvalSeal, proposalSeal, sealKeyFrom } from '../domain/approval-seal';
 import type { Json } from '../domain/canonical';
 import {
   approve,
@@ -11,6 +12,7 @@ import {
   type RequestStatus,
   reject,
 } from '../domain/change-request';
+import { type AccessConfig, forbiddenReason, identify, type Route, samePerson } from '../domain/identity';
 import type { NormaliseOptions } from '../domain/normalise';
 import { restoreSecrets, type SecretValues, splitSecrets } from '../domain/payload-secrets';
 import { resourceKey } from '../domain/resources';
@@ -32,6 +34,16 @@ export interface ChangeDeps {
   readonly approvalsRequired?: number;
   /** How long a request may wait to be applied. @default 7 days */
   readonly ttlMs?: number;
+  /** Who may propose and approve, and who is the same person. @default DEFAULT_ACCESS */
+  readonly access?: AccessConfig;
+  /** The fingerprint key; approvals are sealed with a key derived from it (approval-seal.ts). */
+  readonly sealKey: () => Promise<Buffer>;
+}
+
+/** 403 unless the access configuration lets `principal` use `route`. */
+export function authorize(principal: string, route: Route, access: AccessConfig | undefined): void {
+  const reason = forbiddenReason(principal, route, access);
+  if (reason) throw new RequestRefused('forbidden', reason);
 }
 
 /** What proposing needs of the tenant: its ISC and stored history, and how it fingerprints. */
@@ -81,6 +93,7 @@ export async function propose(
   ctx: TenantContext,
   deps: ChangeDeps,
 ): Promise<ChangeRequest> {
+  authorize(requester, 'propose', deps.access);
   if (!reason.trim()) invalid('a change request needs a reason');
   let operation: ChangeOperation;
   let live: ServiceDeskIntegration | StatusCheckConfig | undefined;
@@ -179,7 +192,7 @@ export async function propose(
   const id = deps.newId();
   const { redacted, secrets } = splitSecrets(operation as unknown as Json, ctx.normalise.secretPolicy, ctx.normalise.hmacKey, ctx.tenant);
   const now = deps.clock.now();
-  const request = newRequest({
+  const unsealed = newRequest({
     id,
     tenant: ctx.tenant,
     resourceKey: key,
@@ -193,6 +206,7 @@ export async function propose(
     expiresAt: new Date(now.getTime() + (deps.ttlMs ?? 7 * 24 * 3_600_000)).toISOString(),
     approvalsRequired: deps.approvalsRequired ?? 1,
   });
+  const request: ChangeRequest = { ...unsealed, proposalSeal: proposalSeal(unsealed, sealKeyFrom(await deps.sealKey())) };
   if (Object.keys(secrets).length > 0) await deps.vault.stash(id, secrets);
   await deps.requests.create(request);
   return request;
@@ -206,13 +220,21 @@ export async function getRequest(id: string, deps: Pick<ChangeDeps, 'requests'>)
 
 /** Records an approval; the final one queues the request for the apply function. */
 export async function approveRequest(id: string, approver: string, deps: ChangeDeps): Promise<ChangeRequest> {
+  authorize(approver, 'approve', deps.access);
   const request = await getRequest(id, deps);
   const now = deps.clock.now();
   if (isExpired(request, now)) {
     await deps.requests.save(expire(request, now));
     throw new RequestRefused('conflict', `request ${id} expired at ${request.expiresAt}`);
   }
-  const approved = approve(request, approver, now);
+  const key = sealKeyFrom(await deps.sealKey());
+  const approved = approve(
+    request,
+    identify(approver, deps.access),
+    { requester: identify(request.requester, deps.access), approvers: request.approvals.map((a) => identify(a.by, deps.access)) },
+    now,
+    (at) => approvalSeal(request, approver, at, request.targetHash, key),
+  );
   if (!(await deps.requests.save(approved)))
     throw new RequestRefused('conflict', `request ${id} changed while it was being approved; try again`);
   if (approved.status !== 'approved') return approved;
@@ -229,6 +251,11 @@ export async function queueApproved(request: ChangeRequest, deps: ChangeDeps): P
 
 export async function rejectRequest(id: string, by: string, reason: string, deps: ChangeDeps): Promise<ChangeRequest> {
   const request = await getRequest(id, deps);
+  // Approvers reject; a requester may withdraw their own request.
+  if (forbiddenReason(by, 'reject', deps.access)) {
+    if (!samePerson(identify(by, deps.access), identify(request.requester, deps.access))) authorize(by, 'reject', deps.access);
+    authorize(by, 'withdraw', deps.access);
+  }
   const rejected = reject(request, by, reason, deps.clock.now());
   if (!(await deps.requests.save(rejected)))
     throw new RequestRefused('conflict', `request ${id} changed while it was being rejected; try again`);

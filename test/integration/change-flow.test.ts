@@ -1,4 +1,4 @@
-import { RequestRefused } from '../../lambdas/domain/change-request';
+import { type ChangeRequest, RequestRefused } from '../../lambdas/domain/change-request';
 import { approveRequest, listRequests, propose, rejectRequest } from '../../lambdas/use-cases/change-requests';
 import { sweepRequests } from '../../lambdas/use-cases/sweep-requests';
 import { changeHarness } from '../support/change-harness';
@@ -67,6 +67,82 @@ describe('the change-approval queue with exactly-once apply', () => {
     expect(h.emulator.state.get(id).description).toBe('someone edited it meanwhile');
     expect(h.writesTo(id)).toBe(0);
     expect(h.notifier.events.map((e) => e.type)).toContain('Change Conflict');
+  });
+
+  describe('an insider who can write the table but not read the keys', () => {
+    /** Writes the item as someone with dynamodb:PutItem would: any content, a valid revision. */
+    const tamper = async (requestId: string, edit: (r: ChangeRequest) => ChangeRequest) => {
+      const current = (await h.requests.get(requestId)) as ChangeRequest;
+      expect(await h.requests.save({ ...edit(current), revision: current.revision + 1 })).toBe(true);
+    };
+    const expectRefused = async (requestId: string, why: RegExp) => {
+      await h.drain();
+      const done = await h.requests.get(requestId);
+      expect(done?.status).toBe('refused');
+      expect(done?.history.at(-1)?.note).toMatch(why);
+      expect(h.writesTo(id)).toBe(0);
+      expect(h.notifier.events.filter((e) => e.type === 'Change Refused' && e.detail.requestId === requestId)).toHaveLength(1);
+    };
+    const patchTo = (value: string) => [{ op: 'replace' as const, path: '/description', value }];
+
+    it('cannot get a different operation applied by editing it after approval', async () => {
+      const request = await proposePatch('approved text');
+      await approveRequest(request.id, 'bob', h.changeDeps);
+      await tamper(request.id, (r) => ({ ...r, operation: { kind: 'patch', integrationId: id, patch: patchTo('insider text') } }));
+      await expectRefused(request.id, /no longer matches what was proposed/);
+      expect(h.emulator.state.get(id).description).not.toBe('insider text');
+    });
+
+    it('cannot change the operation and its target hash together', async () => {
+      const request = await proposePatch('approved text');
+      const other = await proposePatch('insider text', h.emulator.state.ids()[2]);
+      await approveRequest(request.id, 'bob', h.changeDeps);
+      await tamper(request.id, (r) => ({
+        ...r,
+        operation: { kind: 'patch', integrationId: id, patch: patchTo('insider text') },
+        targetHash: other.targetHash,
+      }));
+      await expectRefused(request.id, /no longer matches what was proposed/);
+    });
+
+    it('cannot approve a pending request by writing approvals, nor reuse a seal from another request', async () => {
+      const request = await proposePatch('never approved');
+      const donor = await proposePatch('approved elsewhere', h.emulator.state.ids()[3]);
+      const approvedDonor = await approveRequest(donor.id, 'bob', h.changeDeps);
+      await tamper(request.id, (r) => ({ ...r, status: 'queued', approvals: approvedDonor.approvals }));
+      h.queue.sendRaw(JSON.stringify({ requestId: request.id }), `acme/integration:${id}`);
+      await expectRefused(request.id, /approval by bob does not match the request/);
+    });
+
+    it('cannot make the requester someone else after approval, nor lower the approvals required', async () => {
+      h.changeDeps = { ...h.changeDeps, approvalsRequired: 2 };
+      const request = await proposePatch('needs two');
+      await approveRequest(request.id, 'bob', h.changeDeps);
+      await tamper(request.id, (r) => ({ ...r, approvalsRequired: 1, status: 'queued' }));
+      h.queue.sendRaw(JSON.stringify({ requestId: request.id }), `acme/integration:${id}`);
+      await expectRefused(request.id, /no longer matches what was proposed/);
+    });
+
+    it('cannot swap the parked credential of an approved request', async () => {
+      const secretKey = Object.keys(h.emulator.state.get(id).attributes).find((k) => /password|token|secret/i.test(k)) as string;
+      const live = h.emulator.state.get(id);
+      const request = await propose(
+        {
+          kind: 'replace',
+          integrationId: id,
+          integration: { ...live, attributes: { ...live.attributes, [secretKey]: 'rotated-by-the-board' } },
+        },
+        'alice',
+        'rotate',
+        h.tenantContext,
+        h.changeDeps,
+      );
+      await approveRequest(request.id, 'bob', h.changeDeps);
+      const pointer = request.secretPaths[0] as string;
+      h.vault.values.set(request.id, { [pointer]: 'insider-knows-this-one' });
+      await expectRefused(request.id, /credential at .* is not the one that was approved/);
+      expect(h.emulator.state.get(id).attributes[secretKey]).not.toBe('insider-knows-this-one');
+    });
   });
 
   it('expires a request nobody approved in time, and refuses to approve it', async () => {

@@ -32,6 +32,7 @@ describe('the bundled deploy config', () => {
     [JSON.stringify({ tenants: [{ ...acme, secretRef: 7 }] }), /tenants\[0\].secretRef must be a string/],
     [JSON.stringify({ tenants: [acme, { ...acme, name: 'ACME' }] }), /tenant names 'acme' and 'ACME' collide/],
     [JSON.stringify({ tenants: [acme], settings: { nope: 1 } }), /f.json: settings: unknown setting\(s\) nope/],
+    [JSON.stringify({ tenants: [acme], access: { nope: 1 } }), /f.json: access: unknown access setting\(s\) nope/],
   ])('refuses %s', (json, message) => {
     expect(() => parseDeployConfig(json, 'f.json')).toThrow(message);
   });
