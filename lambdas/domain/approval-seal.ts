@@ -20,6 +20,7 @@ export function contentDigest(request: ChangeRequest): string {
     resourceKey: request.resourceKey,
     operation: request.operation,
     baseHash: request.baseHash,
+    baseSnapshotHash: request.baseSnapshotHash ?? null,
     targetHash: request.targetHash,
     secretPaths: request.secretPaths,
     requester: request.requester,

@@ -71,6 +71,8 @@ export interface ChangeRequest {
   readonly operation: ChangeOperation;
   /** Comparable hash of the live object when the request was written; null when it must not exist (create). */
   readonly baseHash: string | null;
+  /** Snapshot content hash of the live object when the request was written (the ledger's transition base). */
+  readonly baseSnapshotHash?: string | null;
   /** Comparable hash ISC should hold once applied; null when it must be gone (delete). */
   readonly targetHash: string | null;
   /** JSON Pointer paths whose values are held by the Secrets port, not in this record. */

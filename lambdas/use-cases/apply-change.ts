@@ -170,6 +170,8 @@ async function record(
     to === 'applied'
       ? await deps.requests.saveApplied(finished, {
           requestId: request.id,
+          // The transition this request explains: from the state it was approved against to what ISC holds now.
+          baseHash: request.baseSnapshotHash ?? null,
           key:
             outcome.integrationId && request.resourceKey.startsWith('integration:')
               ? resourceKey('integration', outcome.integrationId)

@@ -16,7 +16,7 @@ import { type AccessConfig, forbiddenReason, identify, type Route, samePerson } 
 import type { NormaliseOptions } from '../domain/normalise';
 import { restoreSecrets, type SecretValues, splitSecrets } from '../domain/payload-secrets';
 import { resourceKey } from '../domain/resources';
-import { comparableHash, expectedAfter } from '../domain/targets';
+import { comparableHash, expectedAfter, snapshotHashOf } from '../domain/targets';
 import { IscApiError } from '../isc/errors';
 import { type JsonPatchOperation, type ServiceDeskIntegration, type StatusCheckConfig, schemaProblems } from '../isc/schemas';
 import type { ChangeQueue, ChangeRequestStore, RequestSecretVault } from '../ports/change-requests';
@@ -198,6 +198,7 @@ export async function propose(
     resourceKey: key,
     operation: redacted as unknown as ChangeOperation,
     baseHash,
+    baseSnapshotHash: snapshotHashOf(live ?? null, ctx.normalise),
     targetHash,
     secretPaths: Object.keys(secrets),
     requester,

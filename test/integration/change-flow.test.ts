@@ -69,6 +69,55 @@ describe('the change-approval queue with exactly-once apply', () => {
     expect(h.notifier.events.map((e) => e.type)).toContain('Change Conflict');
   });
 
+  describe('ledger entries explain one transition, once', () => {
+    const applyPatch = async (value: string) => {
+      const request = await proposePatch(value);
+      await approveRequest(request.id, 'bob', h.changeDeps);
+      await h.drain();
+      expect((await h.requests.get(request.id))?.status).toBe('applied');
+      h.advance(60_000);
+      return request;
+    };
+    const manualEdit = (value: string) => {
+      h.emulator.state.patch(id, [{ op: 'replace', path: '/description', value }]);
+      h.advance(60_000);
+    };
+    const classificationOf = async () => {
+      const result = await h.snapshot();
+      h.advance(60_000);
+      return result.changes.filter((c) => c.resource.id === id).map((c) => c.classification);
+    };
+
+    it("calls a direct return to an earlier request's state unexpected (request 1 sets B, request 2 sets C, someone sets B)", async () => {
+      h.advance(60_000);
+      await applyPatch('state B');
+      await applyPatch('state C');
+      expect(await classificationOf()).toEqual(['expected']);
+      manualEdit('state B');
+      expect(await classificationOf()).toEqual(['unexpected']);
+    });
+
+    it('does not let an entry the previous snapshot already explained explain a later edit to the same state', async () => {
+      h.advance(60_000);
+      await applyPatch('state B');
+      expect(await classificationOf()).toEqual(['expected']);
+      manualEdit('someone else');
+      expect(await classificationOf()).toEqual(['unexpected']);
+      manualEdit('state B');
+      expect(await classificationOf()).toEqual(['unexpected']);
+    });
+
+    it('does not let an entry hidden by a manual undo before any snapshot explain a later edit', async () => {
+      h.advance(60_000);
+      const original = h.emulator.state.get(id).description as string;
+      await applyPatch('state B');
+      manualEdit(original);
+      expect(await classificationOf()).toEqual([]);
+      manualEdit('state B');
+      expect(await classificationOf()).toEqual(['unexpected']);
+    });
+  });
+
   describe('an insider who can write the table but not read the keys', () => {
     /** Writes the item as someone with dynamodb:PutItem would: any content, a valid revision. */
     const tamper = async (requestId: string, edit: (r: ChangeRequest) => ChangeRequest) => {
