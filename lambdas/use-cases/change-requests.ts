@@ -16,6 +16,7 @@ import { type AccessConfig, forbiddenReason, identify, type Route, samePerson } 
 import type { NormaliseOptions } from '../domain/normalise';
 import { restoreSecrets, type SecretValues, splitSecrets } from '../domain/payload-secrets';
 import { resourceKey } from '../domain/resources';
+import { fingerprint } from '../domain/secrets';
 import { comparableHash, expectedAfter, snapshotHashOf } from '../domain/targets';
 import { IscApiError } from '../isc/errors';
 import { type JsonPatchOperation, type ServiceDeskIntegration, type StatusCheckConfig, schemaProblems } from '../isc/schemas';
@@ -56,12 +57,47 @@ export interface TenantContext {
 
 /** A proposal as it arrives from the CLI or the API, before validation. */
 export type ProposalInput =
-  | { kind: 'create'; integration: unknown }
-  | { kind: 'replace'; integrationId: string; integration: unknown }
-  | { kind: 'patch'; integrationId: string; patch: unknown }
+  | { kind: 'create'; integration: unknown; secrets?: Record<string, Json> }
+  | { kind: 'replace'; integrationId: string; integration: unknown; secrets?: Record<string, Json> }
+  | { kind: 'patch'; integrationId: string; patch: unknown; secrets?: Record<string, Json> }
   | { kind: 'delete'; integrationId: string }
   | { kind: 'status-check'; config: unknown }
   | { kind: 'revert'; integrationId: string; version: number; secrets?: Record<string, Json> };
+
+/**
+ * A stored fingerprint (`{"$secret": "hmac-sha256:…"}`, e.g. copied from history) is never a credential: each one in
+ * a payload must be replaced by the real value, supplied by JSON Pointer, and the value must be the one fingerprinted
+ * there (so a wrong value is refused rather than applied). Supplied values for places without a fingerprint are refused.
+ */
+function fillFingerprints(payload: Json, supplied: Record<string, Json> | undefined, what: string, ctx: TenantContext): Json {
+  const { fingerprintsFound } = splitSecrets(payload, ctx.normalise.secretPolicy, ctx.normalise.hmacKey, ctx.tenant);
+  const found = fingerprintsFound.map((p) => p.replace(/\/\$secret$/, ''));
+  const given = supplied ?? {};
+  const missing = found.filter((p) => !(p in given));
+  if (missing.length > 0)
+    invalid(
+      `${what} holds only the stored fingerprint of the credential(s) at ${missing.join(', ')}, not the credential: supply the real value (CLI: --secret <path>=<value>)`,
+    );
+  const extra = Object.keys(given).filter((p) => !found.includes(p));
+  if (extra.length > 0)
+    invalid(`${what} holds no credential fingerprint at ${extra.join(', ')}; put new credentials in the payload itself`);
+  for (const pointer of found) {
+    const stored = pointerValue(payload, pointer) as { $secret: string };
+    if (fingerprint(given[pointer] as Json, ctx.normalise.hmacKey, ctx.tenant).$secret !== stored.$secret)
+      invalid(`the value supplied for ${pointer} is not the credential ${what} fingerprinted there`);
+  }
+  return found.length > 0 ? restoreSecrets(payload, given) : payload;
+}
+
+function pointerValue(doc: Json, pointer: string): Json | undefined {
+  let node: Json | undefined = doc;
+  for (const raw of pointer.split('/').slice(1)) {
+    const token = raw.replaceAll('~1', '/').replaceAll('~0', '~');
+    if (node === null || typeof node !== 'object') return undefined;
+    node = Array.isArray(node) ? node[Number(token)] : node[token];
+  }
+  return node;
+}
 
 /** Drops what ISC assigns, so a body taken from a GET or a stored version can be sent back. */
 function bodyOf(integration: ServiceDeskIntegration): ServiceDeskIntegration {
@@ -98,12 +134,13 @@ export async function propose(
   let operation: ChangeOperation;
   let live: ServiceDeskIntegration | StatusCheckConfig | undefined;
   let key: string;
-  let supplied: SecretValues = {};
   switch (input.kind) {
     case 'create': {
       const problems = schemaProblems('ServiceDeskIntegrationDto', input.integration);
       if (problems) invalid(`the integration is not valid for ISC: ${problems}`);
-      const integration = bodyOf(input.integration as ServiceDeskIntegration);
+      const integration = bodyOf(
+        fillFingerprints(input.integration as Json, input.secrets, 'the integration', ctx) as unknown as ServiceDeskIntegration,
+      );
       const taken = await ctx.isc.listIntegrations({ filters: `name eq ${JSON.stringify(integration.name)}`, limit: 1 });
       if (taken.items.length > 0)
         throw new RequestRefused('conflict', `an integration named '${integration.name}' already exists (${taken.items[0]?.id})`);
@@ -115,7 +152,12 @@ export async function propose(
       const problems = schemaProblems('ServiceDeskIntegrationDto', input.integration);
       if (problems) invalid(`the integration is not valid for ISC: ${problems}`);
       live = await liveIntegration(ctx.isc, input.integrationId);
-      operation = { kind: 'replace', integrationId: input.integrationId, integration: bodyOf(input.integration as ServiceDeskIntegration) };
+      const integration = fillFingerprints(input.integration as Json, input.secrets, 'the integration', ctx);
+      operation = {
+        kind: 'replace',
+        integrationId: input.integrationId,
+        integration: bodyOf(integration as unknown as ServiceDeskIntegration),
+      };
       key = resourceKey('integration', input.integrationId);
       break;
     }
@@ -129,8 +171,24 @@ export async function propose(
           invalid(`patch operation ${i} is '${name}' on ${path}: ISC accepts only 'replace' (it answers 403 to anything else)`);
         if (/^\/(id|created|modified)(\/|$)/.test(path)) invalid(`patch operation ${i}: ${path} is read-only in ISC`);
       });
+      // A fingerprint in a patch value is supplied by the integration path it lands at (the op's path, and below).
+      const ops = input.patch as JsonPatchOperation[];
+      const supplied = Object.entries(input.secrets ?? {});
+      const stray = supplied.filter(([p]) => !ops.some((op) => p === op.path || p.startsWith(`${op.path}/`))).map(([p]) => p);
+      if (stray.length > 0) invalid(`the patch sets no credential at ${stray.join(', ')}`);
+      const filledOps = ops.map((op, i) => {
+        const mine = Object.fromEntries(
+          supplied.filter(([p]) => p === op.path || p.startsWith(`${op.path}/`)).map(([p, v]) => [`/value${p.slice(op.path.length)}`, v]),
+        );
+        const filled = fillFingerprints({ value: op.value as Json }, mine, `patch operation ${i} (${op.path})`, ctx);
+        return { ...op, value: (filled as { value: Json }).value } as JsonPatchOperation;
+      });
       live = await liveIntegration(ctx.isc, input.integrationId);
-      operation = { kind: 'patch', integrationId: input.integrationId, patch: input.patch as JsonPatchOperation[] };
+      operation = {
+        kind: 'patch',
+        integrationId: input.integrationId,
+        patch: filledOps,
+      };
       key = resourceKey('integration', input.integrationId);
       break;
     }
@@ -162,15 +220,12 @@ export async function propose(
       const stored = await ctx.history.getVersionContent(ctx.tenant, key, input.version);
       if (!stored) throw new RequestRefused('not-found', `there is no stored version ${input.version} of ${key}`);
       live = await liveIntegration(ctx.isc, input.integrationId);
-      const { fingerprintsFound } = splitSecrets(stored as Json, ctx.normalise.secretPolicy, ctx.normalise.hmacKey, ctx.tenant);
-      const missing = fingerprintsFound.map((p) => p.replace(/\/\$secret$/, '')).filter((p) => !(p in (input.secrets ?? {})));
-      if (missing.length > 0) {
-        invalid(
-          `version ${input.version} holds only fingerprints of the credential(s) at ${missing.join(', ')}; they cannot be restored from history: supply them (CLI: --secret <path>=<value>)`,
-        );
-      }
-      supplied = input.secrets ?? {};
-      const withSecrets = restoreSecrets(stored as Json, supplied) as unknown as ServiceDeskIntegration;
+      const withSecrets = fillFingerprints(
+        stored as Json,
+        input.secrets,
+        `version ${input.version}`,
+        ctx,
+      ) as unknown as ServiceDeskIntegration;
       operation = { kind: 'revert', integrationId: input.integrationId, version: input.version, integration: bodyOf(withSecrets) };
       break;
     }

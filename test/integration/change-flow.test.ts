@@ -317,6 +317,7 @@ describe('the change-approval queue with exactly-once apply', () => {
 
   it('reverts to a stored version, asking for the credentials history only holds as fingerprints', async () => {
     const secretKey = Object.keys(h.emulator.state.get(id).attributes).find((k) => /password|token|secret/i.test(k)) as string;
+    const original = h.emulator.state.get(id).attributes[secretKey] as string;
     h.emulator.state.patch(id, [
       { op: 'replace', path: '/description', value: 'bad edit' },
       { op: 'replace', path: `/attributes/${secretKey}`, value: 'leaked-and-rotated' },
@@ -325,24 +326,71 @@ describe('the change-approval queue with exactly-once apply', () => {
     const revert = { kind: 'revert' as const, integrationId: id, version: 1 };
     await expect(propose(revert, 'alice', 'undo', h.tenantContext, h.changeDeps)).rejects.toThrow(
       new RegExp(
-        `only fingerprints of the credential\\(s\\) at /attributes/${secretKey}; they cannot be restored from history: supply them`,
+        `version 1 holds only the stored fingerprint of the credential\\(s\\) at /attributes/${secretKey}, not the credential: supply`,
       ),
     );
+    // A value that is not the credential version 1 fingerprinted is refused, not applied silently.
+    await expect(
+      propose({ ...revert, secrets: { [`/attributes/${secretKey}`]: 'a-guess' } }, 'alice', 'undo', h.tenantContext, h.changeDeps),
+    ).rejects.toThrow(`the value supplied for /attributes/${secretKey} is not the credential version 1 fingerprinted there`);
     const request = await propose(
-      { ...revert, secrets: { [`/attributes/${secretKey}`]: 'the-restored-secret' } },
+      { ...revert, secrets: { [`/attributes/${secretKey}`]: original } },
       'alice',
       'undo',
       h.tenantContext,
       h.changeDeps,
     );
-    expect(JSON.stringify(request)).not.toContain('the-restored-secret');
+    expect(JSON.stringify(request)).not.toContain(original);
     await approveRequest(request.id, 'bob', h.changeDeps);
     await h.drain();
     expect((await h.requests.get(request.id))?.status).toBe('applied');
     const live = h.emulator.state.get(id);
     expect(live.description).not.toBe('bad edit');
-    expect(live.attributes[secretKey]).toBe('the-restored-secret');
+    expect(live.attributes[secretKey]).toBe(original);
     expect(h.vault.values.size).toBe(0);
+  });
+
+  it('refuses a stored fingerprint as a credential in a create, replace or patch unless the real value is supplied', async () => {
+    const live = h.emulator.state.get(id);
+    const secretKey = Object.keys(live.attributes).find((k) => /password|token|secret/i.test(k)) as string;
+    const stored = (await h.store.getVersionContent('acme', `integration:${id}`, 1)) as { attributes: Record<string, unknown> };
+    const placeholder = stored.attributes[secretKey];
+    expect(placeholder).toEqual({ $secret: expect.stringMatching(/^hmac-sha256:/) });
+    const withPlaceholder = { ...live, description: 'copied from history', attributes: { ...live.attributes, [secretKey]: placeholder } };
+    const attempts = [
+      { kind: 'replace' as const, integrationId: id, integration: withPlaceholder },
+      { kind: 'create' as const, integration: { ...withPlaceholder, name: 'a copy' } },
+      { kind: 'patch' as const, integrationId: id, patch: [{ op: 'replace', path: `/attributes/${secretKey}`, value: placeholder }] },
+    ];
+    for (const attempt of attempts) {
+      await expect(propose(attempt, 'alice', 'r', h.tenantContext, h.changeDeps)).rejects.toThrow(
+        /holds only the stored fingerprint of the credential/,
+      );
+      await expect(
+        propose({ ...attempt, secrets: { [`/attributes/${secretKey}`]: 'wrong' } }, 'alice', 'r', h.tenantContext, h.changeDeps),
+      ).rejects.toThrow(/is not the credential .* fingerprinted there/);
+    }
+    await expect(
+      propose(
+        { ...attempts[0], secrets: { [`/attributes/${secretKey}`]: live.attributes[secretKey], '/attributes/nothing': 'x' } } as never,
+        'alice',
+        'r',
+        h.tenantContext,
+        h.changeDeps,
+      ),
+    ).rejects.toThrow(/holds no credential fingerprint at \/attributes\/nothing/);
+    const request = await propose(
+      { ...attempts[0], secrets: { [`/attributes/${secretKey}`]: live.attributes[secretKey] } } as never,
+      'alice',
+      'r',
+      h.tenantContext,
+      h.changeDeps,
+    );
+    await approveRequest(request.id, 'bob', h.changeDeps);
+    await h.drain();
+    expect((await h.requests.get(request.id))?.status).toBe('applied');
+    expect(h.emulator.state.get(id).attributes[secretKey]).toBe(live.attributes[secretKey]);
+    expect(h.emulator.state.get(id).description).toBe('copied from history');
   });
 
   it('creates an integration and deletes another, and the next snapshot calls both expected', async () => {
