@@ -1,11 +1,13 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { RequestRefused, type RequestStatus } from '../domain/change-request';
+import { STATUSES as ALL_STATUSES, RequestRefused, type RequestStatus } from '../domain/change-request';
+import type { Route as AccessRoute } from '../domain/identity';
 import { IscError } from '../isc/errors';
 import type { SnapshotStore } from '../ports/snapshot-store';
 import type { TenantDirectory } from '../ports/tenants';
 import {
   approveRequest,
+  authorize,
   type ChangeDeps,
   getRequest,
   listRequests,
@@ -33,17 +35,7 @@ export interface ApprovalApiDeps extends ChangeDeps {
   readonly tenantFor: (tenant: string) => Promise<Omit<TenantContext, 'tenant' | 'history'>>;
 }
 
-const STATUSES = new Set<RequestStatus>([
-  'pending',
-  'approved',
-  'rejected',
-  'queued',
-  'applying',
-  'applied',
-  'failed',
-  'conflict',
-  'expired',
-]);
+const STATUSES = new Set<RequestStatus>(ALL_STATUSES);
 
 /** The one place domain errors become HTTP statuses; nothing raw is serialised to a caller. */
 function errorResponse(error: unknown): APIGatewayProxyResult {
@@ -104,6 +96,17 @@ function wholeNumber(raw: string | undefined, name: string): number {
 }
 
 type Route = (event: APIGatewayProxyEvent, caller: string, params: string[], deps: ApprovalApiDeps) => Promise<APIGatewayProxyResult>;
+
+/**
+ * Who may do what is checked per route (ACCESS): every GET is a read (proposers and approvers); accepting drift is a
+ * decision like approving (approvers). Proposing, approving and rejecting check again in their use cases, the one
+ * place the local CLI goes through too.
+ */
+function permission(method: string, pattern: string): AccessRoute | undefined {
+  if (method === 'GET') return 'read';
+  if (pattern === 'POST /tenants/{}/drift/accept') return 'approve';
+  return undefined;
+}
 
 /** Routes as `METHOD /path` with `{}` for one path segment; the captured segments are passed in order. */
 const ROUTES: Array<[string, Route]> = [
@@ -220,7 +223,10 @@ export async function main(event: APIGatewayProxyEvent, deps: ApprovalApiDeps): 
       } catch {
         throw new BadRequest(`the path ${path} is not correctly encoded`);
       }
-      if (params) return await route(event, caller, params, deps);
+      if (!params) continue;
+      const needs = permission(event.httpMethod, pattern);
+      if (needs) authorize(caller, needs, deps.access);
+      return await route(event, caller, params, deps);
     }
     return json(404, { error: 'not-found', message: `no route ${event.httpMethod} ${path}` });
   } catch (error) {

@@ -4,6 +4,7 @@ import type { ChainVerdict } from '../domain/chain';
 import { approve, type ChangeRequest, RequestRefused } from '../domain/change-request';
 import { type Acceptance, isActive } from '../domain/classify';
 import { type LastChange, lastChanges, maskPair, maskPatch, matchesSearch } from '../domain/display';
+import { type AccessConfig, identify } from '../domain/identity';
 import { hashOf, type NormaliseOptions, normaliseIntegration, normaliseStatusCheck } from '../domain/normalise';
 import { parseResourceKey, type ResourceKey, type ResourceRef } from '../domain/resources';
 import type { Severity } from '../domain/severity';
@@ -14,7 +15,7 @@ import type { Clock } from '../ports/clock';
 import type { IscClient } from '../ports/isc-client';
 import type { DriftRecord, SnapshotStore, StoredVersion } from '../ports/snapshot-store';
 import type { TenantDirectory } from '../ports/tenants';
-import { getRequest } from './change-requests';
+import { authorize, getRequest } from './change-requests';
 import { verifyHistory } from './verify-history';
 
 /** What the read routes need: the stored history, the tenants, and per tenant its ISC and how it fingerprints. */
@@ -102,12 +103,25 @@ function afterOf(request: ChangeRequest, from: Resource | null, options: Normali
  * on, each side by side; whether ISC still holds what the request was written against; and whether `caller` may
  * approve it (asked of the domain's four-eyes rule itself, without saving anything).
  */
-export async function requestView(id: string, caller: string, deps: ReadDeps & { requests: Parameters<typeof getRequest>[1]['requests'] }) {
+export async function requestView(
+  id: string,
+  caller: string,
+  deps: ReadDeps & { requests: Parameters<typeof getRequest>[1]['requests']; access?: AccessConfig },
+) {
   const request = await getRequest(id, deps);
   const { isc, normalise } = await deps.tenantFor(request.tenant);
   let approval: RequestView['approval'] = { allowed: true };
   try {
-    approve(request, caller, deps.clock.now());
+    // The approval use case's own checks, on a copy: nothing is sealed or saved.
+    authorize(caller, 'approve', deps.access);
+    const who = (principal: string) => identify(principal, deps.access);
+    approve(
+      request,
+      who(caller),
+      { requester: who(request.requester), approvers: request.approvals.map((a) => who(a.by)) },
+      deps.clock.now(),
+      () => '',
+    );
   } catch (error) {
     if (!(error instanceof RequestRefused)) throw error;
     approval = { allowed: false, reason: error.message };
