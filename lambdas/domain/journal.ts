@@ -251,6 +251,7 @@ export function requestEntry(request: RequestLike, at: string): JournalEntryInpu
 export interface LedgerLike {
   readonly requestId: string;
   readonly key: string;
+  readonly baseHash?: string | null;
   readonly resultHash: string | null;
   readonly appliedAt: string;
 }
@@ -258,8 +259,8 @@ export interface LedgerLike {
 export const ledgerRecordId = (applied: { key: string; requestId: string }) => `${applied.key}#${applied.requestId}`;
 
 export function ledgerDigest(applied: LedgerLike): string {
-  const { requestId, key, resultHash, appliedAt } = applied;
-  return recordDigest({ requestId, key, resultHash, appliedAt });
+  const { requestId, key, baseHash, resultHash, appliedAt } = applied;
+  return recordDigest({ requestId, key, ...(baseHash !== undefined ? { baseHash } : {}), resultHash, appliedAt });
 }
 
 /** The entry for an applied-change ledger item; the item expires (TTL) at `expiresAt`, the entry never does. */
@@ -268,7 +269,12 @@ export function ledgerEntry(applied: LedgerLike, expiresAt: number): JournalEntr
     type: 'ledger',
     subject: applied.requestId,
     at: applied.appliedAt,
-    data: { key: applied.key, resultHash: applied.resultHash, appliedAt: applied.appliedAt },
+    data: {
+      key: applied.key,
+      ...(applied.baseHash !== undefined ? { baseHash: applied.baseHash } : {}),
+      resultHash: applied.resultHash,
+      appliedAt: applied.appliedAt,
+    },
     record: { kind: 'ledger', id: ledgerRecordId(applied), digest: ledgerDigest(applied), expiresAt },
   };
 }

@@ -1,6 +1,6 @@
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoChangeRequestStore } from '../../lambdas/adapters/dynamodb/change-request-store';
-import { approve, type ChangeRequest, newRequest } from '../../lambdas/domain/change-request';
+import { type ChangeRequest, newRequest } from '../../lambdas/domain/change-request';
 import { verifyHistory } from '../../lambdas/use-cases/verify-history';
 import { snapshotHarness } from '../support/snapshot-harness';
 
@@ -53,7 +53,14 @@ describe('the journal: drift, acceptance, request and ledger changes are chained
       approvalsRequired: 1,
     });
     await requests.create(request);
-    const approved = approve(request, 'carol', new Date('2026-11-24T10:07:00.000Z'));
+    const approvedAt = '2026-11-24T10:07:00.000Z';
+    const approved: ChangeRequest = {
+      ...request,
+      status: 'approved',
+      approvals: [{ by: 'carol', at: approvedAt }] as unknown as ChangeRequest['approvals'],
+      history: [...request.history, { at: approvedAt, by: 'carol', from: 'pending', to: 'approved' }],
+      revision: request.revision + 1,
+    };
     expect(await requests.save(approved)).toBe(true);
     expect(
       await requests.saveApplied(
@@ -61,6 +68,7 @@ describe('the journal: drift, acceptance, request and ledger changes are chained
         {
           requestId: 'req-1',
           key: `integration:${drifted}`,
+          baseHash: drift.toHash,
           resultHash: null,
           appliedAt: '2026-11-24T10:08:00.000Z',
         },
@@ -144,6 +152,21 @@ describe('the journal: drift, acceptance, request and ledger changes are chained
     expect((await verdictNow()).firstBroken).toMatchObject({
       item: `ledger integration:${drifted}#req-forged`,
       reason: expect.stringMatching(/not in the journal/),
+    });
+  });
+
+  it('an edited ledger item (its base hash)', async () => {
+    await db().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: { pk: 'T#acme', sk: `A#integration:${drifted}#req-1` },
+        UpdateExpression: 'SET baseHash = :h',
+        ExpressionAttributeValues: { ':h': 'e'.repeat(64) },
+      }),
+    );
+    expect((await verdictNow()).firstBroken).toMatchObject({
+      item: `ledger integration:${drifted}#req-1`,
+      reason: expect.stringMatching(/was edited/),
     });
   });
 

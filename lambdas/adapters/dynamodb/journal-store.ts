@@ -140,6 +140,7 @@ export class DynamoJournal implements Journal {
         const applied = {
           requestId: i.requestId as string,
           key: i.key as string,
+          ...(i.baseHash !== undefined ? { baseHash: (i.baseHash as string | null) ?? null } : {}),
           resultHash: (i.resultHash as string | null) ?? null,
           appliedAt: i.appliedAt as string,
         };
