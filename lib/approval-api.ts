@@ -120,6 +120,17 @@ export class ApprovalApi extends Construct {
     one.addMethod('GET', integration, { requestValidator: validator });
     one.addResource('approve').addMethod('POST', integration, { requestValidator: validator });
     one.addResource('reject').addMethod('POST', integration, { requestValidator: validator });
+    // The read side the CLI and the console share (same handler, same IAM authorization).
+    one.addResource('view').addMethod('GET', integration, { requestValidator: validator });
+    this.api.root.addResource('whoami').addMethod('GET', integration, { requestValidator: validator });
+    const tenants = this.api.root.addResource('tenants');
+    tenants.addMethod('GET', integration, { requestValidator: validator });
+    const tenant = tenants.addResource('{tenant}');
+    const drift = tenant.addResource('drift');
+    drift.addMethod('GET', integration, { requestValidator: validator });
+    drift.addResource('accept').addMethod('POST', integration, { requestValidator: validator });
+    for (const read of ['history', 'versions', 'compare', 'verify', 'integrations'])
+      tenant.addResource(read).addMethod('GET', integration, { requestValidator: validator });
 
     this.alarms = [
       atLeastOnce(
