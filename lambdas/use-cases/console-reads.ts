@@ -23,6 +23,21 @@ export interface ReadDeps {
   readonly tenants: TenantDirectory;
   readonly clock: Clock;
   readonly tenantFor: (tenant: string) => Promise<{ isc: IscClient; normalise: NormaliseOptions }>;
+  /** The longest an acceptance may run, in days (settings `maxAcceptanceDays`). @default 90 */
+  readonly maxAcceptanceDays?: number;
+}
+
+/** A day (2026-12-31) lasts to its end, UTC; an ISO time is taken as it is. Undefined when it is neither. */
+export function acceptanceEnd(raw: string): number | undefined {
+  const day = /^(\d{4})-(\d{2})-(\d{2})$/.exec(raw);
+  if (day) {
+    const end = Date.UTC(Number(day[1]), Number(day[2]) - 1, Number(day[3]), 23, 59, 59, 999);
+    // Calendar-checked: 2026-02-30 is not a day.
+    return new Date(end).toISOString().slice(0, 10) === raw ? end : undefined;
+  }
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(raw)) return undefined;
+  const time = Date.parse(raw);
+  return Number.isNaN(time) ? undefined : time;
 }
 
 function notFound(message: string): never {
@@ -192,10 +207,14 @@ export interface AcceptInput {
 export async function acceptDrifts(tenant: string, input: AcceptInput, by: string, deps: ReadDeps): Promise<DriftView[]> {
   await requireKnownTenant(tenant, deps);
   if (!input.reason.trim()) invalid('a reason is required to accept drift');
-  const until = Date.parse(input.until);
-  if (Number.isNaN(until)) invalid(`until must be a date (2026-12-31) or an ISO time, not '${input.until}'`);
+  const until = acceptanceEnd(input.until);
+  if (until === undefined)
+    invalid(`until must be a day (2026-12-31) or an ISO time with a zone (2026-12-31T17:00:00Z), not '${input.until}'`);
   const now = deps.clock.now();
   if (until <= now.getTime()) invalid(`until ${input.until} is not in the future`);
+  const maxDays = deps.maxAcceptanceDays ?? 90;
+  if (until > now.getTime() + maxDays * 86_400_000)
+    invalid(`until ${input.until} is more than ${maxDays} days away (maxAcceptanceDays); accept it again when it runs out`);
   if (input.keys.length === 0) invalid('name at least one drifted resource to accept');
   const { drifts } = await deps.history.loadState(tenant);
   const chosen = [...new Set(input.keys)].map((key) => {
