@@ -8,6 +8,7 @@ import { parseSettings } from '../lambdas/settings';
 import { Alerts } from './alerts';
 import { type ApiGatewayLogsRole, ApprovalApi } from './approval-api';
 import { ChangeQueue } from './change-queue';
+import { ChatDelivery, type SlackChannel, type TeamsChannel } from './chat';
 import { acknowledge, arnToken } from './nag';
 import { SnapshotSchedule } from './snapshot-schedule';
 import { GuardStore } from './store';
@@ -27,6 +28,8 @@ export interface SdimGuardStackProps extends StackProps {
   readonly approvalsRequired?: number;
   /** Whether this stack creates the account's API Gateway logging role ('create') or one exists ('existing'). */
   readonly apiGatewayLogsRole: ApiGatewayLogsRole;
+  /** Slack / Microsoft Teams channels that receive every alert and alarm. @default none */
+  readonly chat?: { readonly slack?: readonly SlackChannel[]; readonly teams?: readonly TeamsChannel[] };
   /** Proposers, approvers and the identity model, as lambdas/domain/identity.ts parses them. @default its defaults */
   readonly access?: Record<string, unknown>;
   /** Secret key patterns and severity rules, as lambdas/settings.ts parses them. @default the built-in defaults */
@@ -38,6 +41,7 @@ export class SdimGuardStack extends Stack {
   readonly store: GuardStore;
   readonly alerts: Alerts;
   readonly credentials: TenantCredentials;
+  readonly chat: ChatDelivery;
   /** Nested stacks holding the per-tenant resources. */
   readonly shards: TenantShards;
   readonly snapshots: SnapshotSchedule;
@@ -52,6 +56,7 @@ export class SdimGuardStack extends Stack {
     if (props.access) parseAccessConfig(JSON.stringify(props.access), 'access');
     this.store = new GuardStore(this, 'Store');
     this.alerts = new Alerts(this, 'Alerts', { emails: props.alertEmails });
+    this.chat = new ChatDelivery(this, 'Chat', { topic: this.alerts.topic, ...props.chat });
     this.shards = new TenantShards(this, 'Tenants');
     this.credentials = new TenantCredentials(this, 'Credentials', { tenants: props.tenants, shards: this.shards });
     const deployConfig = {

@@ -1,6 +1,7 @@
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { describeEvent, type GuardEvent, type Notifier } from '../../ports/notifier';
+import { chatNotification } from './chat-notification';
 
 /** EventBridge and SNS both cap a message at 256 KB; a patch larger than this is cut and says so. */
 const MAX_DETAIL_BYTES = 200_000;
@@ -35,11 +36,17 @@ export class AwsNotifier implements Notifier {
     if ((result.FailedEntryCount ?? 0) > 0) {
       throw new Error(`EventBridge refused the ${event.type} event: ${result.Entries?.[0]?.ErrorCode ?? 'unknown error'}`);
     }
+    const subject = subjectOf(event);
+    const text = `${describeEvent(event)}\n\n${JSON.stringify(detail, null, 2)}`;
+    const chat = JSON.stringify(chatNotification({ ...event, detail }, subject));
     await this.sns.send(
       new PublishCommand({
         TopicArn: this.topicArn,
-        Subject: subjectOf(event),
-        Message: `${describeEvent(event)}\n\n${JSON.stringify(detail, null, 2)}`,
+        Subject: subject,
+        // Per protocol: e-mail gets the readable text; everything else (the chat applications' HTTPS subscription
+        // included) gets the custom notification Amazon Q Developer in chat applications renders.
+        MessageStructure: 'json',
+        Message: snsMessage(chat, text, describeEvent(event)),
         MessageAttributes: {
           type: { DataType: 'String', StringValue: event.type },
           tenant: { DataType: 'String', StringValue: event.tenant },
@@ -47,6 +54,17 @@ export class AwsNotifier implements Notifier {
       }),
     );
   }
+}
+
+/** SNS takes 256 KB; the e-mail text carries the detail only while the whole message fits. */
+function snsMessage(chat: string, text: string, short: string): string {
+  const full = JSON.stringify({ default: chat, https: chat, email: text });
+  if (Buffer.byteLength(full, 'utf8') <= MAX_DETAIL_BYTES + 50_000) return full;
+  return JSON.stringify({
+    default: chat,
+    https: chat,
+    email: `${short}\n\nThe detail is too large for e-mail: see the EventBridge event or \`sdim-guard diff\`.`,
+  });
 }
 
 function boundedDetail(event: GuardEvent): Record<string, unknown> {
