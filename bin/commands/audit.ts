@@ -1,4 +1,5 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import pc from 'picocolors';
 import { verifyHistory } from '../../lambdas/use-cases/verify-history';
@@ -39,6 +40,7 @@ export function registerAuditCommands(program: Command): void {
     const from = flags.from ? parseWhen(flags.from, '--from') : undefined;
     const to = flags.to ? parseWhen(flags.to, '--to') : undefined;
     if (from && to && from > to) throw new UsageError('--from is after --to');
+    if (flags.out) checkWritable(flags.out);
     await inWorkspace(flags, async (ws) => {
       await requireTenant(ws, flags.tenant);
       const [snapshots, verdict] = await Promise.all([
@@ -50,7 +52,11 @@ export function registerAuditCommands(program: Command): void {
           ? `${JSON.stringify({ tenant: flags.tenant, exportedAt: new Date().toISOString(), range: { from: from ?? null, to: to ?? null }, chain: verdict, snapshots }, null, 2)}\n`
           : toCsv(snapshots);
       if (flags.out) {
-        writeFileSync(flags.out, text);
+        try {
+          writeFileSync(flags.out, text);
+        } catch (error) {
+          throw new Error(`--out ${flags.out}: cannot write it (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+        }
         process.stderr.write(`Wrote ${snapshots.length} snapshot(s) to ${flags.out} (chain ${verdict.ok ? 'verified' : 'BROKEN'}).\n`);
       } else {
         process.stdout.write(text);
@@ -58,6 +64,14 @@ export function registerAuditCommands(program: Command): void {
       if (!verdict.ok) process.exitCode = 1;
     });
   });
+}
+
+/** Checked before anything is read: a missing folder is a typo the user fixes, not a raw ENOENT after the work. */
+function checkWritable(out: string): void {
+  const folder = dirname(resolve(out));
+  if (!existsSync(folder)) throw new UsageError(`--out ${out}: the folder ${folder} does not exist`);
+  if (!statSync(folder).isDirectory()) throw new UsageError(`--out ${out}: ${folder} is not a folder`);
+  if (existsSync(out) && statSync(out).isDirectory()) throw new UsageError(`--out ${out} is a folder; name a file`);
 }
 
 const CSV_COLUMNS = [

@@ -2,7 +2,7 @@ import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { isActive } from '../../lambdas/domain/classify';
 import { requireTenant } from './history';
-import { nonEmptyOption, UsageError } from './options';
+import { nonEmptyOption, Refusal, UsageError } from './options';
 import { classificationColour, patchLines, severityColour, table } from './render';
 import { inWorkspace, parseWhen, print, resourceKeyFrom, type WorkspaceFlags, withWorkspaceOptions } from './workspace-options';
 
@@ -56,7 +56,7 @@ export function registerDriftCommands(program: Command): void {
         const { drifts } = await ws.store.loadState(flags.tenant);
         const drift = drifts.find((d) => d.key === key);
         if (!drift)
-          throw new UsageError(`no drift on ${key} in tenant '${flags.tenant}' to accept (see: sdim-guard drift --tenant ${flags.tenant})`);
+          throw new Refusal(`no drift on ${key} in tenant '${flags.tenant}' to accept (see: sdim-guard drift --tenant ${flags.tenant})`);
         const acceptance = {
           key,
           contentHash: drift.toHash,

@@ -15,8 +15,12 @@ export function withWorkspaceOptions(command: Command): Command {
 }
 
 /** Opens the workspace for one command and always closes it (no orphan DynamoDB Local). */
-export async function inWorkspace<T>(flags: WorkspaceFlags, fn: (ws: Workspace) => Promise<T>): Promise<T> {
-  const ws = await openWorkspace(flags.dataDir);
+export async function inWorkspace<T>(
+  flags: WorkspaceFlags,
+  fn: (ws: Workspace) => Promise<T>,
+  options: { create?: boolean } = {},
+): Promise<T> {
+  const ws = await openWorkspace(flags.dataDir, { create: options.create });
   try {
     return await fn(ws);
   } finally {

@@ -122,7 +122,7 @@ describe('sdim-guard snapshot, history, diff, drift, accept, verify and export',
 
     it('an unknown tenant', async () => {
       const result = await cli('snapshot', '--tenant', 'nobody');
-      expect(result.code).toBe(2);
+      expect(result.code).toBe(1);
       expect(result.stderr).toMatch(/unknown tenant 'nobody': name it once with --tenant-url/);
     });
 
@@ -176,7 +176,7 @@ describe('sdim-guard snapshot, history, diff, drift, accept, verify and export',
 
     it('accepting a drift that does not exist, or until a past date', async () => {
       const none = await cli('accept', '--tenant', 'acme', '--integration', 'nope', '--reason', 'r', '--until', '2099-01-01');
-      expect(none.code).toBe(2);
+      expect(none.code).toBe(1);
       expect(none.stderr).toMatch(/no drift on integration:nope in tenant 'acme'/);
       const past = await cli('accept', '--tenant', 'acme', '--integration', 'nope', '--reason', 'r', '--until', '2001-01-01');
       expect(past.stderr).toMatch(/--until 2001-01-01 is not in the future/);
