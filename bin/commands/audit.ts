@@ -3,9 +3,10 @@ import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import pc from 'picocolors';
 import { verifyHistory } from '../../lambdas/use-cases/verify-history';
+import { parseWhen } from './dates';
 import { requireTenant } from './history';
 import { nonEmptyOption, UsageError } from './options';
-import { inWorkspace, parseWhen, print, type WorkspaceFlags, withWorkspaceOptions } from './workspace-options';
+import { inWorkspace, print, type WorkspaceFlags, withWorkspaceOptions } from './workspace-options';
 
 export function registerAuditCommands(program: Command): void {
   withWorkspaceOptions(
@@ -32,13 +33,13 @@ export function registerAuditCommands(program: Command): void {
       .description('Export audit evidence: snapshots, their changes and the chain verdict, as JSON or CSV.')
       .requiredOption('--tenant <name>', 'tenant name', nonEmptyOption)
       .option('--format <format>', 'json or csv', 'json')
-      .option('--from <date>', 'first snapshot time to include (2026-01-01 or ISO time)')
-      .option('--to <date>', 'last snapshot time to include')
+      .option('--from <date>', 'first snapshot time to include: a day (2026-01-01, UTC) or an ISO time (offset optional, UTC without)')
+      .option('--to <date>', 'last snapshot time to include: a day means up to its end (23:59:59.999 UTC)')
       .option('--out <file>', 'write to this file instead of standard output', nonEmptyOption),
   ).action(async (flags: WorkspaceFlags & { tenant: string; format: string; from?: string; to?: string; out?: string }) => {
     if (flags.format !== 'json' && flags.format !== 'csv') throw new UsageError(`--format must be json or csv, not '${flags.format}'`);
     const from = flags.from ? parseWhen(flags.from, '--from') : undefined;
-    const to = flags.to ? parseWhen(flags.to, '--to') : undefined;
+    const to = flags.to ? parseWhen(flags.to, '--to', { endOfDay: true }) : undefined;
     if (from && to && from > to) throw new UsageError('--from is after --to');
     if (flags.out) checkWritable(flags.out);
     await inWorkspace(flags, async (ws) => {

@@ -51,13 +51,6 @@ export function explainIscError(error: unknown, tenantUrl: string): Error {
   return error instanceof Error ? error : new Error(String(error));
 }
 
-export function parseWhen(raw: string, option: string): string {
-  const date = /^\d{4}-\d{2}-\d{2}$/.test(raw) ? new Date(`${raw}T00:00:00.000Z`) : new Date(raw);
-  if (Number.isNaN(date.getTime()))
-    throw new UsageError(`${option} must be a date (2026-12-31) or an ISO time (2026-12-31T17:00:00Z), not '${raw}'`);
-  return date.toISOString();
-}
-
 export function positiveInt(raw: string, option: string): number {
   if (!/^\d+$/.test(raw) || Number(raw) < 1) throw new UsageError(`${option} must be a whole number ≥ 1, not '${raw}'`);
   return Number(raw);
