@@ -7,6 +7,7 @@ import { Schedule, ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import { DeduplicationScope, FifoThroughputLimit, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import type { DeployConfig } from '../lambdas/deploy-config';
 import type { Alerts } from './alerts';
 import { GuardFunction } from './guard-function';
 import { acknowledge } from './nag';
@@ -23,7 +24,8 @@ export interface ChangeQueueProps {
   /** Concurrent apply invocations (per tenant+resource order is kept by FIFO groups anyway). @default 2 */
   readonly maxConcurrency?: number;
   readonly logRetention?: RetentionDays;
-  readonly settingsJson?: string;
+  /** Tenants and settings bundled with the functions that read them. */
+  readonly deployConfig: DeployConfig;
 }
 
 /**
@@ -71,13 +73,12 @@ export class ChangeQueue extends Construct {
       description: 'sdim-guard: apply approved change requests exactly once',
       timeout,
       logRetention: props.logRetention,
+      deployConfig: props.deployConfig,
       environment: {
-        TENANTS: props.credentials.tenantsJson(props.tenants),
         DEAD_LETTER_QUEUE_URL: this.deadLetterQueue.queueUrl,
         MAX_RECEIVE_COUNT: String(maxReceiveCount),
         // A claim older than the function timeout belongs to an invocation that is gone.
         APPLY_LEASE_MS: String(timeout.toMilliseconds()),
-        ...(props.settingsJson ? { SETTINGS: props.settingsJson } : {}),
       },
     });
     props.store.bindTable(this.function, ['GetItem', 'PutItem']);

@@ -1,7 +1,7 @@
 import type { TenantConfig, TenantDirectory } from '../ports/tenants';
-import { assertTenantName } from '../ports/tenants';
+import { assertDistinctTenantNames, assertTenantName } from '../ports/tenants';
 
-/** Tenants fixed at deploy time (the stack's props), passed to the Lambdas as JSON. */
+/** Tenants fixed at deploy time (the stack's props), bundled with the Lambdas as JSON (lambdas/deploy-config.ts). */
 export class StaticTenantDirectory implements TenantDirectory {
   private readonly tenants: Map<string, TenantConfig>;
 
@@ -9,21 +9,18 @@ export class StaticTenantDirectory implements TenantDirectory {
     this.tenants = new Map(tenants.map((t) => [t.name, t]));
   }
 
-  static fromJson(json: string, source: string): StaticTenantDirectory {
-    let raw: unknown;
-    try {
-      raw = JSON.parse(json);
-    } catch {
-      throw new Error(`${source} is not JSON`);
-    }
+  /** Checks every entry (names, URL, API version) and refuses colliding names. */
+  static fromList(raw: unknown, source: string): StaticTenantDirectory {
     if (!Array.isArray(raw)) throw new Error(`${source} must be a JSON list of tenants`);
     const tenants = raw.map((t: Partial<TenantConfig>, i) => {
       if (typeof t?.name !== 'string' || typeof t.url !== 'string') throw new Error(`${source}[${i}] needs name and url`);
       assertTenantName(t.name);
       if (t.apiVersion !== undefined && t.apiVersion !== 'v3' && t.apiVersion !== 'v2024')
         throw new Error(`${source}[${i}].apiVersion must be v3 or v2024`);
+      if (t.secretRef !== undefined && typeof t.secretRef !== 'string') throw new Error(`${source}[${i}].secretRef must be a string`);
       return { name: t.name, url: t.url, apiVersion: t.apiVersion ?? 'v3', secretRef: t.secretRef };
     });
+    assertDistinctTenantNames(tenants.map((t) => t.name));
     return new StaticTenantDirectory(tenants);
   }
 

@@ -1,11 +1,12 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { RequestRefused, type RequestStatus } from '../domain/change-request';
+import { STATUSES as ALL_STATUSES, RequestRefused, type RequestStatus } from '../domain/change-request';
 import { IscError } from '../isc/errors';
 import type { SnapshotStore } from '../ports/snapshot-store';
 import type { TenantDirectory } from '../ports/tenants';
 import {
   approveRequest,
+  authorize,
   type ChangeDeps,
   getRequest,
   listRequests,
@@ -22,17 +23,7 @@ export interface ApprovalApiDeps extends ChangeDeps {
   readonly tenantFor: (tenant: string) => Promise<Omit<TenantContext, 'tenant' | 'history'>>;
 }
 
-const STATUSES = new Set<RequestStatus>([
-  'pending',
-  'approved',
-  'rejected',
-  'queued',
-  'applying',
-  'applied',
-  'failed',
-  'conflict',
-  'expired',
-]);
+const STATUSES = new Set<RequestStatus>(ALL_STATUSES);
 
 /** The one place domain errors become HTTP statuses; nothing raw is serialised to a caller. */
 function errorResponse(error: unknown): APIGatewayProxyResult {
@@ -98,6 +89,9 @@ export async function main(event: APIGatewayProxyEvent, deps: ApprovalApiDeps): 
     const segments = path.split('/').filter(Boolean);
     if (segments[0] !== 'requests') return json(404, { error: 'not-found', message: `no route ${event.httpMethod} ${path}` });
     const [, id, action] = segments;
+    // Who may do what is checked per route (ACCESS); proposing, approving and rejecting check again in the use case,
+    // the one place the local CLI goes through too.
+    if (event.httpMethod === 'GET') authorize(caller, 'read', deps.access);
     if (event.httpMethod === 'GET' && !id) {
       const status = event.queryStringParameters?.status;
       if (status && !STATUSES.has(status as RequestStatus)) throw new BadRequest(`status must be one of ${[...STATUSES].join(', ')}`);

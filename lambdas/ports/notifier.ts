@@ -5,7 +5,8 @@ export type GuardEventType =
   | 'Snapshot Failed'
   | 'Change Applied'
   | 'Change Conflict'
-  | 'Change Failed';
+  | 'Change Failed'
+  | 'Change Refused';
 
 export interface GuardEvent {
   readonly type: GuardEventType;

@@ -22,7 +22,16 @@ export const LOCAL_USER_HEADER = 'x-sdim-guard-user';
 export const storeOutbox: ChangeQueue = { enqueue: async () => undefined };
 
 export function changeDeps(ws: Workspace, queue: ChangeQueue, approvalsRequired = 1): ChangeDeps {
-  return { requests: ws.requests, vault: ws.secrets, queue, clock: systemClock, newId: randomUUID, approvalsRequired };
+  return {
+    requests: ws.requests,
+    vault: ws.secrets,
+    queue,
+    clock: systemClock,
+    newId: randomUUID,
+    approvalsRequired,
+    access: ws.access,
+    sealKey: () => ws.secrets.fingerprintKey(),
+  };
 }
 
 export function tenantContexts(ws: Workspace) {
@@ -50,6 +59,7 @@ export class LocalChangeRuntime {
       deadLetters: this.queue,
       maxReceiveCount: 5,
       leaseMs: 2_000,
+      access: ws.access,
       log,
     };
   }
