@@ -7,6 +7,9 @@ import { startEmulator, TEST_CLIENT } from '../support/emulator';
 
 // The read side as a user drives it: one CLI process per command, on one data directory.
 
+/** Within the default 90-day cap on acceptances. */
+const inAMonth = new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10);
+
 describe('sdim-guard snapshot, history, diff, drift, accept, verify and export', () => {
   let emulator: IscEmulator;
   let url: string;
@@ -64,7 +67,7 @@ describe('sdim-guard snapshot, history, diff, drift, accept, verify and export',
       '--reason',
       'ticket CHG-1',
       '--until',
-      '2099-01-01',
+      inAMonth,
     );
     expect(accepted).toMatchObject({ status: 'accepted', acceptance: { reason: 'ticket CHG-1' } });
     expect(await json('drift', '--tenant', 'acme', '--open')).toEqual([]);
@@ -175,7 +178,7 @@ describe('sdim-guard snapshot, history, diff, drift, accept, verify and export',
     });
 
     it('accepting a drift that does not exist, or until a past date', async () => {
-      const none = await cli('accept', '--tenant', 'acme', '--integration', 'nope', '--reason', 'r', '--until', '2099-01-01');
+      const none = await cli('accept', '--tenant', 'acme', '--integration', 'nope', '--reason', 'r', '--until', inAMonth);
       expect(none.code).toBe(1);
       expect(none.stderr).toMatch(/no drift on integration:nope in tenant 'acme'/);
       const past = await cli('accept', '--tenant', 'acme', '--integration', 'nope', '--reason', 'r', '--until', '2001-01-01');

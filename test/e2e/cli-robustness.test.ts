@@ -35,6 +35,9 @@ function alive(pid: number): boolean {
   }
 }
 
+/** Within the default 90-day cap on acceptances. */
+const inAMonth = new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10);
+
 describe('CLI robustness', () => {
   let emulator: IscEmulator;
   let url: string;
@@ -112,7 +115,7 @@ describe('CLI robustness', () => {
   });
 
   it('exits 1 on a domain refusal and 2 on a bad flag', async () => {
-    const refused = await ws.cli('accept', '--tenant', 'acme', '--integration', 'nope', '--reason', 'r', '--until', '2099-01-01');
+    const refused = await ws.cli('accept', '--tenant', 'acme', '--integration', 'nope', '--reason', 'r', '--until', inAMonth);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/no drift on integration:nope/);
     const unknown = await ws.cli('history', '--tenant', 'nobody');
