@@ -115,7 +115,7 @@ describe('sdim-guard snapshot, history, diff, drift, accept, verify and export',
     expect(statSync(secretsFile).mode & 0o777).toBe(0o600);
     expect(JSON.parse(readFileSync(secretsFile, 'utf8')).tenants.acme).toEqual(TEST_CLIENT);
     expect(JSON.stringify(evidence)).not.toContain(TEST_CLIENT.clientSecret);
-  });
+  }, 180_000);
 
   describe('bad input gets a clear message, a non-zero exit, and no snapshot', () => {
     const snapshotsOf = async (tenant: string) => {

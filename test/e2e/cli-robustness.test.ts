@@ -203,5 +203,5 @@ describe('the local approval API of a running stack', () => {
       child.kill('SIGINT');
       expect(await exitOf(child)).toBe(0);
     }
-  });
+  }, 120_000);
 });

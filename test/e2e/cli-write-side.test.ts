@@ -51,7 +51,7 @@ describe('sdim-guard propose, approve, reject, requests, show, and npm run demo'
     const shown = await cli('show', proposed.id);
     expect(shown.stdout).toMatch(/replace +\/description "via CLI"/);
     expect(shown.stdout).toMatch(/pending → approved {2}by bob/);
-  });
+  }, 120_000);
 
   it('rejects with a reason', async () => {
     const id = emulator.state.ids()[1] as string;
@@ -157,5 +157,5 @@ describe('sdim-guard propose, approve, reject, requests, show, and npm run demo'
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/✓ 7\. Snapshot #3 sees the change as EXPECTED/);
     expect(result.stdout).toMatch(/The demo behaved at every step\./);
-  });
+  }, 180_000);
 });
