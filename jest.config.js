@@ -17,7 +17,8 @@ const project = (name, extra = {}) => ({
   ...extra,
 });
 
-// Integration and e2e tests run against Amazon's DynamoDB Local, started once per project.
+// Integration and e2e tests run against Amazon's DynamoDB Local, started once per project. e2e tests spawn CLI
+// processes (each compiles TypeScript and may start Java): on a shared two-core machine they get two minutes.
 const withDynamo = {
   globalSetup: '<rootDir>/test/support/dynamodb-global-setup.ts',
   globalTeardown: '<rootDir>/test/support/dynamodb-global-teardown.ts',
@@ -25,7 +26,7 @@ const withDynamo = {
 
 /** @type {import('jest').Config} */
 module.exports = {
-  projects: [project('unit'), project('integration', withDynamo), project('e2e', withDynamo), project('infra')],
+  projects: [project('unit'), project('integration', withDynamo), project('e2e', { ...withDynamo, testTimeout: 120_000 }), project('infra')],
   // bin/ and the local runtime run mostly in CLI child processes (the e2e tests), which coverage cannot see; the
   // thresholds are set where the code runs inside jest, highest on the pure domain.
   collectCoverageFrom: ['lambdas/**/*.ts', 'local/**/*.ts', 'lib/**/*.ts', '!**/*.d.ts', '!local/bench/**'],
