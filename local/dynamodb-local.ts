@@ -100,7 +100,8 @@ async function waitUntilReady(endpoint: string): Promise<void> {
     maxAttempts: 1,
   });
   try {
-    for (let i = 0; i < 300; i++) {
+    // The JVM starts in a second or two; on a loaded machine it has taken over 30 s.
+    for (let i = 0; i < 900; i++) {
       try {
         await client.send(new ListTablesCommand({ Limit: 1 }));
         return;
@@ -108,7 +109,7 @@ async function waitUntilReady(endpoint: string): Promise<void> {
         await sleep(100);
       }
     }
-    throw new Error(`DynamoDB Local did not answer on ${endpoint} within 30 s`);
+    throw new Error(`DynamoDB Local did not answer on ${endpoint} within 90 s`);
   } finally {
     client.destroy();
   }
