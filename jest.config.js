@@ -26,7 +26,12 @@ const withDynamo = {
 
 /** @type {import('jest').Config} */
 module.exports = {
-  projects: [project('unit'), project('integration', withDynamo), project('e2e', { ...withDynamo, setupFilesAfterEnv: ['<rootDir>/test/support/e2e-timeout.ts'] }), project('infra')],
+  projects: [
+    project('unit'),
+    project('integration', withDynamo),
+    project('e2e', { ...withDynamo, setupFilesAfterEnv: ['<rootDir>/test/support/e2e-timeout.ts'] }),
+    project('infra'),
+  ],
   // bin/ and the local runtime run mostly in CLI child processes (the e2e tests), which coverage cannot see; the
   // thresholds are set where the code runs inside jest, highest on the pure domain.
   collectCoverageFrom: ['lambdas/**/*.ts', 'local/**/*.ts', 'lib/**/*.ts', '!**/*.d.ts', '!local/bench/**'],

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { RequestRefused } from '../lambdas/domain/change-request';
 import { WorkspaceNotFound } from '../local/workspace';
 import { registerAuditCommands } from './commands/audit';
+import { registerConsoleCommand } from './commands/console';
 import { registerDriftCommands } from './commands/drift';
 import { registerEmulatorCommand } from './commands/emulator';
 import { registerHistoryCommands } from './commands/history';
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerStartCommands(program);
   registerDemoCommand(program);
   registerBenchCommand(program);
+  registerConsoleCommand(program);
   return program;
 }
 

@@ -8,9 +8,11 @@ import {
   RequestValidator,
   RestApi,
 } from 'aws-cdk-lib/aws-apigateway';
+import type { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { DeployConfig } from '../lambdas/deploy-config';
+import { atLeastOnce } from './alarms';
 import type { ChangeQueue } from './change-queue';
 import { GuardFunction } from './guard-function';
 import { acknowledge } from './nag';
@@ -48,6 +50,7 @@ export interface ApprovalApiProps {
 export class ApprovalApi extends Construct {
   readonly api: RestApi;
   readonly function: GuardFunction;
+  readonly alarms: Alarm[];
 
   constructor(scope: Construct, id: string, props: ApprovalApiProps) {
     super(scope, id);
@@ -117,5 +120,31 @@ export class ApprovalApi extends Construct {
     one.addMethod('GET', integration, { requestValidator: validator });
     one.addResource('approve').addMethod('POST', integration, { requestValidator: validator });
     one.addResource('reject').addMethod('POST', integration, { requestValidator: validator });
+    // The read side the CLI and the console share (same handler, same IAM authorization).
+    one.addResource('view').addMethod('GET', integration, { requestValidator: validator });
+    this.api.root.addResource('whoami').addMethod('GET', integration, { requestValidator: validator });
+    const tenants = this.api.root.addResource('tenants');
+    tenants.addMethod('GET', integration, { requestValidator: validator });
+    const tenant = tenants.addResource('{tenant}');
+    const drift = tenant.addResource('drift');
+    drift.addMethod('GET', integration, { requestValidator: validator });
+    drift.addResource('accept').addMethod('POST', integration, { requestValidator: validator });
+    for (const read of ['history', 'versions', 'compare', 'verify', 'integrations'])
+      tenant.addResource(read).addMethod('GET', integration, { requestValidator: validator });
+
+    this.alarms = [
+      atLeastOnce(
+        this,
+        'ServerErrors',
+        this.api.metricServerError({ period: Duration.minutes(5) }),
+        'The approval API answered 5xx: see the function log and the API access log (docs/deploy.md, "Alarms")',
+      ),
+      atLeastOnce(
+        this,
+        'Errors',
+        this.function.metricErrors({ period: Duration.minutes(5) }),
+        'The approval function failed or timed out (docs/deploy.md, "Alarms")',
+      ),
+    ];
   }
 }

@@ -74,7 +74,8 @@ export class SdimGuardStack extends Stack {
       apiGatewayLogsRole: props.apiGatewayLogsRole,
     });
 
-    for (const alarm of [...this.snapshots.alarms, ...this.changes.alarms]) alarm.addAlarmAction(new SnsAction(this.alerts.topic));
+    const alarms = [...this.snapshots.alarms, ...this.changes.alarms, ...this.approvals.alarms, ...this.alerts.alarms];
+    for (const alarm of alarms) alarm.addAlarmAction(new SnsAction(this.alerts.topic));
     this.dashboard(props.scheduleMinutes ?? 15);
     this.acknowledgeFindings();
 

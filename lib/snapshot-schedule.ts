@@ -1,11 +1,12 @@
 import { Duration, Stack } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, type IMetric, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { Alarm, ComparisonOperator, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Schedule, ScheduleExpression, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import { Construct } from 'constructs';
 import type { DeployConfig } from '../lambdas/deploy-config';
+import { atLeastOnce } from './alarms';
 import type { Alerts } from './alerts';
 import { GuardFunction } from './guard-function';
 import { acknowledge } from './nag';
@@ -95,7 +96,7 @@ export class SnapshotSchedule extends Construct {
       });
       this.alarms.push(
         new Alarm(shard, `Stale-${tenant.name}`, {
-          alarmDescription: `No successful snapshot of ${tenant.name} for two intervals (${2 * interval} min)`,
+          alarmDescription: `No successful snapshot of ${tenant.name} for two intervals (${2 * interval} min): see its Snapshot Failed events (docs/deploy.md, "Alarms")`,
           metric: succeeded,
           threshold: 1,
           comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
@@ -105,23 +106,18 @@ export class SnapshotSchedule extends Construct {
       );
     }
     this.alarms.push(
-      this.thresholdAlarm('Errors', this.function.metricErrors({ period: Duration.minutes(interval) }), 'A snapshot failed'),
-      this.thresholdAlarm(
+      atLeastOnce(
+        this,
+        'Errors',
+        this.function.metricErrors({ period: Duration.minutes(interval) }),
+        'A snapshot failed: the Snapshot Failed event and the function log say why (docs/deploy.md, "Alarms")',
+      ),
+      atLeastOnce(
+        this,
         'Throttles',
         this.function.metricThrottles({ period: Duration.minutes(interval) }),
-        'The snapshot function was throttled',
+        'The snapshot function was throttled (docs/deploy.md, "Alarms")',
       ),
     );
-  }
-
-  private thresholdAlarm(id: string, metric: IMetric, description: string): Alarm {
-    return new Alarm(this, id, {
-      alarmDescription: description,
-      metric,
-      threshold: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    });
   }
 }

@@ -83,20 +83,40 @@ export class LocalChangeRuntime {
   }
 }
 
+/** The approval API's dependencies on a workspace: the composition the Lambda wiring does, with local adapters. */
+export function localApprovalDeps(ws: Workspace, queue: ChangeQueue): ApprovalApiDeps {
+  return { ...changeDeps(ws, queue), tenants: ws.tenants, history: ws.store, tenantFor: tenantContexts(ws) };
+}
+
+/** An API Gateway-shaped event for the approval handler; locally the caller is whoever the user header names. */
+export function localApprovalEvent(request: {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  body: string;
+  user: string | undefined;
+}): APIGatewayProxyEvent {
+  return {
+    httpMethod: request.method,
+    path: request.path,
+    body: request.body || null,
+    isBase64Encoded: false,
+    queryStringParameters: request.query,
+    headers: {},
+    requestContext: { identity: { userArn: request.user || null } },
+  } as unknown as APIGatewayProxyEvent;
+}
+
 /** The approval API handler on localhost: same `main`, events shaped like API Gateway's. */
 export async function startApprovalApi(
   ws: Workspace,
   queue: ChangeQueue,
   port = 0,
-  log: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
+  log: (line: string) => void = (line) =>
+    process.stderr.write(`${line}
+`),
 ): Promise<{ url: string; stop: () => Promise<void> }> {
-  const contexts = tenantContexts(ws);
-  const deps: ApprovalApiDeps = {
-    ...changeDeps(ws, queue),
-    tenants: ws.tenants,
-    history: ws.store,
-    tenantFor: contexts,
-  };
+  const deps = localApprovalDeps(ws, queue);
   const server: Server = createServer((req, res) => {
     serve(req, res, deps).catch((error: unknown) => {
       // Contained: one bad request never takes the stack down; the caller gets a 500 and the console the reason.
@@ -138,15 +158,13 @@ async function serve(req: IncomingMessage, res: ServerResponse, deps: ApprovalAp
   }
   const url = new URL(req.url ?? '/', 'http://localhost');
   const user = req.headers[LOCAL_USER_HEADER];
-  const event = {
-    httpMethod: req.method ?? 'GET',
+  const event = localApprovalEvent({
+    method: req.method ?? 'GET',
     path: url.pathname,
-    body: body || null,
-    isBase64Encoded: false,
-    queryStringParameters: Object.fromEntries(url.searchParams),
-    headers: {},
-    requestContext: { identity: { userArn: typeof user === 'string' && user ? user : null } },
-  } as unknown as APIGatewayProxyEvent;
+    query: Object.fromEntries(url.searchParams),
+    body,
+    user: typeof user === 'string' ? user : undefined,
+  });
   const result = await approvalMain(event, deps);
   res.writeHead(result.statusCode, result.headers as Record<string, string>);
   res.end(result.body);

@@ -158,7 +158,8 @@ describe('SdimGuardStack', () => {
 
   it('authorizes every approval API method with IAM', () => {
     const methods = Object.values(template.findResources('AWS::ApiGateway::Method'));
-    expect(methods).toHaveLength(5);
+    // 5 request routes, and the read side the console shares: view, whoami, tenants, drift, accept, and 5 tenant reads.
+    expect(methods).toHaveLength(15);
     for (const method of methods) expect(method.Properties.AuthorizationType).toBe('AWS_IAM');
   });
 
@@ -170,12 +171,17 @@ describe('SdimGuardStack', () => {
     });
   });
 
-  it('alarms on stale snapshots per tenant, snapshot errors, throttles, the DLQ and conflicts, all to the topic', () => {
+  it('alarms on stale snapshots per tenant, every function error, throttles, the DLQs, API 5xx and conflicts, all to the topic', () => {
     const alarms = everywhere('AWS::CloudWatch::Alarm');
     const names = alarms.map((a) => a.Properties.MetricName).sort();
     expect(names).toEqual([
+      '5XXError',
+      'ApproximateNumberOfMessagesVisible',
       'ApproximateNumberOfMessagesVisible',
       'ChangeConflict',
+      'Errors',
+      'Errors',
+      'Errors',
       'Errors',
       'SnapshotSucceeded',
       'SnapshotSucceeded',
@@ -188,6 +194,15 @@ describe('SdimGuardStack', () => {
       [2, 'breaching', 900],
     ]);
     for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toHaveLength(1);
+    for (const alarm of alarms) expect(alarm.Properties.AlarmDescription).toMatch(/\S/);
+  });
+
+  it('alarms on the errors of every function', () => {
+    const functions = Object.keys(template.findResources('AWS::Lambda::Function'));
+    const erroring = everywhere('AWS::CloudWatch::Alarm')
+      .filter((a) => a.Properties.MetricName === 'Errors')
+      .map((a) => JSON.stringify(a.Properties.Dimensions));
+    for (const fn of functions) expect(erroring.filter((d) => d.includes(`"Ref":"${fn}"`))).toHaveLength(1);
   });
 
   it('sweeps change requests every five minutes', () => {
