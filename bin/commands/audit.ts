@@ -2,7 +2,7 @@ import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import pc from 'picocolors';
-import { verifyHistory } from '../../lambdas/use-cases/verify-history';
+import { describeBreak, verifyHistory } from '../../lambdas/use-cases/verify-history';
 import { parseWhen } from './dates';
 import { requireTenant } from './history';
 import { nonEmptyOption, UsageError } from './options';
@@ -20,8 +20,10 @@ export function registerAuditCommands(program: Command): void {
       const verdict = await verifyHistory(ws.store, flags.tenant, { ignoreReferenceNames: ws.settings.ignoreReferenceNames });
       print(flags, verdict, () =>
         verdict.ok
-          ? pc.green(`OK: ${verdict.snapshotsChecked} snapshots and ${verdict.versionsChecked} versions of ${flags.tenant} verified.`)
-          : pc.red(`BROKEN at snapshot #${verdict.firstBroken?.seq}: ${verdict.firstBroken?.reason}`),
+          ? pc.green(
+              `OK: ${verdict.snapshotsChecked} snapshots and ${verdict.versionsChecked} versions of ${flags.tenant} verified, with ${verdict.journalEntriesChecked} journal entries and ${verdict.recordsChecked} drift/ledger/request items.`,
+            )
+          : pc.red(`BROKEN at ${verdict.firstBroken ? describeBreak(verdict.firstBroken) : '?'}`),
       );
       if (!verdict.ok) process.exitCode = 1;
     });

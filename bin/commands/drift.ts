@@ -87,7 +87,7 @@ export function registerDriftCommands(program: Command): void {
           return;
         }
         const accepted = { ...drift, status: 'accepted' as const, acceptance };
-        await ws.store.putDrift(flags.tenant, accepted);
+        await ws.store.putDrift(flags.tenant, accepted, { type: 'drift-accepted', at: acceptance.at, by: acceptance.by });
         print(flags, accepted, () => `Accepted drift on ${drift.resource.name} until ${until} (${flags.reason}).`);
       });
     },
