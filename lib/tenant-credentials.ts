@@ -12,8 +12,8 @@ export interface TenantProps {
   readonly name: string;
   /** e.g. https://acme.api.identitynow.com */
   readonly url: string;
-  /** @default 'v3' */
-  readonly apiVersion?: 'v3' | 'v2024';
+  /** The per-service v1 API; v3 and v2024 are deprecated (they stop working in Q1 2029). @default 'v1' */
+  readonly apiVersion?: 'v1' | 'v3' | 'v2024';
   /** An existing secret holding {"clientId": …, "clientSecret": …}; without it, an empty one is created to fill in. */
   readonly secretArn?: string;
 }
@@ -98,7 +98,7 @@ export class TenantCredentials extends Construct {
   /** The TENANTS variable the handlers read: names, URLs, versions and secret ARNs; never a credential. */
   tenantsJson(tenants: readonly TenantProps[]): string {
     return Stack.of(this).toJsonString(
-      tenants.map((t) => ({ name: t.name, url: t.url, apiVersion: t.apiVersion ?? 'v3', secretRef: this.secrets.get(t.name)?.secretArn })),
+      tenants.map((t) => ({ name: t.name, url: t.url, apiVersion: t.apiVersion ?? 'v1', secretRef: this.secrets.get(t.name)?.secretArn })),
     );
   }
 }

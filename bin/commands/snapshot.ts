@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import pc from 'picocolors';
-import { normaliseTenantUrl } from '../../lambdas/isc/client';
+import { API_VERSIONS, type IscApiVersion, isApiVersion, normaliseTenantUrl } from '../../lambdas/isc/client';
 import type { IscCredentials } from '../../lambdas/isc/token-provider';
 import { systemClock } from '../../lambdas/ports/clock';
 import type { SecretsPort } from '../../lambdas/ports/secrets';
@@ -16,7 +16,7 @@ interface SnapshotFlags extends WorkspaceFlags {
   tenantUrl?: string;
   clientId?: string;
   clientSecret?: string;
-  apiVersion: 'v3' | 'v2024';
+  apiVersion: IscApiVersion;
 }
 
 export function registerSnapshotCommand(program: Command): void {
@@ -30,12 +30,12 @@ export function registerSnapshotCommand(program: Command): void {
       .option('--client-secret <secret>', 'ISC client secret (kept in the local secrets file, never in the store)', nonEmptyOption)
       .option(
         '--api-version <version>',
-        'v3 or v2024',
+        'v1 (the per-service API), or the deprecated v3 / v2024',
         (v) => {
-          if (v !== 'v3' && v !== 'v2024') throw new UsageError(`--api-version must be v3 or v2024, not '${v}'`);
+          if (!isApiVersion(v)) throw new UsageError(`--api-version must be one of ${API_VERSIONS.join(', ')}, not '${v}'`);
           return v;
         },
-        'v3',
+        'v1',
       ),
   ).action(async (flags: SnapshotFlags) => {
     try {
@@ -87,6 +87,10 @@ export function registerSnapshotCommand(program: Command): void {
   });
 }
 
+function warningLines(result: SnapshotResult): string[] {
+  return (result.warnings ?? []).map((w) => pc.yellow(`  warning: ${w.message}`));
+}
+
 function parseUrl(raw: string): string {
   try {
     return normaliseTenantUrl(raw);
@@ -101,7 +105,9 @@ export function describe(result: SnapshotResult): string {
     `  ${result.stats.iscRequests} ISC requests, fetch ${result.stats.fetchMs} ms, total ${result.stats.totalMs} ms, ${result.stats.itemsWritten} items written`,
   );
   if (result.changes.length === 0)
-    return [head, result.baseline ? '  Every resource recorded as the baseline.' : '  No changes.', stats].join('\n');
+    return [head, result.baseline ? '  Every resource recorded as the baseline.' : '  No changes.', ...warningLines(result), stats].join(
+      '\n',
+    );
   const lines = [head, `  ${result.changes.length} change(s):`];
   for (const change of result.changes) {
     lines.push(
@@ -110,6 +116,7 @@ export function describe(result: SnapshotResult): string {
     lines.push(...patchLines(change.patch));
   }
   if (result.alerts.sent + result.alerts.pending > 0) lines.push(`  alerts: ${result.alerts.sent} sent, ${result.alerts.pending} pending`);
+  lines.push(...warningLines(result));
   lines.push(stats);
   return lines.join('\n');
 }

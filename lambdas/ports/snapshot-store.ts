@@ -1,4 +1,5 @@
 import type { Operation } from 'fast-json-patch';
+import type { Attribution } from '../domain/attribution';
 import type { JsonObject } from '../domain/canonical';
 import type { ChainedChange, ChainedSnapshot } from '../domain/chain';
 import type { Acceptance, AppliedChange, Classification } from '../domain/classify';
@@ -36,6 +37,22 @@ export interface DriftRecord {
   readonly alert: 'pending' | 'sent';
   /** Why the pending alert exists: a new drift, or an acceptance that ran out. */
   readonly alertReason?: 'new-drift' | 'acceptance-expired';
+  /** Who made the change: as known when detected, or from a later annotation (then `attributionAnnotatedAt` is set). */
+  readonly attribution?: Attribution;
+  readonly attributionAnnotatedAt?: string;
+  /** Outbox of the follow-up alert an annotation causes. */
+  readonly attributionAlert?: 'sent';
+}
+
+/** An attribution found after the change was recorded (its audit event was indexed late). Append-only. */
+export interface AttributionAnnotation {
+  readonly key: ResourceKey;
+  /** The snapshot that recorded the change. */
+  readonly snapshotSeq: number;
+  readonly attribution: Attribution;
+  readonly annotatedAt: string;
+  /** The snapshot run that found it. */
+  readonly annotatedSeq: number;
 }
 
 export interface TenantState {
@@ -80,6 +97,11 @@ export interface SnapshotStore {
   /** Writes the snapshot; throws ConcurrentSnapshotError if another run committed this sequence number first. */
   commit(tenant: string, commit: SnapshotCommit): Promise<{ itemsWritten: number }>;
   markAlertsSent(tenant: string, drifts: readonly DriftRecord[]): Promise<void>;
+  /** Appends the annotation unless one exists for the same change; returns the attribution that is stored. */
+  annotateAttribution(tenant: string, annotation: AttributionAnnotation): Promise<Attribution>;
+  markAttributionAlertSent(tenant: string, drift: DriftRecord): Promise<void>;
+  /** Every annotation of the tenant, oldest first. */
+  listAnnotations(tenant: string): Promise<AttributionAnnotation[]>;
   putDrift(tenant: string, drift: DriftRecord): Promise<void>;
 
   listSnapshots(tenant: string, options?: { from?: string; to?: string; limit?: number }): Promise<StoredSnapshot[]>;

@@ -12,6 +12,7 @@ import {
   type TransactWriteCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import type { Attribution } from '../../domain/attribution';
 import { canonicalJson, type JsonObject } from '../../domain/canonical';
 import type { ChainedChange } from '../../domain/chain';
 import type { AppliedChange } from '../../domain/classify';
@@ -19,6 +20,7 @@ import type { KnownResource } from '../../domain/detect';
 import type { ResourceKey, ResourceRef } from '../../domain/resources';
 import {
   type AppliedChangeLedger,
+  type AttributionAnnotation,
   ConcurrentSnapshotError,
   type DriftRecord,
   type SnapshotCommit,
@@ -60,7 +62,60 @@ export class DynamoSnapshotStore implements SnapshotStore, AppliedChangeLedger {
       // The run that wrote this snapshot died after its commit and before its heads: finish its work first.
       known = await this.rollForward(tenant, latest.snapshot, known);
     }
-    return { latest: latest?.snapshot, known, drifts: drifts.map(itemToDrift) };
+    return { latest: latest?.snapshot, known, drifts: await this.withAnnotations(tenant, drifts.map(itemToDrift)) };
+  }
+
+  /** Drifts still waiting for their audit event, with the attribution a later run appended (if any). */
+  private async withAnnotations(tenant: string, drifts: DriftRecord[]): Promise<DriftRecord[]> {
+    const waiting = drifts.filter((d) => d.attribution?.confidence === 'unknown');
+    if (waiting.length === 0) return drifts;
+    const items = await this.batchGet(waiting.map((d) => ({ pk: tenantPk(tenant), sk: annotationSk(d.key, d.snapshotSeq) })));
+    const found = new Map(items.map((i) => [annotationSk(i.key as string, i.snapshotSeq as number), itemToAnnotation(i)]));
+    return drifts.map((d) => {
+      const annotation = found.get(annotationSk(d.key, d.snapshotSeq));
+      return annotation ? { ...d, attribution: annotation.attribution, attributionAnnotatedAt: annotation.annotatedAt } : d;
+    });
+  }
+
+  async annotateAttribution(tenant: string, annotation: AttributionAnnotation): Promise<Attribution> {
+    const sk = annotationSk(annotation.key, annotation.snapshotSeq);
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: tenantPk(tenant), sk, ...annotation, attribution: JSON.stringify(annotation.attribution) },
+          // Append-only: the first annotation of a change stands; a second run finding the same event changes nothing.
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return annotation.attribution;
+    } catch (error) {
+      if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
+      const { Item } = await this.db.send(
+        new GetCommand({ TableName: this.tableName, Key: { pk: tenantPk(tenant), sk }, ConsistentRead: true }),
+      );
+      return Item ? itemToAnnotation(Item).attribution : annotation.attribution;
+    }
+  }
+
+  async markAttributionAlertSent(tenant: string, drift: DriftRecord): Promise<void> {
+    await this.db
+      .send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: tenantPk(tenant), sk: `D#${drift.key}` },
+          UpdateExpression: 'SET attributionAlert = :sent',
+          ConditionExpression: 'snapshotSeq = :seq',
+          ExpressionAttributeValues: { ':sent': 'sent', ':seq': drift.snapshotSeq },
+        }),
+      )
+      .catch((error: Error) => {
+        if (error.name !== 'ConditionalCheckFailedException') throw error;
+      });
+  }
+
+  async listAnnotations(tenant: string): Promise<AttributionAnnotation[]> {
+    return (await this.queryAll({ pk: tenantPk(tenant), prefix: 'AN#' })).map(itemToAnnotation);
   }
 
   async loadContents(tenant: string, refs: ReadonlyArray<{ key: ResourceKey; version: number }>): Promise<Map<ResourceKey, JsonObject>> {
@@ -548,6 +603,20 @@ function itemToVersion(i: Item): StoredVersion {
     contentHash: (i.contentHash as string | null) ?? null,
     takenAt: i.takenAt as string,
     modified: i.modified as string | undefined,
+  };
+}
+
+function annotationSk(key: ResourceKey, snapshotSeq: number): string {
+  return `AN#${key}#${pad(snapshotSeq)}`;
+}
+
+function itemToAnnotation(i: Item): AttributionAnnotation {
+  return {
+    key: i.key as string,
+    snapshotSeq: i.snapshotSeq as number,
+    attribution: JSON.parse(i.attribution as string) as Attribution,
+    annotatedAt: i.annotatedAt as string,
+    annotatedSeq: i.annotatedSeq as number,
   };
 }
 
