@@ -152,7 +152,7 @@ function fromEvents(confidence: 'exact' | 'probable', matched: readonly AuditEve
 
 /** Whether a later snapshot should search again for this change's events. */
 export function isRetryable(attribution: Attribution | undefined, now: Date, lookbackMs: number): boolean {
-  if (!attribution || attribution.confidence !== 'unknown') return false;
+  if (attribution?.confidence !== 'unknown') return false;
   if (attribution.reason !== 'not-indexed-yet' && attribution.reason !== 'search-failed') return false;
   return now.getTime() - Date.parse(attribution.window.to) <= lookbackMs;
 }
@@ -172,8 +172,3 @@ const REASONS: Record<UnattributedReason, string> = {
   'search-failed': 'event search failed',
   'not-audited': 'ISC records no event for this',
 };
-
-/** The final word once the look-back has passed without an event. */
-export function expired(attribution: Attribution): Attribution {
-  return { ...attribution, reason: 'no-event' };
-}
