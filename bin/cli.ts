@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { registerAuditCommands } from './commands/audit';
+import { registerConsoleCommand } from './commands/console';
 import { registerDriftCommands } from './commands/drift';
 import { registerEmulatorCommand } from './commands/emulator';
 import { registerHistoryCommands } from './commands/history';
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerStartCommands(program);
   registerDemoCommand(program);
   registerBenchCommand(program);
+  registerConsoleCommand(program);
   return program;
 }
 

@@ -1,4 +1,4 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import {
   AccessLogFormat,
   AuthorizationType,
@@ -8,13 +8,21 @@ import {
   RequestValidator,
   RestApi,
 } from 'aws-cdk-lib/aws-apigateway';
+import type { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import type { DeployConfig } from '../lambdas/deploy-config';
+import { atLeastOnce } from './alarms';
 import type { ChangeQueue } from './change-queue';
 import { GuardFunction } from './guard-function';
 import { acknowledge } from './nag';
 import type { GuardStore } from './store';
 import type { TenantCredentials, TenantProps } from './tenant-credentials';
+
+export type ApiGatewayLogsRole = 'create' | 'existing';
+
+/** API Gateway gives up on an integration after 29 seconds. */
+export const API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS = 29;
 
 export interface ApprovalApiProps {
   readonly tenants: readonly TenantProps[];
@@ -24,7 +32,15 @@ export interface ApprovalApiProps {
   /** Approvals needed besides the requester. @default 1 */
   readonly approvalsRequired?: number;
   readonly logRetention?: RetentionDays;
-  readonly settingsJson?: string;
+  /**
+   * API Gateway writes access and execution logs through ONE role per account and region (its "account settings").
+   * 'create': this stack creates that role and sets it, replacing whichever role the account had, and keeps the
+   * setting when the stack is deleted. 'existing': the account already has one (another stack or an admin set it);
+   * this stack does not touch it. There is no default: overwriting an account-wide setting is never silent.
+   */
+  readonly apiGatewayLogsRole: ApiGatewayLogsRole;
+  /** Tenants and settings bundled with the functions that read them. */
+  readonly deployConfig: DeployConfig;
 }
 
 /**
@@ -34,21 +50,28 @@ export interface ApprovalApiProps {
 export class ApprovalApi extends Construct {
   readonly api: RestApi;
   readonly function: GuardFunction;
+  readonly alarms: Alarm[];
 
   constructor(scope: Construct, id: string, props: ApprovalApiProps) {
     super(scope, id);
     const approvals = props.approvalsRequired ?? 1;
     if (!Number.isInteger(approvals) || approvals < 1 || approvals > 10)
       throw new Error('approvalsRequired must be a whole number from 1 to 10');
+    if (props.apiGatewayLogsRole !== 'create' && props.apiGatewayLogsRole !== 'existing') {
+      throw new Error(
+        `apiGatewayLogsRole must be 'create' (this stack sets the account's API Gateway logging role, replacing any other) or 'existing' (the account has one already), not ${JSON.stringify(props.apiGatewayLogsRole)}`,
+      );
+    }
     this.function = new GuardFunction(this, 'Function', {
       handlerFile: 'approval-api.ts',
       description: 'sdim-guard: propose, approve, reject and list change requests',
+      // Under API Gateway's 29 s: the function stops before the caller is told 504, never keeps writing after it.
+      timeout: Duration.seconds(API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS - 4),
       logRetention: props.logRetention,
+      deployConfig: props.deployConfig,
       environment: {
-        TENANTS: props.credentials.tenantsJson(props.tenants),
         CHANGE_QUEUE_URL: props.changeQueue.queue.queueUrl,
         APPROVALS_REQUIRED: String(approvals),
-        ...(props.settingsJson ? { SETTINGS: props.settingsJson } : {}),
       },
     });
     props.store.bindTable(this.function, ['GetItem', 'BatchGetItem', 'Query', 'PutItem']);
@@ -59,7 +82,10 @@ export class ApprovalApi extends Construct {
     const accessLogs = new LogGroup(this, 'AccessLogs', { retention: props.logRetention, removalPolicy: RemovalPolicy.RETAIN });
     this.api = new RestApi(this, 'Api', {
       description: 'sdim-guard change approvals (IAM-authorized)',
-      cloudWatchRole: true,
+      ...(props.apiGatewayLogsRole === 'create'
+        ? // Deleting this stack must not unset an account-wide setting other APIs may rely on by then.
+          { cloudWatchRole: true, cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN }
+        : { cloudWatchRole: false }),
       deployOptions: {
         accessLogDestination: new LogGroupLogDestination(accessLogs),
         accessLogFormat: AccessLogFormat.jsonWithStandardFields(),
@@ -94,5 +120,31 @@ export class ApprovalApi extends Construct {
     one.addMethod('GET', integration, { requestValidator: validator });
     one.addResource('approve').addMethod('POST', integration, { requestValidator: validator });
     one.addResource('reject').addMethod('POST', integration, { requestValidator: validator });
+    // The read side the CLI and the console share (same handler, same IAM authorization).
+    one.addResource('view').addMethod('GET', integration, { requestValidator: validator });
+    this.api.root.addResource('whoami').addMethod('GET', integration, { requestValidator: validator });
+    const tenants = this.api.root.addResource('tenants');
+    tenants.addMethod('GET', integration, { requestValidator: validator });
+    const tenant = tenants.addResource('{tenant}');
+    const drift = tenant.addResource('drift');
+    drift.addMethod('GET', integration, { requestValidator: validator });
+    drift.addResource('accept').addMethod('POST', integration, { requestValidator: validator });
+    for (const read of ['history', 'versions', 'compare', 'verify', 'integrations'])
+      tenant.addResource(read).addMethod('GET', integration, { requestValidator: validator });
+
+    this.alarms = [
+      atLeastOnce(
+        this,
+        'ServerErrors',
+        this.api.metricServerError({ period: Duration.minutes(5) }),
+        'The approval API answered 5xx: see the function log and the API access log (docs/deploy.md, "Alarms")',
+      ),
+      atLeastOnce(
+        this,
+        'Errors',
+        this.function.metricErrors({ period: Duration.minutes(5) }),
+        'The approval function failed or timed out (docs/deploy.md, "Alarms")',
+      ),
+    ];
   }
 }

@@ -1,5 +1,5 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { type Alarm, Metric } from 'aws-cdk-lib/aws-cloudwatch';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -7,6 +7,8 @@ import { Schedule, ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import { DeduplicationScope, FifoThroughputLimit, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import type { DeployConfig } from '../lambdas/deploy-config';
+import { atLeastOnce } from './alarms';
 import type { Alerts } from './alerts';
 import { GuardFunction } from './guard-function';
 import { acknowledge } from './nag';
@@ -23,7 +25,8 @@ export interface ChangeQueueProps {
   /** Concurrent apply invocations (per tenant+resource order is kept by FIFO groups anyway). @default 2 */
   readonly maxConcurrency?: number;
   readonly logRetention?: RetentionDays;
-  readonly settingsJson?: string;
+  /** Tenants and settings bundled with the functions that read them. */
+  readonly deployConfig: DeployConfig;
 }
 
 /**
@@ -71,13 +74,12 @@ export class ChangeQueue extends Construct {
       description: 'sdim-guard: apply approved change requests exactly once',
       timeout,
       logRetention: props.logRetention,
+      deployConfig: props.deployConfig,
       environment: {
-        TENANTS: props.credentials.tenantsJson(props.tenants),
         DEAD_LETTER_QUEUE_URL: this.deadLetterQueue.queueUrl,
         MAX_RECEIVE_COUNT: String(maxReceiveCount),
         // A claim older than the function timeout belongs to an invocation that is gone.
         APPLY_LEASE_MS: String(timeout.toMilliseconds()),
-        ...(props.settingsJson ? { SETTINGS: props.settingsJson } : {}),
       },
     });
     props.store.bindTable(this.function, ['GetItem', 'PutItem']);
@@ -114,36 +116,37 @@ export class ChangeQueue extends Construct {
     });
 
     this.alarms = [
-      new Alarm(this, 'DeadLettersNotEmpty', {
-        alarmDescription: 'A change message is in the dead-letter queue: read its reason attribute',
-        metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
-        threshold: 1,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-      }),
-      new Alarm(this, 'Conflicts', {
-        alarmDescription: 'An approved change was refused because the live object moved since approval',
-        metric: new Metric({
+      atLeastOnce(
+        this,
+        'DeadLettersNotEmpty',
+        this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
+        'A change message is in the dead-letter queue: read its reason attribute, then redrive or delete it (docs/deploy.md, "Alarms")',
+      ),
+      atLeastOnce(
+        this,
+        'Conflicts',
+        new Metric({
           namespace: 'sdim-guard',
           metricName: 'ChangeConflict',
           dimensionsMap: { Operation: 'apply' },
           statistic: 'Sum',
           period: Duration.minutes(5),
         }),
-        threshold: 1,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-      }),
-      new Alarm(this, 'Throttles', {
-        alarmDescription: 'The apply function was throttled',
-        metric: this.function.metricThrottles({ period: Duration.minutes(5) }),
-        threshold: 1,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-      }),
+        'An approved change was refused because the live object moved since approval: propose it again (docs/deploy.md, "Alarms")',
+      ),
+      atLeastOnce(this, 'Throttles', this.function.metricThrottles({ period: Duration.minutes(5) }), 'The apply function was throttled'),
+      atLeastOnce(
+        this,
+        'Errors',
+        this.function.metricErrors({ period: Duration.minutes(5) }),
+        'The apply function failed an invocation: messages are retried, then dead-lettered (docs/deploy.md, "Alarms")',
+      ),
+      atLeastOnce(
+        this,
+        'SweeperErrors',
+        this.sweeper.metricErrors({ period: Duration.minutes(5) }),
+        'The request sweeper failed: overdue requests are not expired until it runs again (docs/deploy.md, "Alarms")',
+      ),
     ];
   }
 }

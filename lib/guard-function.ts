@@ -1,9 +1,13 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stage } from 'aws-cdk-lib';
 import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, type NodejsFunctionProps, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { DEPLOY_CONFIG_FILE, type DeployConfig } from '../lambdas/deploy-config';
 import { acknowledge } from './nag';
 
 export interface GuardFunctionProps extends Omit<NodejsFunctionProps, 'entry' | 'runtime' | 'architecture'> {
@@ -11,6 +15,26 @@ export interface GuardFunctionProps extends Omit<NodejsFunctionProps, 'entry' | 
   readonly handlerFile: string;
   /** @default RetentionDays.THREE_MONTHS */
   readonly logRetention?: RetentionDays;
+  /**
+   * Tenants and settings, bundled as lambdas/deploy-config.ts reads them (a file in the code package, not
+   * environment variables: Lambda caps those at 4 KB, about 14 tenants). Plain strings only, no CDK tokens.
+   * @default none (the function reads no tenant)
+   */
+  readonly deployConfig?: DeployConfig;
+}
+
+/**
+ * Writes the deploy config once per content under the cloud assembly directory, and returns the shell command that
+ * copies it into the bundle. The file's content is part of the bundle's asset hash, so a tenant change redeploys.
+ */
+function copyDeployConfig(scope: Construct, config: DeployConfig): (outputDir: string) => string {
+  const json = JSON.stringify(config);
+  if (/\$\{Token\[/.test(json)) throw new Error('the deploy config must not contain unresolved CDK tokens');
+  const dir = join(Stage.of(scope)?.outdir ?? tmpdir(), 'sdim-guard-deploy-config');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${createHash('sha256').update(json).digest('hex')}.json`);
+  writeFileSync(file, json);
+  return (outputDir) => `cp ${JSON.stringify(file)} ${JSON.stringify(join(outputDir, DEPLOY_CONFIG_FILE))}`;
 }
 
 /**
@@ -18,8 +42,12 @@ export interface GuardFunctionProps extends Omit<NodejsFunctionProps, 'entry' | 
  * structured (JSON) logs, and a minified ESM bundle with source maps. Set once here instead of five times.
  */
 export class GuardFunction extends NodejsFunction {
+  /** What was bundled as sdim-guard-deploy.json, if anything (infra tests read it). */
+  readonly deployConfig?: DeployConfig;
+
   constructor(scope: Construct, id: string, props: GuardFunctionProps) {
-    const { handlerFile, logRetention, environment, bundling, ...rest } = props;
+    const { handlerFile, logRetention, environment, bundling, deployConfig, ...rest } = props;
+    const copy = deployConfig ? copyDeployConfig(scope, deployConfig) : undefined;
     const logGroup = new LogGroup(scope, `${id}Logs`, {
       retention: logRetention ?? RetentionDays.THREE_MONTHS,
       removalPolicy: RemovalPolicy.RETAIN,
@@ -49,10 +77,20 @@ export class GuardFunction extends NodejsFunction {
         // ESM output still meets CommonJS dependencies that call require().
         banner: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
         externalModules: [],
+        ...(copy
+          ? {
+              commandHooks: {
+                beforeBundling: () => [],
+                beforeInstall: () => [],
+                afterBundling: (_inputDir: string, outputDir: string) => [copy(outputDir)],
+              },
+            }
+          : {}),
         ...bundling,
       },
       ...rest,
     });
+    this.deployConfig = deployConfig;
     acknowledge(this, {
       'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]':
         'The AWS-managed basic execution role only lets the function write its own logs.',

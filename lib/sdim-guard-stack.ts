@@ -3,13 +3,16 @@ import { Dashboard, GraphWidget, Metric, TextWidget } from 'aws-cdk-lib/aws-clou
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { parseAccessConfig } from '../lambdas/domain/identity';
+import { parseSettings } from '../lambdas/settings';
 import { Alerts } from './alerts';
-import { ApprovalApi } from './approval-api';
+import { type ApiGatewayLogsRole, ApprovalApi } from './approval-api';
 import { ChangeQueue } from './change-queue';
 import { acknowledge, arnToken } from './nag';
 import { SnapshotSchedule } from './snapshot-schedule';
 import { GuardStore } from './store';
 import { TenantCredentials, type TenantProps } from './tenant-credentials';
+import { TenantShards } from './tenant-shards';
 
 export interface SdimGuardStackProps extends StackProps {
   /** The ISC tenants to guard. */
@@ -22,6 +25,10 @@ export interface SdimGuardStackProps extends StackProps {
   readonly logRetention?: RetentionDays;
   /** Approvals needed besides the requester. @default 1 */
   readonly approvalsRequired?: number;
+  /** Whether this stack creates the account's API Gateway logging role ('create') or one exists ('existing'). */
+  readonly apiGatewayLogsRole: ApiGatewayLogsRole;
+  /** Proposers, approvers and the identity model, as lambdas/domain/identity.ts parses them. @default its defaults */
+  readonly access?: Record<string, unknown>;
   /** Secret key patterns and severity rules, as lambdas/settings.ts parses them. @default the built-in defaults */
   readonly settings?: Record<string, unknown>;
 }
@@ -31,6 +38,8 @@ export class SdimGuardStack extends Stack {
   readonly store: GuardStore;
   readonly alerts: Alerts;
   readonly credentials: TenantCredentials;
+  /** Nested stacks holding the per-tenant resources. */
+  readonly shards: TenantShards;
   readonly snapshots: SnapshotSchedule;
   readonly changes: ChangeQueue;
   readonly approvals: ApprovalApi;
@@ -38,20 +47,35 @@ export class SdimGuardStack extends Stack {
   constructor(scope: Construct, id: string, props: SdimGuardStackProps) {
     super(scope, id, props);
     const logRetention = props.logRetention ?? RetentionDays.THREE_MONTHS;
-    const settingsJson = props.settings ? JSON.stringify(props.settings) : undefined;
+    // Checked here, so a bad setting fails `cdk synth` instead of the first invocation.
+    if (props.settings) parseSettings(JSON.stringify(props.settings), 'settings');
+    if (props.access) parseAccessConfig(JSON.stringify(props.access), 'access');
     this.store = new GuardStore(this, 'Store');
     this.alerts = new Alerts(this, 'Alerts', { emails: props.alertEmails });
-    this.credentials = new TenantCredentials(this, 'Credentials', { tenants: props.tenants });
-    const shared = { tenants: props.tenants, store: this.store, credentials: this.credentials, logRetention, settingsJson };
-    this.snapshots = new SnapshotSchedule(this, 'Snapshots', { ...shared, alerts: this.alerts, intervalMinutes: props.scheduleMinutes });
+    this.shards = new TenantShards(this, 'Tenants');
+    this.credentials = new TenantCredentials(this, 'Credentials', { tenants: props.tenants, shards: this.shards });
+    const deployConfig = {
+      tenants: this.credentials.registry(),
+      ...(props.settings ? { settings: props.settings } : {}),
+      ...(props.access ? { access: props.access } : {}),
+    };
+    const shared = { tenants: props.tenants, store: this.store, credentials: this.credentials, logRetention, deployConfig };
+    this.snapshots = new SnapshotSchedule(this, 'Snapshots', {
+      ...shared,
+      alerts: this.alerts,
+      shards: this.shards,
+      intervalMinutes: props.scheduleMinutes,
+    });
     this.changes = new ChangeQueue(this, 'Changes', { ...shared, alerts: this.alerts });
     this.approvals = new ApprovalApi(this, 'Approvals', {
       ...shared,
       changeQueue: this.changes,
       approvalsRequired: props.approvalsRequired,
+      apiGatewayLogsRole: props.apiGatewayLogsRole,
     });
 
-    for (const alarm of [...this.snapshots.alarms, ...this.changes.alarms]) alarm.addAlarmAction(new SnsAction(this.alerts.topic));
+    const alarms = [...this.snapshots.alarms, ...this.changes.alarms, ...this.approvals.alarms, ...this.alerts.alarms];
+    for (const alarm of alarms) alarm.addAlarmAction(new SnsAction(this.alerts.topic));
     this.dashboard(props.scheduleMinutes ?? 15);
     this.acknowledgeFindings();
 
@@ -59,7 +83,10 @@ export class SdimGuardStack extends Stack {
     new CfnOutput(this, 'AlertTopicArn', { value: this.alerts.topic.topicArn });
     new CfnOutput(this, 'EventBusName', { value: this.alerts.bus.eventBusName });
     new CfnOutput(this, 'TableName', { value: this.store.table.tableName });
-    for (const [name, secret] of this.credentials.secrets) new CfnOutput(this, `Secret-${name}`, { value: secret.secretArn });
+    // One output, not one per tenant: CloudFormation allows 200 outputs, and the names are predictable.
+    new CfnOutput(this, 'TenantSecretNames', {
+      value: `${this.credentials.secretNameOf('<tenant>')} (tenants without secretArn)`,
+    });
   }
 
   private dashboard(interval: number): void {

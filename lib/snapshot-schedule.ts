@@ -1,25 +1,32 @@
-import { Duration } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, type IMetric, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { Duration, Stack } from 'aws-cdk-lib';
+import { Alarm, ComparisonOperator, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Schedule, ScheduleExpression, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import { Construct } from 'constructs';
+import type { DeployConfig } from '../lambdas/deploy-config';
+import { atLeastOnce } from './alarms';
 import type { Alerts } from './alerts';
 import { GuardFunction } from './guard-function';
 import { acknowledge } from './nag';
 import type { GuardStore } from './store';
 import type { TenantCredentials, TenantProps } from './tenant-credentials';
+import type { TenantShards } from './tenant-shards';
 
 export interface SnapshotScheduleProps {
   readonly tenants: readonly TenantProps[];
   readonly store: GuardStore;
   readonly credentials: TenantCredentials;
   readonly alerts: Alerts;
+  /** Where each tenant's schedule and stale-snapshot alarm go. */
+  readonly shards: TenantShards;
   /** @default 15 */
   readonly intervalMinutes?: number;
   readonly logRetention?: RetentionDays;
   /** JSON settings (secret key patterns, severity rules). @default the built-in defaults */
-  readonly settingsJson?: string;
+  /** Tenants and settings bundled with the functions that read them. */
+  readonly deployConfig: DeployConfig;
 }
 
 /**
@@ -29,6 +36,7 @@ export interface SnapshotScheduleProps {
 export class SnapshotSchedule extends Construct {
   readonly function: GuardFunction;
   readonly alarms: Alarm[] = [];
+  readonly schedulerRole: Role;
 
   constructor(scope: Construct, id: string, props: SnapshotScheduleProps) {
     super(scope, id);
@@ -41,10 +49,8 @@ export class SnapshotSchedule extends Construct {
       timeout: Duration.minutes(5),
       memorySize: 1024,
       logRetention: props.logRetention,
-      environment: {
-        TENANTS: props.credentials.tenantsJson(props.tenants),
-        ...(props.settingsJson ? { SETTINGS: props.settingsJson } : {}),
-      },
+      deployConfig: props.deployConfig,
+      environment: {},
     });
     acknowledge(this.function, {
       'Serverless-LambdaDLQ':
@@ -63,11 +69,23 @@ export class SnapshotSchedule extends Construct {
     props.credentials.bindReaders(this.function);
     props.alerts.bindNotifier(this.function);
 
+    // One role for every tenant's schedule (instead of one per shard): it may invoke this function only.
+    this.schedulerRole = new Role(this, 'SchedulerRole', {
+      assumedBy: new ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+      }),
+      description: 'sdim-guard: lets EventBridge Scheduler start the snapshot of each tenant',
+    });
     for (const tenant of props.tenants) {
-      new Schedule(this, `Every-${tenant.name}`, {
+      const shard = props.shards.scopeFor(tenant.name);
+      new Schedule(shard, `Every-${tenant.name}`, {
         description: `sdim-guard snapshot of ${tenant.name}`,
         schedule: ScheduleExpression.rate(Duration.minutes(interval)),
-        target: new LambdaInvoke(this.function, { input: ScheduleTargetInput.fromObject({ tenant: tenant.name }), retryAttempts: 0 }),
+        target: new LambdaInvoke(this.function, {
+          input: ScheduleTargetInput.fromObject({ tenant: tenant.name }),
+          retryAttempts: 0,
+          role: this.schedulerRole,
+        }),
       });
       const succeeded = new Metric({
         namespace: 'sdim-guard',
@@ -77,8 +95,8 @@ export class SnapshotSchedule extends Construct {
         period: Duration.minutes(interval),
       });
       this.alarms.push(
-        new Alarm(this, `Stale-${tenant.name}`, {
-          alarmDescription: `No successful snapshot of ${tenant.name} for two intervals (${2 * interval} min)`,
+        new Alarm(shard, `Stale-${tenant.name}`, {
+          alarmDescription: `No successful snapshot of ${tenant.name} for two intervals (${2 * interval} min): see its Snapshot Failed events (docs/deploy.md, "Alarms")`,
           metric: succeeded,
           threshold: 1,
           comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
@@ -88,23 +106,18 @@ export class SnapshotSchedule extends Construct {
       );
     }
     this.alarms.push(
-      this.thresholdAlarm('Errors', this.function.metricErrors({ period: Duration.minutes(interval) }), 'A snapshot failed'),
-      this.thresholdAlarm(
+      atLeastOnce(
+        this,
+        'Errors',
+        this.function.metricErrors({ period: Duration.minutes(interval) }),
+        'A snapshot failed: the Snapshot Failed event and the function log say why (docs/deploy.md, "Alarms")',
+      ),
+      atLeastOnce(
+        this,
         'Throttles',
         this.function.metricThrottles({ period: Duration.minutes(interval) }),
-        'The snapshot function was throttled',
+        'The snapshot function was throttled (docs/deploy.md, "Alarms")',
       ),
     );
-  }
-
-  private thresholdAlarm(id: string, metric: IMetric, description: string): Alarm {
-    return new Alarm(this, id, {
-      alarmDescription: description,
-      metric,
-      threshold: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    });
   }
 }

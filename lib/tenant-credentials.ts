@@ -1,11 +1,15 @@
-import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { RemovalPolicy, SecretValue, Stack, Token } from 'aws-cdk-lib';
 import type { IGrantable } from 'aws-cdk-lib/aws-iam';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import type { DeployConfig } from '../lambdas/deploy-config';
+import { UNSET_CREDENTIALS_KEY, UNSET_CREDENTIALS_TEXT } from '../lambdas/ports/secrets';
+import { assertDistinctTenantNames, assertTenantName } from '../lambdas/ports/tenants';
 import { acknowledge } from './nag';
+import type { TenantShards } from './tenant-shards';
 
 export interface TenantProps {
   /** Letters, digits, '.', '_' or '-'. */
@@ -14,12 +18,18 @@ export interface TenantProps {
   readonly url: string;
   /** The per-service v1 API; v3 and v2024 are deprecated (they stop working in Q1 2029). @default 'v1' */
   readonly apiVersion?: 'v1' | 'v3' | 'v2024';
-  /** An existing secret holding {"clientId": …, "clientSecret": …}; without it, an empty one is created to fill in. */
+  /**
+   * An existing secret holding {"clientId": …, "clientSecret": …} (complete ARN). Without it the stack creates
+   * `sdim-guard/<stack>/tenants/<name>/isc-credentials` holding a placeholder, and the tenant's snapshots fail with
+   * "credentials … are not set yet" until an operator puts the credentials there.
+   */
   readonly secretArn?: string;
 }
 
 export interface TenantCredentialsProps {
   readonly tenants: readonly TenantProps[];
+  /** Where each tenant's created secret goes. */
+  readonly shards: TenantShards;
 }
 
 /**
@@ -28,28 +38,46 @@ export interface TenantCredentialsProps {
  */
 export class TenantCredentials extends Construct {
   readonly secrets: ReadonlyMap<string, ISecret>;
+  /** Name prefix of the tenant secrets this stack creates: `sdim-guard/<stack>/tenants/`. */
+  readonly tenantSecretPrefix: string;
   readonly fingerprintKey: Secret;
   readonly key: Key;
   readonly requestSecretPrefix: string;
 
-  constructor(scope: Construct, id: string, props: TenantCredentialsProps) {
+  constructor(
+    scope: Construct,
+    id: string,
+    private readonly props: TenantCredentialsProps,
+  ) {
     super(scope, id);
     if (props.tenants.length === 0) throw new Error('sdim-guard needs at least one tenant');
-    const names = new Set<string>();
+    const stack = Stack.of(this);
+    // Secret names (not ARNs, which are tokens until deploy) go into the bundled registry, so the stack name must be
+    // known at synth time.
+    if (Token.isUnresolved(stack.stackName)) throw new Error('the stack name must be a plain string, not a token');
+    this.tenantSecretPrefix = `sdim-guard/${stack.stackName}/tenants/`;
+    for (const tenant of props.tenants) assertTenantName(tenant.name);
+    assertDistinctTenantNames(props.tenants.map((t) => t.name));
     this.key = new Key(this, 'Key', { enableKeyRotation: true, description: 'sdim-guard secrets', removalPolicy: RemovalPolicy.RETAIN });
     const secrets = new Map<string, ISecret>();
     for (const tenant of props.tenants) {
-      if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(tenant.name))
-        throw new Error(`tenant name '${tenant.name}' must be letters, digits, '.', '_' or '-'`);
-      if (names.has(tenant.name)) throw new Error(`tenant '${tenant.name}' is listed twice`);
       if (!/^https:\/\//.test(tenant.url)) throw new Error(`tenant '${tenant.name}': url must start with https://`);
-      names.add(tenant.name);
+      if (
+        tenant.secretArn !== undefined &&
+        !/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+-[A-Za-z0-9]{6}$/.test(tenant.secretArn)
+      )
+        throw new Error(`tenant '${tenant.name}': secretArn must be the complete ARN of a Secrets Manager secret (ending in -XXXXXX)`);
       secrets.set(
         tenant.name,
         tenant.secretArn
           ? Secret.fromSecretCompleteArn(this, `Tenant-${tenant.name}`, tenant.secretArn)
-          : new Secret(this, `Tenant-${tenant.name}`, {
-              description: `ISC client credentials of tenant ${tenant.name}: put {"clientId": "…", "clientSecret": "…"} here`,
+          : new Secret(props.shards.scopeFor(tenant.name), `Secret-${tenant.name}`, {
+              // Ends in a fixed word, never in '-' and six characters, which Secrets Manager could read as an ARN suffix.
+              secretName: this.secretNameOf(tenant.name),
+              description: `ISC credentials of tenant ${tenant.name}: {"clientId": "…", "clientSecret": "…"} of an ORG_ADMIN personal access token`,
+              // A placeholder the functions recognise and name, instead of a random string that fails as "not JSON".
+              // Constant, so no later deployment writes it over credentials an operator stored.
+              secretObjectValue: { [UNSET_CREDENTIALS_KEY]: SecretValue.unsafePlainText(UNSET_CREDENTIALS_TEXT) },
               encryptionKey: this.key,
               removalPolicy: RemovalPolicy.RETAIN,
             }),
@@ -63,15 +91,39 @@ export class TenantCredentials extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
     });
     this.requestSecretPrefix = `sdim-guard/${Stack.of(this).stackName}/requests/`;
-    acknowledge(this, {
+    const noRotation = {
       'AwsSolutions-SMG4':
-        'ISC client secrets are rotated in ISC by an admin and then written here (docs/deploy.md); the fingerprint key must never rotate, or every stored fingerprint would look changed.',
-    });
+        'ISC personal access tokens are rotated in ISC by an admin and then written here (docs/deploy.md); the fingerprint key must never rotate, or every stored fingerprint would look changed.',
+    };
+    acknowledge(this, noRotation);
+    for (const secret of secrets.values()) if (secret instanceof Secret) acknowledge(secret, noRotation);
   }
 
-  /** Read access to exactly the tenants' secrets and the fingerprint key. */
+  /** `sdim-guard/<stack>/tenants/<tenant>/isc-credentials` */
+  secretNameOf(tenant: string): string {
+    return `${this.tenantSecretPrefix}${tenant}/isc-credentials`;
+  }
+
+  /**
+   * Read access to the tenants' secrets and the fingerprint key: one statement for every secret this stack created
+   * (their name prefix, so the policy does not grow with the tenant count), and one per secret given by ARN.
+   */
   bindReaders(fn: LambdaFunction): void {
-    for (const secret of this.secrets.values()) secret.grantRead(fn);
+    const stack = Stack.of(this);
+    const given = this.props.tenants.filter((t) => t.secretArn);
+    if (given.length < this.props.tenants.length) {
+      fn.addToRolePolicy(
+        new PolicyStatement({
+          actions: ['secretsmanager:GetSecretValue'],
+          resources: [`arn:${stack.partition}:secretsmanager:${stack.region}:${stack.account}:secret:${this.tenantSecretPrefix}*`],
+        }),
+      );
+      acknowledge(fn, {
+        [`AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${this.tenantSecretPrefix}*]`]:
+          "Read-only, on the tenant secrets this stack creates under its own name prefix: one statement for 1 or 1,000 tenants (a policy listing each would pass IAM's size limit). Secrets Manager appends a random suffix to every ARN.",
+      });
+    }
+    for (const tenant of given) this.secrets.get(tenant.name)?.grantRead(fn);
     this.fingerprintKey.grantRead(fn);
     fn.addEnvironment('FINGERPRINT_KEY_SECRET_ARN', this.fingerprintKey.secretArn);
     this.key.grantDecrypt(fn);
@@ -95,10 +147,13 @@ export class TenantCredentials extends Construct {
     });
   }
 
-  /** The TENANTS variable the handlers read: names, URLs, versions and secret ARNs; never a credential. */
-  tenantsJson(tenants: readonly TenantProps[]): string {
-    return Stack.of(this).toJsonString(
-      tenants.map((t) => ({ name: t.name, url: t.url, apiVersion: t.apiVersion ?? 'v1', secretRef: this.secrets.get(t.name)?.secretArn })),
-    );
+  /** The registry bundled with the functions: names, URLs, versions and where each secret is; never a credential. */
+  registry(): DeployConfig['tenants'] {
+    return this.props.tenants.map((t) => ({
+      name: t.name,
+      url: t.url,
+      apiVersion: t.apiVersion ?? 'v1',
+      secretRef: t.secretArn ?? this.secretNameOf(t.name),
+    }));
   }
 }

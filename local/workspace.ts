@@ -5,6 +5,7 @@ import { DynamoChangeRequestStore } from '../lambdas/adapters/dynamodb/change-re
 import { createDocumentClient } from '../lambdas/adapters/dynamodb/clients';
 import { DynamoSnapshotStore } from '../lambdas/adapters/dynamodb/snapshot-store';
 import { DynamoTenantDirectory } from '../lambdas/adapters/dynamodb/tenant-directory';
+import { type AccessConfig, parseAccessConfig } from '../lambdas/domain/identity';
 import { systemClock } from '../lambdas/ports/clock';
 import type { GuardEvent } from '../lambdas/ports/notifier';
 import { type GuardSettings, parseSettings } from '../lambdas/settings';
@@ -27,6 +28,8 @@ export interface Workspace {
   readonly secrets: LocalSecretsFile;
   readonly notifier: LocalNotifier;
   readonly settings: GuardSettings;
+  /** `<dataDir>/access.json`: proposers, approvers, people (the identity model); absent = the defaults. */
+  readonly access: AccessConfig;
   readonly eventsFile: string;
   close(): Promise<void>;
 }
@@ -44,6 +47,8 @@ export async function openWorkspace(
   const secrets = new LocalSecretsFile(join(dataDir, 'secrets.json'));
   const settingsPath = join(dataDir, 'settings.json');
   const settings = parseSettings(existsSync(settingsPath) ? readFileSync(settingsPath, 'utf8') : undefined, settingsPath);
+  const accessPath = join(dataDir, 'access.json');
+  const access = parseAccessConfig(existsSync(accessPath) ? readFileSync(accessPath, 'utf8') : undefined, accessPath);
   // An already running DynamoDB (Local) can be named instead of the embedded one: handy for several CLIs at once.
   // So is the DynamoDB Local of an `npm start` that owns this data directory: two Java processes must not share it.
   const external = options.endpoint ?? process.env.SDIM_GUARD_DYNAMODB_ENDPOINT ?? readRuntime(dataDir)?.dynamodbEndpoint;
@@ -68,6 +73,7 @@ export async function openWorkspace(
     secrets,
     notifier: new LocalNotifier(eventsFile, options.onEvent),
     settings,
+    access,
     eventsFile,
     close: async () => {
       db.destroy();

@@ -1,6 +1,7 @@
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { SignatureV4 } from '@smithy/signature-v4';
+import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { UsageError } from './options';
 
 /** The deployed approval API, called with the caller's own AWS credentials (SigV4), as IAM authorization requires. */
@@ -8,7 +9,11 @@ export class RemoteApprovalApi {
   private readonly url: URL;
   private readonly signer: SignatureV4;
 
-  constructor(apiUrl: string, region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION) {
+  constructor(
+    apiUrl: string,
+    region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION,
+    credentials: AwsCredentialIdentityProvider = defaultProvider(),
+  ) {
     try {
       this.url = new URL(apiUrl.endsWith('/') ? apiUrl : `${apiUrl}/`);
     } catch {
@@ -18,10 +23,16 @@ export class RemoteApprovalApi {
     const fromHost = /\.execute-api\.([a-z0-9-]+)\.amazonaws\.com$/.exec(this.url.hostname)?.[1];
     const signingRegion = fromHost ?? region;
     if (!signingRegion) throw new UsageError('cannot tell the API region: set AWS_REGION');
-    this.signer = new SignatureV4({ credentials: defaultProvider(), region: signingRegion, service: 'execute-api', sha256: Sha256 });
+    this.signer = new SignatureV4({ credentials, region: signingRegion, service: 'execute-api', sha256: Sha256 });
   }
 
-  async call(method: 'GET' | 'POST', path: string, body?: unknown, query: Record<string, string | undefined> = {}): Promise<unknown> {
+  /** Signs and sends one call; resolves with the status and parsed body whatever the status (the console relays it). */
+  async send(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: unknown,
+    query: Record<string, string | undefined> = {},
+  ): Promise<{ status: number; body: unknown }> {
     const target = new URL(path.replace(/^\//, ''), this.url);
     for (const [k, v] of Object.entries(query)) if (v !== undefined) target.searchParams.set(k, v);
     const payload = body === undefined ? undefined : JSON.stringify(body);
@@ -54,11 +65,15 @@ export class RemoteApprovalApi {
     } catch {
       parsed = { message: text.slice(0, 200) };
     }
-    if (response.ok) return parsed;
-    const message = (parsed as { message?: string } | undefined)?.message ?? `HTTP ${response.status}`;
+    return { status: response.status, body: parsed };
+  }
+
+  async call(method: 'GET' | 'POST', path: string, body?: unknown, query: Record<string, string | undefined> = {}): Promise<unknown> {
+    const { status, body: parsed } = await this.send(method, path, body, query);
+    if (status >= 200 && status < 300) return parsed;
+    const message = (parsed as { message?: string } | undefined)?.message ?? `HTTP ${status}`;
     // 4xx: the request is wrong or refused (exit 2); 5xx: the service failed (exit 1).
-    if (response.status >= 400 && response.status < 500)
-      throw new UsageError(`the approval API refused it (${response.status}): ${message}`);
-    throw new Error(`the approval API failed (${response.status}): ${message}`);
+    if (status >= 400 && status < 500) throw new UsageError(`the approval API refused it (${status}): ${message}`);
+    throw new Error(`the approval API failed (${status}): ${message}`);
   }
 }

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { compare } from 'fast-json-patch';
 import pc from 'picocolors';
 import type { Json } from '../../lambdas/domain/canonical';
-import { type ChangeRequest, RequestRefused, type RequestStatus } from '../../lambdas/domain/change-request';
+import { STATUSES as ALL_STATUSES, type ChangeRequest, RequestRefused, type RequestStatus } from '../../lambdas/domain/change-request';
 import type { ServiceDeskIntegration } from '../../lambdas/isc/schemas';
 import {
   approveRequest,
@@ -33,7 +33,7 @@ interface ProposeFlags extends WorkspaceFlags, IdentityFlags {
   reason: string;
 }
 
-const STATUSES: RequestStatus[] = ['pending', 'approved', 'rejected', 'queued', 'applying', 'applied', 'failed', 'conflict', 'expired'];
+const STATUSES: readonly RequestStatus[] = ALL_STATUSES;
 
 function parseJsonArgument(raw: string, option: string): unknown {
   try {
@@ -73,22 +73,22 @@ function proposalFrom(flags: ProposeFlags): ProposalInput {
   }
   if (withIntegration === 1 && !flags.integration) throw new UsageError('--patch, --replace, --delete and --revert need --integration ID');
   if (standalone === 1 && flags.integration) throw new UsageError('--create and --status-check do not take --integration');
-  if (flags.secret.length > 0 && flags.revert === undefined) throw new UsageError('--secret goes with --revert');
-  const id = flags.integration as string;
-  if (flags.patch !== undefined) return { kind: 'patch', integrationId: id, patch: parseJsonArgument(flags.patch, '--patch') };
-  if (flags.replace !== undefined) return { kind: 'replace', integrationId: id, integration: readJsonFile(flags.replace, '--replace') };
-  if (flags.delete) return { kind: 'delete', integrationId: id };
-  if (flags.revert !== undefined) {
-    const secrets: Record<string, Json> = {};
-    for (const pair of flags.secret) {
-      const at = pair.indexOf('=');
-      if (at < 1 || !pair.startsWith('/'))
-        throw new UsageError(`--secret takes /json/pointer=value, e.g. /attributes/password=…; got '${pair.split('=')[0]}=…'`);
-      secrets[pair.slice(0, at)] = pair.slice(at + 1);
-    }
-    return { kind: 'revert', integrationId: id, version: positiveInt(flags.revert, '--revert'), secrets };
+  if (flags.secret.length > 0 && (flags.delete || flags.statusCheck !== undefined))
+    throw new UsageError('--secret goes with --revert, --create, --replace or --patch');
+  const secrets: Record<string, Json> = {};
+  for (const pair of flags.secret) {
+    const at = pair.indexOf('=');
+    if (at < 1 || !pair.startsWith('/'))
+      throw new UsageError(`--secret takes /json/pointer=value, e.g. /attributes/password=…; got '${pair.split('=')[0]}=…'`);
+    secrets[pair.slice(0, at)] = pair.slice(at + 1);
   }
-  if (flags.create !== undefined) return { kind: 'create', integration: readJsonFile(flags.create, '--create') };
+  const id = flags.integration as string;
+  if (flags.patch !== undefined) return { kind: 'patch', integrationId: id, patch: parseJsonArgument(flags.patch, '--patch'), secrets };
+  if (flags.replace !== undefined)
+    return { kind: 'replace', integrationId: id, integration: readJsonFile(flags.replace, '--replace'), secrets };
+  if (flags.delete) return { kind: 'delete', integrationId: id };
+  if (flags.revert !== undefined) return { kind: 'revert', integrationId: id, version: positiveInt(flags.revert, '--revert'), secrets };
+  if (flags.create !== undefined) return { kind: 'create', integration: readJsonFile(flags.create, '--create'), secrets };
   return { kind: 'status-check', config: parseJsonArgument(flags.statusCheck as string, '--status-check') };
 }
 
@@ -139,7 +139,7 @@ export function registerRequestCommands(program: Command): void {
       .option('--revert <version>', 'put back a stored version (see history --integration)')
       .option(
         '--secret <pointer=value>',
-        'with --revert: a credential history holds only as a fingerprint (repeatable)',
+        'a credential a stored fingerprint ({"$secret": …}) stands for in --revert, --create, --replace or --patch; it must match the fingerprint (repeatable)',
         (v: string, all: string[]) => [...all, v],
         [],
       )
@@ -276,7 +276,7 @@ export function registerRequestCommands(program: Command): void {
 
 function statusColour(status: RequestStatus): string {
   if (status === 'applied') return pc.green(status);
-  if (status === 'conflict' || status === 'failed' || status === 'rejected') return pc.red(status);
+  if (status === 'conflict' || status === 'failed' || status === 'rejected' || status === 'refused') return pc.red(status);
   if (status === 'expired') return pc.dim(status);
   return pc.yellow(status);
 }

@@ -1,8 +1,32 @@
 import type { JsonPatchOperation, ServiceDeskIntegration, StatusCheckConfig } from '../isc/schemas';
+import { type Identity, samePerson } from './identity';
 import type { ResourceKey } from './resources';
 
-export type RequestStatus = 'pending' | 'approved' | 'rejected' | 'queued' | 'applying' | 'applied' | 'failed' | 'conflict' | 'expired';
-export const TERMINAL: ReadonlySet<RequestStatus> = new Set(['rejected', 'applied', 'failed', 'conflict', 'expired']);
+export type RequestStatus =
+  | 'pending'
+  | 'approved'
+  | 'rejected'
+  | 'queued'
+  | 'applying'
+  | 'applied'
+  | 'failed'
+  | 'conflict'
+  | 'expired'
+  | 'refused';
+/** `refused`: the apply function found the stored request is not what was proposed and approved; ISC untouched. */
+export const TERMINAL: ReadonlySet<RequestStatus> = new Set(['rejected', 'applied', 'failed', 'conflict', 'expired', 'refused']);
+export const STATUSES: readonly RequestStatus[] = [
+  'pending',
+  'approved',
+  'rejected',
+  'queued',
+  'applying',
+  'applied',
+  'failed',
+  'conflict',
+  'expired',
+  'refused',
+];
 
 /** What a request asks ISC to do. Stored with credentials replaced by fingerprints (the values wait in the Secrets port). */
 export type ChangeOperation =
@@ -30,6 +54,16 @@ export interface ApplyOutcome {
   readonly error?: string;
 }
 
+/** One approval, bound to the content it approved: the target hash and a seal over the whole request. */
+export interface Approval {
+  readonly by: string;
+  readonly at: string;
+  /** The person keys the identity model gave the approver (for the record; apply recomputes them). */
+  readonly persons?: readonly string[];
+  readonly targetHash?: string | null;
+  readonly seal?: string;
+}
+
 export interface ChangeRequest {
   readonly id: string;
   readonly tenant: string;
@@ -37,6 +71,8 @@ export interface ChangeRequest {
   readonly operation: ChangeOperation;
   /** Comparable hash of the live object when the request was written; null when it must not exist (create). */
   readonly baseHash: string | null;
+  /** Snapshot content hash of the live object when the request was written (the ledger's transition base). */
+  readonly baseSnapshotHash?: string | null;
   /** Comparable hash ISC should hold once applied; null when it must be gone (delete). */
   readonly targetHash: string | null;
   /** JSON Pointer paths whose values are held by the Secrets port, not in this record. */
@@ -46,7 +82,9 @@ export interface ChangeRequest {
   readonly createdAt: string;
   readonly expiresAt: string;
   readonly approvalsRequired: number;
-  readonly approvals: ReadonlyArray<{ readonly by: string; readonly at: string }>;
+  readonly approvals: readonly Approval[];
+  /** HMAC over the proposed content (see approval-seal.ts); absent only on requests older than seals. */
+  readonly proposalSeal?: string;
   readonly status: RequestStatus;
   readonly history: readonly StatusChange[];
   readonly outcome?: ApplyOutcome;
@@ -92,24 +130,39 @@ export function expire(request: ChangeRequest, now: Date): ChangeRequest {
   return move(request, 'expired', 'sdim-guard', now.toISOString(), `not applied before ${request.expiresAt}`);
 }
 
-/** Four eyes: the requester never approves; each approver counts once; enough approvals make it approved. */
-export function approve(request: ChangeRequest, approver: string, now: Date): ChangeRequest {
+/**
+ * Four eyes: the requester never approves, each person counts once, enough approvals make it approved. Sameness is
+ * the identity model's (identity.ts): `requester` and earlier approvers are identified with the same model.
+ */
+export function approve(
+  request: ChangeRequest,
+  approver: Identity,
+  identities: { requester: Identity; approvers: readonly Identity[] },
+  now: Date,
+  seal: (at: string) => string,
+): ChangeRequest {
   if (isExpired(request, now)) throw new RequestRefused('conflict', `request ${request.id} expired at ${request.expiresAt}`);
   if (request.status !== 'pending') throw new RequestRefused('conflict', `request ${request.id} is ${request.status}, not pending`);
-  if (approver === request.requester)
-    throw new RequestRefused('forbidden', `${approver} proposed request ${request.id} and cannot approve it`);
-  if (request.approvals.some((a) => a.by === approver))
-    throw new RequestRefused('conflict', `${approver} already approved request ${request.id}`);
+  const by = approver.principal;
+  if (samePerson(approver, identities.requester)) {
+    const how = by === request.requester ? '' : ` (${by} and ${request.requester} are the same person as far as sdim-guard can tell)`;
+    throw new RequestRefused('forbidden', `${by} proposed request ${request.id} and cannot approve it${how}`);
+  }
+  const earlier = request.approvals.find((_, i) => identities.approvers[i] && samePerson(approver, identities.approvers[i] as Identity));
+  if (earlier) {
+    const how = earlier.by === by ? '' : ` as ${earlier.by} (the same person as far as sdim-guard can tell)`;
+    throw new RequestRefused('conflict', `${by} already approved request ${request.id}${how}`);
+  }
   const at = now.toISOString();
-  const approvals = [...request.approvals, { by: approver, at }];
-  if (approvals.length >= request.approvalsRequired) return move(request, 'approved', approver, at, undefined, { approvals });
+  const approvals = [...request.approvals, { by, at, persons: approver.persons, targetHash: request.targetHash, seal: seal(at) }];
+  if (approvals.length >= request.approvalsRequired) return move(request, 'approved', by, at, undefined, { approvals });
   return {
     ...request,
     approvals,
     revision: request.revision + 1,
     history: [
       ...request.history,
-      { at, by: approver, from: 'pending', to: 'pending', note: `approval ${approvals.length} of ${request.approvalsRequired}` },
+      { at, by, from: 'pending', to: 'pending', note: `approval ${approvals.length} of ${request.approvalsRequired}` },
     ],
   };
 }
@@ -151,7 +204,7 @@ export function claim(request: ChangeRequest, now: Date): ChangeRequest {
 
 export function finish(
   request: ChangeRequest,
-  to: 'applied' | 'failed' | 'conflict',
+  to: 'applied' | 'failed' | 'conflict' | 'refused',
   outcome: ApplyOutcome,
   now: Date,
   note?: string,
@@ -164,7 +217,7 @@ export function alertSent(request: ChangeRequest): ChangeRequest {
   return { ...request, alert: 'sent', revision: request.revision + 1 };
 }
 
-export function newRequest(fields: Omit<ChangeRequest, 'status' | 'history' | 'approvals' | 'revision'>): ChangeRequest {
+export function newRequest(fields: Omit<ChangeRequest, 'status' | 'history' | 'approvals' | 'revision' | 'proposalSeal'>): ChangeRequest {
   return {
     ...fields,
     status: 'pending',

@@ -3,13 +3,69 @@ import type { ResourceKey } from './resources';
 
 export type Classification = 'expected' | 'accepted' | 'unexpected';
 
-/** An approved change request that was applied, as the apply flow registers it. */
+/**
+ * An approved change request that was applied, as the apply flow registers it: one transition of one resource,
+ * from `baseHash` to `resultHash` (snapshot content hashes). It explains that transition once, in one snapshot.
+ */
 export interface AppliedChange {
   readonly requestId: string;
   readonly key: ResourceKey;
+  /** Content hash ISC held right before the apply; null for a creation (and absent on entries older than this field). */
+  readonly baseHash?: string | null;
   /** Content hash ISC held right after the apply; null for a deletion. */
   readonly resultHash: string | null;
   readonly appliedAt: string;
+}
+
+/** What the previous snapshot tells about which ledger entries it already explained. */
+export interface PreviousSnapshot {
+  /** When its listing started (takenAt minus its fetch time): entries applied before that were seen by it. */
+  readonly fetchStartedAt: string;
+  readonly takenAt: string;
+  /** Request ids its expected changes named. */
+  readonly explained: ReadonlySet<string>;
+}
+
+/**
+ * Ledger entries a snapshot may still use: each entry explains a transition in exactly one snapshot. An entry applied
+ * before the previous snapshot's listing started was seen by that snapshot (explained or superseded); one applied
+ * while it listed is eligible unless that snapshot named it; anything later is eligible.
+ */
+export function eligibleEntries(applied: readonly AppliedChange[], previous: PreviousSnapshot | undefined): AppliedChange[] {
+  if (!previous) return [...applied];
+  const fetchStart = Date.parse(previous.fetchStartedAt);
+  const takenAt = Date.parse(previous.takenAt);
+  return applied.filter((a) => {
+    const at = Date.parse(a.appliedAt);
+    if (at < fetchStart) return false;
+    if (at <= takenAt) return !previous.explained.has(a.requestId);
+    return true;
+  });
+}
+
+/**
+ * The applied changes that together explain `from → to` on `key`, in the order they were applied (each one's base is
+ * the previous one's result); undefined when none do. Several requests applied between two snapshots compose.
+ */
+export function explainingChain(
+  key: ResourceKey,
+  from: string | null,
+  to: string | null,
+  applied: readonly AppliedChange[],
+): AppliedChange[] | undefined {
+  const entries = applied.filter((a) => a.key === key && a.baseHash !== undefined).sort((a, b) => a.appliedAt.localeCompare(b.appliedAt));
+  const search = (start: number, at: string | null, path: AppliedChange[]): AppliedChange[] | undefined => {
+    for (let i = start; i < entries.length; i++) {
+      const entry = entries[i] as AppliedChange;
+      if (entry.baseHash !== at) continue;
+      const next = [...path, entry];
+      if (entry.resultHash === to) return next;
+      const longer = search(i + 1, entry.resultHash, next);
+      if (longer) return longer;
+    }
+    return undefined;
+  };
+  return search(0, from, []);
 }
 
 /** An operator's acknowledgement that a resource may stay at `contentHash` until `until`. */
@@ -33,7 +89,8 @@ export function isActive(acceptance: Acceptance, now: Date): boolean {
 }
 
 /**
- * expected: the new state is exactly what an applied change request produced;
+ * expected: the transition (old state → new state) is exactly what applied change requests produced, in order
+ *   (pass only `eligibleEntries`, so an entry explains one snapshot's transition, never a later return to its state);
  * accepted: an unexpired acknowledgement covers exactly this state;
  * unexpected: anything else, and worth an alert.
  */
@@ -43,8 +100,8 @@ export function classify(
   acceptances: readonly Acceptance[],
   now: Date,
 ): ClassifiedChange {
-  const match = applied.find((a) => a.key === change.key && a.resultHash === change.toHash);
-  if (match) return { ...change, classification: 'expected', requestId: match.requestId };
+  const chain = explainingChain(change.key, change.fromHash, change.toHash, applied);
+  if (chain) return { ...change, classification: 'expected', requestId: (chain.at(-1) as AppliedChange).requestId };
   const acceptance = acceptances.find((a) => a.key === change.key && a.contentHash === change.toHash && isActive(a, now));
   if (acceptance) return { ...change, classification: 'accepted', acceptance };
   return { ...change, classification: 'unexpected' };

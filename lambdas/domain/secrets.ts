@@ -46,6 +46,8 @@ export class SecretPolicy {
  */
 export function fingerprintSecrets(value: JsonObject, policy: SecretPolicy, hmacKey: Buffer, tenant: string): JsonObject {
   const walk = (node: Json): Json => {
+    // Already a fingerprint (a stored version being normalised again): its `$secret` is not a credential to hash.
+    if (isFingerprint(node)) return node;
     if (Array.isArray(node)) return node.map(walk);
     if (node === null || typeof node !== 'object') return node;
     const out: JsonObject = {};

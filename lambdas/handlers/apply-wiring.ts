@@ -25,6 +25,7 @@ export function applyDepsFromEnvironment(): ApplyHandlerDeps {
     maxReceiveCount: Number(process.env.MAX_RECEIVE_COUNT ?? '5'),
     log: (line) => console.log(line),
     metrics: emitMetrics,
+    access: fromEnvironment.access(),
     leaseMs: Number(process.env.APPLY_LEASE_MS ?? '60000'),
   };
   return deps;

@@ -1,11 +1,13 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { RequestRefused, type RequestStatus } from '../domain/change-request';
+import { STATUSES as ALL_STATUSES, RequestRefused, type RequestStatus } from '../domain/change-request';
+import type { Route as AccessRoute } from '../domain/identity';
 import { IscError } from '../isc/errors';
 import type { SnapshotStore } from '../ports/snapshot-store';
 import type { TenantDirectory } from '../ports/tenants';
 import {
   approveRequest,
+  authorize,
   type ChangeDeps,
   getRequest,
   listRequests,
@@ -14,6 +16,17 @@ import {
   rejectRequest,
   type TenantContext,
 } from '../use-cases/change-requests';
+import {
+  acceptDrifts,
+  compareVersions,
+  listDrift,
+  listIntegrations,
+  parseKey,
+  requestView,
+  resourceVersions,
+  tenantTimeline,
+  verifyTenant,
+} from '../use-cases/console-reads';
 import { approvalDepsFromEnvironment } from './approval-api-wiring';
 
 export interface ApprovalApiDeps extends ChangeDeps {
@@ -22,17 +35,7 @@ export interface ApprovalApiDeps extends ChangeDeps {
   readonly tenantFor: (tenant: string) => Promise<Omit<TenantContext, 'tenant' | 'history'>>;
 }
 
-const STATUSES = new Set<RequestStatus>([
-  'pending',
-  'approved',
-  'rejected',
-  'queued',
-  'applying',
-  'applied',
-  'failed',
-  'conflict',
-  'expired',
-]);
+const STATUSES = new Set<RequestStatus>(ALL_STATUSES);
 
 /** The one place domain errors become HTTP statuses; nothing raw is serialised to a caller. */
 function errorResponse(error: unknown): APIGatewayProxyResult {
@@ -87,38 +90,143 @@ function parseProposal(body: Record<string, unknown>): { tenant: string; reason:
   return { tenant, reason, input: op as ProposalInput };
 }
 
+function wholeNumber(raw: string | undefined, name: string): number {
+  if (!raw || !/^\d{1,9}$/.test(raw) || Number(raw) < 1) throw new BadRequest(`${name} must be a whole number ≥ 1`);
+  return Number(raw);
+}
+
+type Route = (event: APIGatewayProxyEvent, caller: string, params: string[], deps: ApprovalApiDeps) => Promise<APIGatewayProxyResult>;
+
 /**
- * POST /requests, POST /requests/{id}/approve, POST /requests/{id}/reject, GET /requests[?status=&tenant=],
- * GET /requests/{id}.
+ * Who may do what is checked per route (ACCESS): every GET is a read (proposers and approvers); accepting drift is a
+ * decision like approving (approvers). Proposing, approving and rejecting check again in their use cases, the one
+ * place the local CLI goes through too.
+ */
+function permission(method: string, pattern: string): AccessRoute | undefined {
+  if (method === 'GET') return 'read';
+  if (pattern === 'POST /tenants/{}/drift/accept') return 'approve';
+  return undefined;
+}
+
+/** Routes as `METHOD /path` with `{}` for one path segment; the captured segments are passed in order. */
+const ROUTES: Array<[string, Route]> = [
+  ['GET /whoami', async (_e, caller) => json(200, { caller })],
+  [
+    'GET /requests',
+    async (event, _c, _p, deps) => {
+      const status = event.queryStringParameters?.status;
+      if (status && !STATUSES.has(status as RequestStatus)) throw new BadRequest(`status must be one of ${[...STATUSES].join(', ')}`);
+      const tenant = event.queryStringParameters?.tenant || undefined;
+      return json(200, await listRequests({ status: status as RequestStatus | undefined, tenant }, deps));
+    },
+  ],
+  [
+    'POST /requests',
+    async (event, caller, _p, deps) => {
+      const { tenant, reason, input } = parseProposal(bodyOf(event));
+      const config = await deps.tenants.get(tenant);
+      if (!config) throw new RequestRefused('not-found', `unknown tenant '${tenant}'`);
+      const context = await deps.tenantFor(tenant);
+      return json(201, await propose(input, caller, reason, { tenant, history: deps.history, ...context }, deps));
+    },
+  ],
+  ['GET /requests/{}', async (_e, _c, [id], deps) => json(200, await getRequest(id as string, deps))],
+  ['GET /requests/{}/view', async (_e, caller, [id], deps) => json(200, await requestView(id as string, caller, deps))],
+  ['POST /requests/{}/approve', async (_e, caller, [id], deps) => json(200, await approveRequest(id as string, caller, deps))],
+  [
+    'POST /requests/{}/reject',
+    async (event, caller, [id], deps) => {
+      const reason = bodyOf(event).reason;
+      if (typeof reason !== 'string' || !reason.trim()) throw new BadRequest('reason is required to reject');
+      return json(200, await rejectRequest(id as string, caller, reason, deps));
+    },
+  ],
+  [
+    'GET /tenants',
+    async (_e, _c, _p, deps) =>
+      json(
+        200,
+        (await deps.tenants.list()).map((t) => ({ name: t.name })),
+      ),
+  ],
+  [
+    'GET /tenants/{}/drift',
+    async (event, _c, [tenant], deps) => {
+      const status = event.queryStringParameters?.status;
+      if (status && status !== 'open' && status !== 'accepted') throw new BadRequest('status must be open or accepted');
+      return json(200, await listDrift(tenant as string, { status: status as 'open' | 'accepted' | undefined }, deps));
+    },
+  ],
+  [
+    'POST /tenants/{}/drift/accept',
+    async (event, caller, [tenant], deps) => {
+      const { keys, reason, until } = bodyOf(event);
+      if (!Array.isArray(keys) || keys.length === 0 || keys.length > 500)
+        throw new BadRequest('keys must be a list of 1 to 500 resource keys');
+      if (typeof reason !== 'string' || !reason.trim()) throw new BadRequest('reason is required to accept drift');
+      if (typeof until !== 'string' || !until) throw new BadRequest('until is required (a date or an ISO time)');
+      const parsed = keys.map((k) => parseKey(typeof k === 'string' ? k : undefined));
+      return json(200, await acceptDrifts(tenant as string, { keys: parsed, reason, until }, caller, deps));
+    },
+  ],
+  ['GET /tenants/{}/history', async (_e, _c, [tenant], deps) => json(200, await tenantTimeline(tenant as string, deps))],
+  [
+    'GET /tenants/{}/versions',
+    async (event, _c, [tenant], deps) =>
+      json(200, await resourceVersions(tenant as string, parseKey(event.queryStringParameters?.key), deps)),
+  ],
+  [
+    'GET /tenants/{}/compare',
+    async (event, _c, [tenant], deps) => {
+      const q = event.queryStringParameters ?? {};
+      const key = parseKey(q.key);
+      return json(200, await compareVersions(tenant as string, key, wholeNumber(q.from, 'from'), wholeNumber(q.to, 'to'), deps));
+    },
+  ],
+  ['GET /tenants/{}/verify', async (_e, _c, [tenant], deps) => json(200, await verifyTenant(tenant as string, deps))],
+  [
+    'GET /tenants/{}/integrations',
+    async (event, _c, [tenant], deps) =>
+      json(200, await listIntegrations(tenant as string, event.queryStringParameters?.search || undefined, deps)),
+  ],
+];
+
+function match(pattern: string, method: string, segments: string[]): string[] | undefined {
+  const [m, path] = pattern.split(' ') as [string, string];
+  const parts = path.split('/').filter(Boolean);
+  if (m !== method || parts.length !== segments.length) return undefined;
+  const params: string[] = [];
+  for (const [i, part] of parts.entries()) {
+    const segment = segments[i] as string;
+    if (part === '{}') params.push(decodeURIComponent(segment));
+    else if (part !== segment) return undefined;
+  }
+  return params;
+}
+
+/**
+ * Change requests: POST /requests, GET /requests[?status=&tenant=], GET /requests/{id}, GET /requests/{id}/view,
+ * POST /requests/{id}/approve, POST /requests/{id}/reject. Read side (what the CLI and the console share):
+ * GET /whoami, GET /tenants, GET /tenants/{t}/drift[?status=], POST /tenants/{t}/drift/accept,
+ * GET /tenants/{t}/history, GET /tenants/{t}/versions?key=, GET /tenants/{t}/compare?key=&from=&to=,
+ * GET /tenants/{t}/verify, GET /tenants/{t}/integrations[?search=].
  */
 export async function main(event: APIGatewayProxyEvent, deps: ApprovalApiDeps): Promise<APIGatewayProxyResult> {
   try {
     const caller = callerOf(event);
     const path = (event.path ?? '/').replace(/\/+$/, '') || '/';
     const segments = path.split('/').filter(Boolean);
-    if (segments[0] !== 'requests') return json(404, { error: 'not-found', message: `no route ${event.httpMethod} ${path}` });
-    const [, id, action] = segments;
-    if (event.httpMethod === 'GET' && !id) {
-      const status = event.queryStringParameters?.status;
-      if (status && !STATUSES.has(status as RequestStatus)) throw new BadRequest(`status must be one of ${[...STATUSES].join(', ')}`);
-      return json(
-        200,
-        await listRequests({ status: status as RequestStatus | undefined, tenant: event.queryStringParameters?.tenant }, deps),
-      );
-    }
-    if (event.httpMethod === 'GET' && id && !action) return json(200, await getRequest(id, deps));
-    if (event.httpMethod === 'POST' && !id) {
-      const { tenant, reason, input } = parseProposal(bodyOf(event));
-      const config = await deps.tenants.get(tenant);
-      if (!config) throw new RequestRefused('not-found', `unknown tenant '${tenant}'`);
-      const context = await deps.tenantFor(tenant);
-      return json(201, await propose(input, caller, reason, { tenant, history: deps.history, ...context }, deps));
-    }
-    if (event.httpMethod === 'POST' && id && action === 'approve') return json(200, await approveRequest(id, caller, deps));
-    if (event.httpMethod === 'POST' && id && action === 'reject') {
-      const reason = bodyOf(event).reason;
-      if (typeof reason !== 'string' || !reason.trim()) throw new BadRequest('reason is required to reject');
-      return json(200, await rejectRequest(id, caller, reason, deps));
+    for (const [pattern, route] of ROUTES) {
+      let params: string[] | undefined;
+      try {
+        params = match(pattern, event.httpMethod, segments);
+      } catch {
+        throw new BadRequest(`the path ${path} is not correctly encoded`);
+      }
+      if (!params) continue;
+      const needs = permission(event.httpMethod, pattern);
+      if (needs) authorize(caller, needs, deps.access);
+      return await route(event, caller, params, deps);
     }
     return json(404, { error: 'not-found', message: `no route ${event.httpMethod} ${path}` });
   } catch (error) {

@@ -10,6 +10,7 @@ import { getStringFromEnv } from './env';
 /** The change-request store, vault and queue that proposing, approving and sweeping share. */
 export function changeDepsFromEnvironment(): ChangeDeps {
   const { db, tableName } = fromEnvironment.table();
+  const secrets = fromEnvironment.secrets();
   return {
     requests: new DynamoChangeRequestStore(db, tableName),
     vault: fromEnvironment.vault(),
@@ -17,5 +18,7 @@ export function changeDepsFromEnvironment(): ChangeDeps {
     clock: systemClock,
     newId: randomUUID,
     approvalsRequired: Number(process.env.APPROVALS_REQUIRED ?? '1'),
+    access: fromEnvironment.access(),
+    sealKey: () => secrets.fingerprintKey(),
   };
 }

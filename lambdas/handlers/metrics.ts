@@ -2,11 +2,20 @@ import type middy from '@middy/core';
 
 export const METRICS_NAMESPACE = 'sdim-guard';
 
+/**
+ * Straight to stdout, never console.log: with JSON log format the Lambda runtime wraps every console line into the
+ * "message" field of its own JSON record, where CloudWatch no longer sees `_aws` at the top level and extracts no
+ * metric. Lines written to stdout reach the log unchanged (as Powertools Metrics does it).
+ */
+export function writeStdoutLine(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
 /** CloudWatch Embedded Metric Format: one JSON log line becomes metrics, no API call and no extra latency. */
 export function emitMetrics(
   dimensions: Record<string, string>,
   metrics: Record<string, number>,
-  log: (line: string) => void = console.log,
+  log: (line: string) => void = writeStdoutLine,
 ): void {
   log(
     JSON.stringify({

@@ -7,7 +7,8 @@ export type GuardEventType =
   | 'Snapshot Warning'
   | 'Change Applied'
   | 'Change Conflict'
-  | 'Change Failed';
+  | 'Change Failed'
+  | 'Change Refused';
 
 export interface GuardEvent {
   readonly type: GuardEventType;

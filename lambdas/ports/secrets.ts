@@ -6,3 +6,12 @@ export interface SecretsPort {
   /** The HMAC key that fingerprints credentials; it must never change, or every secret would look changed. */
   fingerprintKey(): Promise<Buffer>;
 }
+
+/**
+ * What a tenant secret the stack created holds until an operator puts credentials there: a JSON object with only
+ * this key. Never change the key or UNSET_CREDENTIALS_TEXT: CloudFormation would write the new placeholder over
+ * credentials an operator has stored.
+ */
+export const UNSET_CREDENTIALS_KEY = 'sdimGuardUnset';
+export const UNSET_CREDENTIALS_TEXT =
+  'Not set yet: put {"clientId": "...", "clientSecret": "..."} of a personal access token of an ORG_ADMIN identity here (docs/deploy.md).';

@@ -27,3 +27,23 @@ export function assertTenantName(name: string): void {
     throw new Error(`tenant name '${name}' must be 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit`);
   }
 }
+
+/**
+ * Two names that differ only in case or punctuation ('acme-sb', 'acme_sb', 'Acme.SB') would become the same
+ * CloudFormation id, alarm and metric in a deployment: refused, naming both. Returns the names unchanged.
+ */
+export function assertDistinctTenantNames(names: readonly string[]): readonly string[] {
+  const seen = new Map<string, string>();
+  for (const name of names) {
+    const folded = name.toLowerCase().replace(/[^a-z0-9]/g, '');
+    const earlier = seen.get(folded);
+    if (earlier === name) throw new Error(`tenant '${name}' is listed twice`);
+    if (earlier !== undefined) {
+      throw new Error(
+        `tenant names '${earlier}' and '${name}' collide: ignoring case and punctuation both are '${folded}', which deployed ids, alarms and metrics cannot tell apart; rename one`,
+      );
+    }
+    seen.set(folded, name);
+  }
+  return names;
+}

@@ -1,3 +1,4 @@
+import { integrityProblems, sealKeyFrom, vaultProblems } from '../domain/approval-seal';
 import type { Json } from '../domain/canonical';
 import {
   type ApplyOutcome,
@@ -11,10 +12,12 @@ import {
   isExpired,
   TERMINAL,
 } from '../domain/change-request';
+import type { AccessConfig } from '../domain/identity';
 import type { NormaliseOptions } from '../domain/normalise';
 import { restoreSecrets } from '../domain/payload-secrets';
 import { resourceKey } from '../domain/resources';
-import { comparableHash, snapshotHashOf } from '../domain/targets';
+import { fingerprint } from '../domain/secrets';
+import { comparableHash, expectedAfter, snapshotHashOf } from '../domain/targets';
 import { IscApiError } from '../isc/errors';
 import type { ServiceDeskIntegration, StatusCheckConfig } from '../isc/schemas';
 import type { ChangeRequestStore, RequestSecretVault } from '../ports/change-requests';
@@ -29,6 +32,8 @@ export interface ApplyDeps {
   readonly clock: Clock;
   /** The ISC client and fingerprinting of the request's tenant. */
   readonly tenantFor: (tenant: string) => Promise<{ isc: IscClient; normalise: NormaliseOptions }>;
+  /** The identity model four eyes are re-checked with before anything reaches ISC. @default DEFAULT_ACCESS */
+  readonly access?: AccessConfig;
   /** How old a claim must be before another delivery may take it over. @default APPLY_LEASE_MS */
   readonly leaseMs?: number;
   /** Test hook: called at each step boundary, so a test can stop the apply there as a crash would. */
@@ -77,6 +82,9 @@ export async function applyChange(requestId: string, deps: ApplyDeps): Promise<A
   deps.checkpoint?.('claimed');
 
   const { isc, normalise } = await deps.tenantFor(request.tenant);
+  // What is applied must be what was proposed and approved: seals first, before ISC is even read.
+  const tampered = integrityProblems(claimed, sealKeyFrom(normalise.hmacKey), deps.access);
+  if (tampered.length > 0) return refuse(claimed, tampered, deps);
   const live = await readLive(isc, claimed);
   const liveHash = comparableHash(live, normalise);
   const liveId = live && 'id' in live ? live.id : undefined;
@@ -94,7 +102,16 @@ export async function applyChange(requestId: string, deps: ApplyDeps): Promise<A
     return record(claimed, 'conflict', outcome, deps, 'the live object changed since the request was approved; ISC was not touched');
   }
 
-  const operation = await withSecrets(claimed, deps.vault);
+  const loaded = await withSecrets(claimed, deps.vault);
+  const swapped = vaultProblems(claimed.operation as unknown as Json, loaded.values, (v) =>
+    fingerprint(v, normalise.hmacKey, claimed.tenant),
+  );
+  if (swapped.length > 0) return refuse(claimed, swapped, deps);
+  const operation = loaded.operation;
+  // The target is recomputed from the stored operation and the live base, and must be the one approved.
+  const recomputed = comparableHash(expectedAfterOrNull(operation, live), normalise);
+  if (recomputed !== claimed.targetHash)
+    return refuse(claimed, [`the stored operation now produces ${recomputed}, not the approved target ${claimed.targetHash}`], deps);
   let resultId: string | undefined;
   try {
     resultId = await call(isc, operation);
@@ -125,9 +142,23 @@ export async function applyChange(requestId: string, deps: ApplyDeps): Promise<A
   );
 }
 
+function expectedAfterOrNull(operation: ChangeOperation, live: Live) {
+  try {
+    return expectedAfter(operation, live ?? undefined) ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** The stored request is not what was approved: terminal, alerted, ISC untouched. */
+function refuse(request: ChangeRequest, problems: string[], deps: ApplyDeps): Promise<ApplyResult> {
+  const reason = `refused: ${problems.join('; ')}; ISC was not touched`;
+  return record(request, 'refused', { beforeHash: null, afterHash: null, error: reason }, deps, reason);
+}
+
 async function record(
   request: ChangeRequest,
-  to: 'applied' | 'failed' | 'conflict',
+  to: 'applied' | 'failed' | 'conflict' | 'refused',
   outcome: ApplyOutcome,
   deps: ApplyDeps,
   note?: string,
@@ -139,6 +170,8 @@ async function record(
     to === 'applied'
       ? await deps.requests.saveApplied(finished, {
           requestId: request.id,
+          // The transition this request explains: from the state it was approved against to what ISC holds now.
+          baseHash: request.baseSnapshotHash ?? null,
           key:
             outcome.integrationId && request.resourceKey.startsWith('integration:')
               ? resourceKey('integration', outcome.integrationId)
@@ -161,7 +194,8 @@ async function record(
  */
 async function deliverOutcome(request: ChangeRequest, deps: ApplyDeps): Promise<void> {
   const to = request.status;
-  const type = to === 'applied' ? 'Change Applied' : to === 'conflict' ? 'Change Conflict' : 'Change Failed';
+  const type =
+    to === 'applied' ? 'Change Applied' : to === 'conflict' ? 'Change Conflict' : to === 'refused' ? 'Change Refused' : 'Change Failed';
   try {
     await deps.notifier.publish({
       type,
@@ -185,9 +219,13 @@ async function deliverOutcome(request: ChangeRequest, deps: ApplyDeps): Promise<
   await deps.requests.save(alertSent(request));
 }
 
-async function withSecrets(request: ChangeRequest, vault: RequestSecretVault): Promise<ChangeOperation> {
-  if (request.secretPaths.length === 0) return request.operation;
-  return restoreSecrets(request.operation as unknown as Json, await vault.load(request.id)) as unknown as ChangeOperation;
+async function withSecrets(
+  request: ChangeRequest,
+  vault: RequestSecretVault,
+): Promise<{ operation: ChangeOperation; values: Record<string, Json> }> {
+  if (request.secretPaths.length === 0) return { operation: request.operation, values: {} };
+  const values = await vault.load(request.id);
+  return { operation: restoreSecrets(request.operation as unknown as Json, values) as unknown as ChangeOperation, values };
 }
 
 function integrationIdOf(operation: ChangeOperation): string | undefined {

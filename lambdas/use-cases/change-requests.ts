@@ -1,3 +1,4 @@
+import { approvalSeal, proposalSeal, sealKeyFrom } from '../domain/approval-seal';
 import type { Json } from '../domain/canonical';
 import {
   approve,
@@ -11,10 +12,12 @@ import {
   type RequestStatus,
   reject,
 } from '../domain/change-request';
+import { type AccessConfig, forbiddenReason, identify, type Route, samePerson } from '../domain/identity';
 import type { NormaliseOptions } from '../domain/normalise';
 import { restoreSecrets, type SecretValues, splitSecrets } from '../domain/payload-secrets';
 import { resourceKey } from '../domain/resources';
-import { comparableHash, expectedAfter } from '../domain/targets';
+import { fingerprint } from '../domain/secrets';
+import { comparableHash, expectedAfter, snapshotHashOf } from '../domain/targets';
 import { IscApiError } from '../isc/errors';
 import { type JsonPatchOperation, type ServiceDeskIntegration, type StatusCheckConfig, schemaProblems } from '../isc/schemas';
 import type { ChangeQueue, ChangeRequestStore, RequestSecretVault } from '../ports/change-requests';
@@ -32,6 +35,16 @@ export interface ChangeDeps {
   readonly approvalsRequired?: number;
   /** How long a request may wait to be applied. @default 7 days */
   readonly ttlMs?: number;
+  /** Who may propose and approve, and who is the same person. @default DEFAULT_ACCESS */
+  readonly access?: AccessConfig;
+  /** The fingerprint key; approvals are sealed with a key derived from it (approval-seal.ts). */
+  readonly sealKey: () => Promise<Buffer>;
+}
+
+/** 403 unless the access configuration lets `principal` use `route`. */
+export function authorize(principal: string, route: Route, access: AccessConfig | undefined): void {
+  const reason = forbiddenReason(principal, route, access);
+  if (reason) throw new RequestRefused('forbidden', reason);
 }
 
 /** What proposing needs of the tenant: its ISC and stored history, and how it fingerprints. */
@@ -44,12 +57,47 @@ export interface TenantContext {
 
 /** A proposal as it arrives from the CLI or the API, before validation. */
 export type ProposalInput =
-  | { kind: 'create'; integration: unknown }
-  | { kind: 'replace'; integrationId: string; integration: unknown }
-  | { kind: 'patch'; integrationId: string; patch: unknown }
+  | { kind: 'create'; integration: unknown; secrets?: Record<string, Json> }
+  | { kind: 'replace'; integrationId: string; integration: unknown; secrets?: Record<string, Json> }
+  | { kind: 'patch'; integrationId: string; patch: unknown; secrets?: Record<string, Json> }
   | { kind: 'delete'; integrationId: string }
   | { kind: 'status-check'; config: unknown }
   | { kind: 'revert'; integrationId: string; version: number; secrets?: Record<string, Json> };
+
+/**
+ * A stored fingerprint (`{"$secret": "hmac-sha256:…"}`, e.g. copied from history) is never a credential: each one in
+ * a payload must be replaced by the real value, supplied by JSON Pointer, and the value must be the one fingerprinted
+ * there (so a wrong value is refused rather than applied). Supplied values for places without a fingerprint are refused.
+ */
+function fillFingerprints(payload: Json, supplied: Record<string, Json> | undefined, what: string, ctx: TenantContext): Json {
+  const { fingerprintsFound } = splitSecrets(payload, ctx.normalise.secretPolicy, ctx.normalise.hmacKey, ctx.tenant);
+  const found = fingerprintsFound.map((p) => p.replace(/\/\$secret$/, ''));
+  const given = supplied ?? {};
+  const missing = found.filter((p) => !(p in given));
+  if (missing.length > 0)
+    invalid(
+      `${what} holds only the stored fingerprint of the credential(s) at ${missing.join(', ')}, not the credential: supply the real value (CLI: --secret <path>=<value>)`,
+    );
+  const extra = Object.keys(given).filter((p) => !found.includes(p));
+  if (extra.length > 0)
+    invalid(`${what} holds no credential fingerprint at ${extra.join(', ')}; put new credentials in the payload itself`);
+  for (const pointer of found) {
+    const stored = pointerValue(payload, pointer) as { $secret: string };
+    if (fingerprint(given[pointer] as Json, ctx.normalise.hmacKey, ctx.tenant).$secret !== stored.$secret)
+      invalid(`the value supplied for ${pointer} is not the credential ${what} fingerprinted there`);
+  }
+  return found.length > 0 ? restoreSecrets(payload, given) : payload;
+}
+
+function pointerValue(doc: Json, pointer: string): Json | undefined {
+  let node: Json | undefined = doc;
+  for (const raw of pointer.split('/').slice(1)) {
+    const token = raw.replaceAll('~1', '/').replaceAll('~0', '~');
+    if (node === null || typeof node !== 'object') return undefined;
+    node = Array.isArray(node) ? node[Number(token)] : node[token];
+  }
+  return node;
+}
 
 /** Drops what ISC assigns, so a body taken from a GET or a stored version can be sent back. */
 function bodyOf(integration: ServiceDeskIntegration): ServiceDeskIntegration {
@@ -81,16 +129,18 @@ export async function propose(
   ctx: TenantContext,
   deps: ChangeDeps,
 ): Promise<ChangeRequest> {
+  authorize(requester, 'propose', deps.access);
   if (!reason.trim()) invalid('a change request needs a reason');
   let operation: ChangeOperation;
   let live: ServiceDeskIntegration | StatusCheckConfig | undefined;
   let key: string;
-  let supplied: SecretValues = {};
   switch (input.kind) {
     case 'create': {
       const problems = schemaProblems('ServiceDeskIntegrationDto', input.integration);
       if (problems) invalid(`the integration is not valid for ISC: ${problems}`);
-      const integration = bodyOf(input.integration as ServiceDeskIntegration);
+      const integration = bodyOf(
+        fillFingerprints(input.integration as Json, input.secrets, 'the integration', ctx) as unknown as ServiceDeskIntegration,
+      );
       const taken = await ctx.isc.listIntegrations({ filters: `name eq ${JSON.stringify(integration.name)}`, limit: 1 });
       if (taken.items.length > 0)
         throw new RequestRefused('conflict', `an integration named '${integration.name}' already exists (${taken.items[0]?.id})`);
@@ -102,7 +152,12 @@ export async function propose(
       const problems = schemaProblems('ServiceDeskIntegrationDto', input.integration);
       if (problems) invalid(`the integration is not valid for ISC: ${problems}`);
       live = await liveIntegration(ctx.isc, input.integrationId);
-      operation = { kind: 'replace', integrationId: input.integrationId, integration: bodyOf(input.integration as ServiceDeskIntegration) };
+      const integration = fillFingerprints(input.integration as Json, input.secrets, 'the integration', ctx);
+      operation = {
+        kind: 'replace',
+        integrationId: input.integrationId,
+        integration: bodyOf(integration as unknown as ServiceDeskIntegration),
+      };
       key = resourceKey('integration', input.integrationId);
       break;
     }
@@ -116,8 +171,24 @@ export async function propose(
           invalid(`patch operation ${i} is '${name}' on ${path}: ISC accepts only 'replace' (it answers 403 to anything else)`);
         if (/^\/(id|created|modified)(\/|$)/.test(path)) invalid(`patch operation ${i}: ${path} is read-only in ISC`);
       });
+      // A fingerprint in a patch value is supplied by the integration path it lands at (the op's path, and below).
+      const ops = input.patch as JsonPatchOperation[];
+      const supplied = Object.entries(input.secrets ?? {});
+      const stray = supplied.filter(([p]) => !ops.some((op) => p === op.path || p.startsWith(`${op.path}/`))).map(([p]) => p);
+      if (stray.length > 0) invalid(`the patch sets no credential at ${stray.join(', ')}`);
+      const filledOps = ops.map((op, i) => {
+        const mine = Object.fromEntries(
+          supplied.filter(([p]) => p === op.path || p.startsWith(`${op.path}/`)).map(([p, v]) => [`/value${p.slice(op.path.length)}`, v]),
+        );
+        const filled = fillFingerprints({ value: op.value as Json }, mine, `patch operation ${i} (${op.path})`, ctx);
+        return { ...op, value: (filled as { value: Json }).value } as JsonPatchOperation;
+      });
       live = await liveIntegration(ctx.isc, input.integrationId);
-      operation = { kind: 'patch', integrationId: input.integrationId, patch: input.patch as JsonPatchOperation[] };
+      operation = {
+        kind: 'patch',
+        integrationId: input.integrationId,
+        patch: filledOps,
+      };
       key = resourceKey('integration', input.integrationId);
       break;
     }
@@ -149,15 +220,12 @@ export async function propose(
       const stored = await ctx.history.getVersionContent(ctx.tenant, key, input.version);
       if (!stored) throw new RequestRefused('not-found', `there is no stored version ${input.version} of ${key}`);
       live = await liveIntegration(ctx.isc, input.integrationId);
-      const { fingerprintsFound } = splitSecrets(stored as Json, ctx.normalise.secretPolicy, ctx.normalise.hmacKey, ctx.tenant);
-      const missing = fingerprintsFound.map((p) => p.replace(/\/\$secret$/, '')).filter((p) => !(p in (input.secrets ?? {})));
-      if (missing.length > 0) {
-        invalid(
-          `version ${input.version} holds only fingerprints of the credential(s) at ${missing.join(', ')}; they cannot be restored from history: supply them (CLI: --secret <path>=<value>)`,
-        );
-      }
-      supplied = input.secrets ?? {};
-      const withSecrets = restoreSecrets(stored as Json, supplied) as unknown as ServiceDeskIntegration;
+      const withSecrets = fillFingerprints(
+        stored as Json,
+        input.secrets,
+        `version ${input.version}`,
+        ctx,
+      ) as unknown as ServiceDeskIntegration;
       operation = { kind: 'revert', integrationId: input.integrationId, version: input.version, integration: bodyOf(withSecrets) };
       break;
     }
@@ -179,12 +247,13 @@ export async function propose(
   const id = deps.newId();
   const { redacted, secrets } = splitSecrets(operation as unknown as Json, ctx.normalise.secretPolicy, ctx.normalise.hmacKey, ctx.tenant);
   const now = deps.clock.now();
-  const request = newRequest({
+  const unsealed = newRequest({
     id,
     tenant: ctx.tenant,
     resourceKey: key,
     operation: redacted as unknown as ChangeOperation,
     baseHash,
+    baseSnapshotHash: snapshotHashOf(live ?? null, ctx.normalise),
     targetHash,
     secretPaths: Object.keys(secrets),
     requester,
@@ -193,6 +262,7 @@ export async function propose(
     expiresAt: new Date(now.getTime() + (deps.ttlMs ?? 7 * 24 * 3_600_000)).toISOString(),
     approvalsRequired: deps.approvalsRequired ?? 1,
   });
+  const request: ChangeRequest = { ...unsealed, proposalSeal: proposalSeal(unsealed, sealKeyFrom(await deps.sealKey())) };
   if (Object.keys(secrets).length > 0) await deps.vault.stash(id, secrets);
   await deps.requests.create(request);
   return request;
@@ -206,13 +276,21 @@ export async function getRequest(id: string, deps: Pick<ChangeDeps, 'requests'>)
 
 /** Records an approval; the final one queues the request for the apply function. */
 export async function approveRequest(id: string, approver: string, deps: ChangeDeps): Promise<ChangeRequest> {
+  authorize(approver, 'approve', deps.access);
   const request = await getRequest(id, deps);
   const now = deps.clock.now();
   if (isExpired(request, now)) {
     await deps.requests.save(expire(request, now));
     throw new RequestRefused('conflict', `request ${id} expired at ${request.expiresAt}`);
   }
-  const approved = approve(request, approver, now);
+  const key = sealKeyFrom(await deps.sealKey());
+  const approved = approve(
+    request,
+    identify(approver, deps.access),
+    { requester: identify(request.requester, deps.access), approvers: request.approvals.map((a) => identify(a.by, deps.access)) },
+    now,
+    (at) => approvalSeal(request, approver, at, request.targetHash, key),
+  );
   if (!(await deps.requests.save(approved)))
     throw new RequestRefused('conflict', `request ${id} changed while it was being approved; try again`);
   if (approved.status !== 'approved') return approved;
@@ -229,6 +307,11 @@ export async function queueApproved(request: ChangeRequest, deps: ChangeDeps): P
 
 export async function rejectRequest(id: string, by: string, reason: string, deps: ChangeDeps): Promise<ChangeRequest> {
   const request = await getRequest(id, deps);
+  // Approvers reject; a requester may withdraw their own request.
+  if (forbiddenReason(by, 'reject', deps.access)) {
+    if (!samePerson(identify(by, deps.access), identify(request.requester, deps.access))) authorize(by, 'reject', deps.access);
+    authorize(by, 'withdraw', deps.access);
+  }
   const rejected = reject(request, by, reason, deps.clock.now());
   if (!(await deps.requests.save(rejected)))
     throw new RequestRefused('conflict', `request ${id} changed while it was being rejected; try again`);

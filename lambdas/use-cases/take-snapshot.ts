@@ -10,7 +10,7 @@ import {
 } from '../domain/attribution';
 import type { JsonObject } from '../domain/canonical';
 import { applyChanges, type ChainedChange, GENESIS_HASH, manifestHash, type SnapshotLink, snapshotHash } from '../domain/chain';
-import { type ClassifiedChange, classify, isActive } from '../domain/classify';
+import { type ClassifiedChange, classify, eligibleEntries, isActive, type PreviousSnapshot } from '../domain/classify';
 import { boundedPatch, changedKeys, detectChanges, type KnownResource } from '../domain/detect';
 import { type NormaliseOptions, normaliseIntegration, normaliseStatusCheck } from '../domain/normalise';
 import type { NormalisedResource, ResourceKey } from '../domain/resources';
@@ -162,7 +162,8 @@ export async function takeSnapshot(tenant: string, deps: SnapshotDeps): Promise<
       : [];
   const driftByKey = new Map(state.drifts.map((d) => [d.key, d]));
   const acceptances = state.drifts.flatMap((d) => (d.status === 'accepted' && d.acceptance ? [d.acceptance] : []));
-  const classified = detected.map((c) => classify(c, applied, acceptances, now));
+  const eligible = eligibleEntries(applied, previousSnapshot(state.latest));
+  const classified = detected.map((c) => classify(c, eligible, acceptances, now));
 
   const seq = (state.latest?.seq ?? 0) + 1;
   const snapshotId = deps.newId();
@@ -469,6 +470,17 @@ async function confirmRemovals(isc: IscClient, apparent: KnownResource[], limit:
     }
   }
   return { removed, stillThere };
+}
+
+function previousSnapshot(latest: StoredSnapshot | undefined): PreviousSnapshot | undefined {
+  if (!latest) return undefined;
+  return {
+    takenAt: latest.takenAt,
+    fetchStartedAt: new Date(Date.parse(latest.takenAt) - (latest.stats?.fetchMs ?? 0)).toISOString(),
+    explained: new Set(
+      latest.changes.flatMap((c) => ((c as { requestId?: string }).requestId ? [(c as { requestId: string }).requestId] : [])),
+    ),
+  };
 }
 
 function chainRecord(

@@ -117,7 +117,7 @@ export async function benchApply(
     const requests = new DynamoChangeRequestStore(db, table);
     const vault = { stash: async () => undefined, load: async () => ({}), discard: async () => undefined };
     const queue = new LocalFifoQueue({ visibilityTimeoutMs: 1_000 });
-    const changeDeps = { requests, vault, queue, clock: systemClock, newId: randomUUID };
+    const changeDeps = { requests, vault, queue, clock: systemClock, newId: randomUUID, sealKey: async () => fingerprintKey };
     const normalise = { tenant: 'bench', secretPolicy: new SecretPolicy(), hmacKey: fingerprintKey };
     const proposing = new HttpIscClient({ tenantUrl: url, credentials: proposer });
     const context = { tenant: 'bench', isc: proposing, history: new DynamoSnapshotStore(db, table), normalise };

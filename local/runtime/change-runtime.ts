@@ -22,7 +22,16 @@ export const LOCAL_USER_HEADER = 'x-sdim-guard-user';
 export const storeOutbox: ChangeQueue = { enqueue: async () => undefined };
 
 export function changeDeps(ws: Workspace, queue: ChangeQueue, approvalsRequired = 1): ChangeDeps {
-  return { requests: ws.requests, vault: ws.secrets, queue, clock: systemClock, newId: randomUUID, approvalsRequired };
+  return {
+    requests: ws.requests,
+    vault: ws.secrets,
+    queue,
+    clock: systemClock,
+    newId: randomUUID,
+    approvalsRequired,
+    access: ws.access,
+    sealKey: () => ws.secrets.fingerprintKey(),
+  };
 }
 
 export function tenantContexts(ws: Workspace) {
@@ -50,6 +59,7 @@ export class LocalChangeRuntime {
       deadLetters: this.queue,
       maxReceiveCount: 5,
       leaseMs: 2_000,
+      access: ws.access,
       log,
     };
   }
@@ -73,28 +83,44 @@ export class LocalChangeRuntime {
   }
 }
 
+/** The approval API's dependencies on a workspace: the composition the Lambda wiring does, with local adapters. */
+export function localApprovalDeps(ws: Workspace, queue: ChangeQueue): ApprovalApiDeps {
+  return { ...changeDeps(ws, queue), tenants: ws.tenants, history: ws.store, tenantFor: tenantContexts(ws) };
+}
+
+/** An API Gateway-shaped event for the approval handler; locally the caller is whoever the user header names. */
+export function localApprovalEvent(request: {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  body: string;
+  user: string | undefined;
+}): APIGatewayProxyEvent {
+  return {
+    httpMethod: request.method,
+    path: request.path,
+    body: request.body || null,
+    isBase64Encoded: false,
+    queryStringParameters: request.query,
+    headers: {},
+    requestContext: { identity: { userArn: request.user || null } },
+  } as unknown as APIGatewayProxyEvent;
+}
+
 /** The approval API handler on localhost: same `main`, events shaped like API Gateway's. */
 export async function startApprovalApi(ws: Workspace, queue: ChangeQueue, port = 0): Promise<{ url: string; stop: () => Promise<void> }> {
-  const contexts = tenantContexts(ws);
-  const deps: ApprovalApiDeps = {
-    ...changeDeps(ws, queue),
-    tenants: ws.tenants,
-    history: ws.store,
-    tenantFor: contexts,
-  };
+  const deps = localApprovalDeps(ws, queue);
   const server: Server = createServer(async (req, res) => {
     const body = await readBody(req);
     const url = new URL(req.url ?? '/', 'http://localhost');
     const user = req.headers[LOCAL_USER_HEADER];
-    const event = {
-      httpMethod: req.method ?? 'GET',
+    const event = localApprovalEvent({
+      method: req.method ?? 'GET',
       path: url.pathname,
-      body: body || null,
-      isBase64Encoded: false,
-      queryStringParameters: Object.fromEntries(url.searchParams),
-      headers: {},
-      requestContext: { identity: { userArn: typeof user === 'string' && user ? user : null } },
-    } as unknown as APIGatewayProxyEvent;
+      query: Object.fromEntries(url.searchParams),
+      body,
+      user: typeof user === 'string' ? user : undefined,
+    });
     const result = await approvalMain(event, deps);
     res.writeHead(result.statusCode, result.headers as Record<string, string>);
     res.end(result.body);

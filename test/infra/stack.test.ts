@@ -2,7 +2,9 @@ import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import { UNSET_CREDENTIALS_KEY, UNSET_CREDENTIALS_TEXT } from '../../lambdas/ports/secrets';
 import { SdimGuardStack, type SdimGuardStackProps } from '../../lib/sdim-guard-stack';
+import { resourcesOf, templatesOf } from './templates';
 
 // Bundling is skipped (no esbuild run per test); each test asserts one guardrail of the synthesized template.
 
@@ -18,14 +20,21 @@ const TENANTS = [
 
 function synth(props: Partial<SdimGuardStackProps> = {}, nag = false) {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-  const stack = new SdimGuardStack(app, 'Test', { tenants: TENANTS, alertEmails: ['secops@example.com'], ...props });
+  const stack = new SdimGuardStack(app, 'Test', {
+    tenants: TENANTS,
+    alertEmails: ['secops@example.com'],
+    apiGatewayLogsRole: 'existing',
+    ...props,
+  });
   if (nag) Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
-  return { app, stack, template: () => Template.fromStack(stack) };
+  return { app, stack, template: () => Template.fromStack(stack), all: () => templatesOf(stack) };
 }
 
 describe('SdimGuardStack', () => {
-  const { template: t } = synth();
+  const { template: t, all } = synth();
   const template = t();
+  const templates = all();
+  const everywhere = (type: string) => resourcesOf(templates, type);
 
   it('keeps history in a table with PITR, a customer-managed key, deletion protection and TTL', () => {
     template.hasResource('AWS::DynamoDB::Table', {
@@ -105,12 +114,15 @@ describe('SdimGuardStack', () => {
   });
 
   it('schedules one snapshot per tenant, carrying only the tenant name', () => {
-    const schedules = Object.values(template.findResources('AWS::Scheduler::Schedule')).filter((s) => s.Properties.Target.Input);
+    type Target = { Input?: string };
+    const schedules = everywhere('AWS::Scheduler::Schedule').filter((s) => (s.Properties.Target as Target).Input);
     expect(schedules.map((s) => s.Properties.ScheduleExpression)).toEqual(['rate(15 minutes)', 'rate(15 minutes)']);
-    expect(schedules.map((s) => JSON.parse(s.Properties.Target.Input))).toEqual([{ tenant: 'acme' }, { tenant: 'globex' }]);
+    expect(
+      schedules.map((s) => JSON.parse((s.Properties.Target as Target).Input ?? '')).sort((a, b) => a.tenant.localeCompare(b.tenant)),
+    ).toEqual([{ tenant: 'acme' }, { tenant: 'globex' }]);
   });
 
-  it('lets the snapshot function read exactly the tenant secrets and the fingerprint key', () => {
+  it('lets the snapshot function read the tenant secrets (created ones by their prefix) and the fingerprint key', () => {
     const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) =>
       JSON.stringify(p).includes('SnapshotsFunction'),
     );
@@ -119,8 +131,16 @@ describe('SdimGuardStack', () => {
       .filter((s) => [s.Action].flat().includes('secretsmanager:GetSecretValue'))
       .map((s) => JSON.stringify(s.Resource));
     expect(reads).toHaveLength(3);
-    expect(reads.some((r) => r.includes('globex-isc-AbCdEf'))).toBe(true);
-    expect(reads.some((r) => r.includes('*'))).toBe(false);
+    expect(reads.filter((r) => r.includes('globex-isc-AbCdEf'))).toHaveLength(1);
+    expect(reads.filter((r) => r.includes(':secret:sdim-guard/Test/tenants/*'))).toHaveLength(1);
+    expect(reads.filter((r) => r.includes('*'))).toHaveLength(1);
+  });
+
+  it('creates a named secret holding a recognisable placeholder for a tenant without secretArn', () => {
+    const created = everywhere('AWS::SecretsManager::Secret').filter((s) => String(s.Properties.Name).includes('/tenants/'));
+    expect(created.map((s) => [s.Properties.Name, s.Properties.SecretString, s.DeletionPolicy])).toEqual([
+      ['sdim-guard/Test/tenants/acme/isc-credentials', JSON.stringify({ [UNSET_CREDENTIALS_KEY]: UNSET_CREDENTIALS_TEXT }), 'Retain'],
+    ]);
   });
 
   it('scopes each function to the table actions its handler performs', () => {
@@ -138,7 +158,8 @@ describe('SdimGuardStack', () => {
 
   it('authorizes every approval API method with IAM', () => {
     const methods = Object.values(template.findResources('AWS::ApiGateway::Method'));
-    expect(methods).toHaveLength(5);
+    // 5 request routes, and the read side the console shares: view, whoami, tenants, drift, accept, and 5 tenant reads.
+    expect(methods).toHaveLength(15);
     for (const method of methods) expect(method.Properties.AuthorizationType).toBe('AWS_IAM');
   });
 
@@ -150,12 +171,17 @@ describe('SdimGuardStack', () => {
     });
   });
 
-  it('alarms on stale snapshots per tenant, snapshot errors, throttles, the DLQ and conflicts, all to the topic', () => {
-    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
+  it('alarms on stale snapshots per tenant, every function error, throttles, the DLQs, API 5xx and conflicts, all to the topic', () => {
+    const alarms = everywhere('AWS::CloudWatch::Alarm');
     const names = alarms.map((a) => a.Properties.MetricName).sort();
     expect(names).toEqual([
+      '5XXError',
+      'ApproximateNumberOfMessagesVisible',
       'ApproximateNumberOfMessagesVisible',
       'ChangeConflict',
+      'Errors',
+      'Errors',
+      'Errors',
       'Errors',
       'SnapshotSucceeded',
       'SnapshotSucceeded',
@@ -168,10 +194,19 @@ describe('SdimGuardStack', () => {
       [2, 'breaching', 900],
     ]);
     for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toHaveLength(1);
+    for (const alarm of alarms) expect(alarm.Properties.AlarmDescription).toMatch(/\S/);
+  });
+
+  it('alarms on the errors of every function', () => {
+    const functions = Object.keys(template.findResources('AWS::Lambda::Function'));
+    const erroring = everywhere('AWS::CloudWatch::Alarm')
+      .filter((a) => a.Properties.MetricName === 'Errors')
+      .map((a) => JSON.stringify(a.Properties.Dimensions));
+    for (const fn of functions) expect(erroring.filter((d) => d.includes(`"Ref":"${fn}"`))).toHaveLength(1);
   });
 
   it('sweeps change requests every five minutes', () => {
-    const sweeps = Object.values(template.findResources('AWS::Scheduler::Schedule')).filter((s) => !s.Properties.Target.Input);
+    const sweeps = everywhere('AWS::Scheduler::Schedule').filter((s) => !(s.Properties.Target as { Input?: string }).Input);
     expect(sweeps.map((s) => s.Properties.ScheduleExpression)).toEqual(['rate(5 minutes)']);
   });
 

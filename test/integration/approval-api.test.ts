@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { StaticTenantDirectory } from '../../lambdas/adapters/static-tenant-directory';
+import { DEFAULT_ACCESS } from '../../lambdas/domain/identity';
 import { type ApprovalApiDeps, main } from '../../lambdas/handlers/approval-api';
 import { propose } from '../../lambdas/use-cases/change-requests';
 import { changeHarness } from '../support/change-harness';
@@ -64,6 +65,105 @@ describe('the approval API handler', () => {
     const again = await main(event('POST', `/requests/${request.id}/approve`, 'arn:aws:iam::111122223333:user/carol'), deps);
     expect(again.statusCode).toBe(409);
     expect(JSON.parse(again.body)).toEqual({ error: 'conflict', message: expect.stringMatching(/is queued, not pending/) });
+  });
+
+  describe('four eyes against one person with several principals', () => {
+    const role = (name: string, session: string) => `arn:aws:sts::111122223333:assumed-role/${name}/${session}`;
+    const proposeAs = async (caller: string, value: string, extra: Partial<ApprovalApiDeps> = {}) => {
+      const body = {
+        ...proposal,
+        operation: {
+          ...proposal.operation,
+          integrationId: h.emulator.state.ids()[1],
+          patch: [{ op: 'replace', path: '/description', value }],
+        },
+      };
+      const response = await main(event('POST', '/requests', caller, body), { ...deps, ...extra });
+      expect(response.statusCode).toBe(201);
+      return JSON.parse(response.body).id as string;
+    };
+    const approveAs = (requestId: string, caller: string, extra: Partial<ApprovalApiDeps> = {}) =>
+      main(event('POST', `/requests/${requestId}/approve`, caller), { ...deps, ...extra });
+    const withdraw = (requestId: string) => main(event('POST', `/requests/${requestId}/reject`, alice, { reason: 'cleanup' }), deps);
+
+    it('refuses mallory approving her own proposal from another session of the same role', async () => {
+      const requestId = await proposeAs(role('ChangeBoard', 'mallory'), 'self-approved');
+      const response = await approveAs(requestId, role('ChangeBoard', 'mallory-2'));
+      expect(response.statusCode).toBe(403);
+      expect(JSON.parse(response.body).message).toMatch(
+        /cannot approve it \(.*mallory-2 and .*mallory are the same person as far as sdim-guard can tell\)/,
+      );
+      expect((await h.requests.get(requestId))?.status).toBe('pending');
+      await withdraw(requestId);
+    });
+
+    it('refuses a case variant of the requester, and one person counting twice when two approvals are required', async () => {
+      const two = { approvalsRequired: 2 };
+      const iamRequest = await proposeAs('arn:aws:iam::111122223333:user/mallory', 'case variant', two);
+      expect((await approveAs(iamRequest, 'arn:aws:iam::111122223333:user/Mallory', two)).statusCode).toBe(403);
+      await withdraw(iamRequest);
+      const requestId = await proposeAs(alice, 'two sessions', two);
+      expect((await approveAs(requestId, role('ChangeBoard', 'mallory'), two)).statusCode).toBe(200);
+      const second = await approveAs(requestId, role('ChangeBoard', 'Mallory'), two);
+      expect(second.statusCode).toBe(409);
+      expect(JSON.parse(second.body).message).toMatch(/already approved request .* as .*ChangeBoard\/mallory \(the same person/);
+      const third = await approveAs(requestId, role('ChangeBoard', 'mallory-2'), two);
+      expect(third.statusCode).toBe(409);
+      expect((await h.requests.get(requestId))?.status).toBe('pending');
+      await withdraw(requestId);
+    });
+
+    it('lets Identity Center users of the same permission set approve each other, and applies the change', async () => {
+      const sso = (user: string) => role('AWSReservedSSO_ChangeBoard_0123456789abcdef', user);
+      const requestId = await proposeAs(sso('alice@example.com'), 'identity center four eyes');
+      expect((await approveAs(requestId, sso('ALICE@example.com'))).statusCode).toBe(403);
+      const approved = await approveAs(requestId, sso('bob@example.com'));
+      expect(approved.statusCode).toBe(200);
+      expect(JSON.parse(approved.body)).toMatchObject({
+        status: 'queued',
+        approvals: [{ by: sso('bob@example.com'), persons: ['sso:bob@example.com'] }],
+      });
+      await h.drain();
+      expect((await h.requests.get(requestId))?.status).toBe('applied');
+      expect(h.emulator.state.get(h.emulator.state.ids()[1] as string).description).toBe('identity center four eyes');
+    });
+
+    it('joins principals through people: alice as IAM user cannot approve alice as Identity Center user', async () => {
+      const access = { ...DEFAULT_ACCESS, people: { alice: [alice, role('AWSReservedSSO_*', 'alice@example.com')] } };
+      const requestId = await proposeAs(alice, 'people join', { access });
+      const response = await approveAs(requestId, role('AWSReservedSSO_Admin_1', 'alice@example.com'), { access });
+      expect(response.statusCode).toBe(403);
+      await withdraw(requestId);
+    });
+
+    it('answers 403 with the reason to callers the access configuration does not name for a route', async () => {
+      const access = { ...DEFAULT_ACCESS, proposers: ['arn:aws:iam::*:user/*'], approvers: [role('AWSReservedSSO_ChangeBoard_*', '*')] };
+      const body = { ...proposal, operation: { ...proposal.operation, integrationId: id } };
+      const proposed = await main(event('POST', '/requests', bob, body), { ...deps, access });
+      expect(proposed.statusCode).toBe(403);
+      expect(JSON.parse(proposed.body).message).toBe(`${bob} may not propose change requests: it matches none of the configured proposers`);
+      const requestId = await proposeAs(alice, 'authorized proposer', { access });
+      const approval = await approveAs(requestId, bob, { access });
+      expect(approval.statusCode).toBe(403);
+      expect(JSON.parse(approval.body).message).toMatch(/may not approve change requests/);
+      const read = await main(event('GET', `/requests/${requestId}`, 'arn:aws:iam::999999999999:role/x'), {
+        ...deps,
+        access: { ...access, proposers: ['nobody'] },
+      });
+      expect(read.statusCode).toBe(403);
+      // The requester may withdraw their own request without being an approver; someone else may not reject it.
+      expect(
+        (
+          await main(event('POST', `/requests/${requestId}/reject`, 'arn:aws:iam::111122223333:user/carol', { reason: 'no' }), {
+            ...deps,
+            access,
+          })
+        ).statusCode,
+      ).toBe(403);
+      expect(
+        (await main(event('POST', `/requests/${requestId}/reject`, alice, { reason: 'withdrawn' }), { ...deps, access })).statusCode,
+      ).toBe(200);
+    });
   });
 
   it.each([

@@ -1,4 +1,4 @@
-import { RequestRefused } from '../../lambdas/domain/change-request';
+import { type ChangeRequest, RequestRefused } from '../../lambdas/domain/change-request';
 import { approveRequest, listRequests, propose, rejectRequest } from '../../lambdas/use-cases/change-requests';
 import { sweepRequests } from '../../lambdas/use-cases/sweep-requests';
 import { changeHarness } from '../support/change-harness';
@@ -67,6 +67,131 @@ describe('the change-approval queue with exactly-once apply', () => {
     expect(h.emulator.state.get(id).description).toBe('someone edited it meanwhile');
     expect(h.writesTo(id)).toBe(0);
     expect(h.notifier.events.map((e) => e.type)).toContain('Change Conflict');
+  });
+
+  describe('ledger entries explain one transition, once', () => {
+    const applyPatch = async (value: string) => {
+      const request = await proposePatch(value);
+      await approveRequest(request.id, 'bob', h.changeDeps);
+      await h.drain();
+      expect((await h.requests.get(request.id))?.status).toBe('applied');
+      h.advance(60_000);
+      return request;
+    };
+    const manualEdit = (value: string) => {
+      h.emulator.state.patch(id, [{ op: 'replace', path: '/description', value }]);
+      h.advance(60_000);
+    };
+    const classificationOf = async () => {
+      const result = await h.snapshot();
+      h.advance(60_000);
+      return result.changes.filter((c) => c.resource.id === id).map((c) => c.classification);
+    };
+
+    it("calls a direct return to an earlier request's state unexpected (request 1 sets B, request 2 sets C, someone sets B)", async () => {
+      h.advance(60_000);
+      await applyPatch('state B');
+      await applyPatch('state C');
+      expect(await classificationOf()).toEqual(['expected']);
+      manualEdit('state B');
+      expect(await classificationOf()).toEqual(['unexpected']);
+    });
+
+    it('does not let an entry the previous snapshot already explained explain a later edit to the same state', async () => {
+      h.advance(60_000);
+      await applyPatch('state B');
+      expect(await classificationOf()).toEqual(['expected']);
+      manualEdit('someone else');
+      expect(await classificationOf()).toEqual(['unexpected']);
+      manualEdit('state B');
+      expect(await classificationOf()).toEqual(['unexpected']);
+    });
+
+    it('does not let an entry hidden by a manual undo before any snapshot explain a later edit', async () => {
+      h.advance(60_000);
+      const original = h.emulator.state.get(id).description as string;
+      await applyPatch('state B');
+      manualEdit(original);
+      expect(await classificationOf()).toEqual([]);
+      manualEdit('state B');
+      expect(await classificationOf()).toEqual(['unexpected']);
+    });
+  });
+
+  describe('an insider who can write the table but not read the keys', () => {
+    /** Writes the item as someone with dynamodb:PutItem would: any content, a valid revision. */
+    const tamper = async (requestId: string, edit: (r: ChangeRequest) => ChangeRequest) => {
+      const current = (await h.requests.get(requestId)) as ChangeRequest;
+      expect(await h.requests.save({ ...edit(current), revision: current.revision + 1 })).toBe(true);
+    };
+    const expectRefused = async (requestId: string, why: RegExp) => {
+      await h.drain();
+      const done = await h.requests.get(requestId);
+      expect(done?.status).toBe('refused');
+      expect(done?.history.at(-1)?.note).toMatch(why);
+      expect(h.writesTo(id)).toBe(0);
+      expect(h.notifier.events.filter((e) => e.type === 'Change Refused' && e.detail.requestId === requestId)).toHaveLength(1);
+    };
+    const patchTo = (value: string) => [{ op: 'replace' as const, path: '/description', value }];
+
+    it('cannot get a different operation applied by editing it after approval', async () => {
+      const request = await proposePatch('approved text');
+      await approveRequest(request.id, 'bob', h.changeDeps);
+      await tamper(request.id, (r) => ({ ...r, operation: { kind: 'patch', integrationId: id, patch: patchTo('insider text') } }));
+      await expectRefused(request.id, /no longer matches what was proposed/);
+      expect(h.emulator.state.get(id).description).not.toBe('insider text');
+    });
+
+    it('cannot change the operation and its target hash together', async () => {
+      const request = await proposePatch('approved text');
+      const other = await proposePatch('insider text', h.emulator.state.ids()[2]);
+      await approveRequest(request.id, 'bob', h.changeDeps);
+      await tamper(request.id, (r) => ({
+        ...r,
+        operation: { kind: 'patch', integrationId: id, patch: patchTo('insider text') },
+        targetHash: other.targetHash,
+      }));
+      await expectRefused(request.id, /no longer matches what was proposed/);
+    });
+
+    it('cannot approve a pending request by writing approvals, nor reuse a seal from another request', async () => {
+      const request = await proposePatch('never approved');
+      const donor = await proposePatch('approved elsewhere', h.emulator.state.ids()[3]);
+      const approvedDonor = await approveRequest(donor.id, 'bob', h.changeDeps);
+      await tamper(request.id, (r) => ({ ...r, status: 'queued', approvals: approvedDonor.approvals }));
+      h.queue.sendRaw(JSON.stringify({ requestId: request.id }), `acme/integration:${id}`);
+      await expectRefused(request.id, /approval by bob does not match the request/);
+    });
+
+    it('cannot make the requester someone else after approval, nor lower the approvals required', async () => {
+      h.changeDeps = { ...h.changeDeps, approvalsRequired: 2 };
+      const request = await proposePatch('needs two');
+      await approveRequest(request.id, 'bob', h.changeDeps);
+      await tamper(request.id, (r) => ({ ...r, approvalsRequired: 1, status: 'queued' }));
+      h.queue.sendRaw(JSON.stringify({ requestId: request.id }), `acme/integration:${id}`);
+      await expectRefused(request.id, /no longer matches what was proposed/);
+    });
+
+    it('cannot swap the parked credential of an approved request', async () => {
+      const secretKey = Object.keys(h.emulator.state.get(id).attributes).find((k) => /password|token|secret/i.test(k)) as string;
+      const live = h.emulator.state.get(id);
+      const request = await propose(
+        {
+          kind: 'replace',
+          integrationId: id,
+          integration: { ...live, attributes: { ...live.attributes, [secretKey]: 'rotated-by-the-board' } },
+        },
+        'alice',
+        'rotate',
+        h.tenantContext,
+        h.changeDeps,
+      );
+      await approveRequest(request.id, 'bob', h.changeDeps);
+      const pointer = request.secretPaths[0] as string;
+      h.vault.values.set(request.id, { [pointer]: 'insider-knows-this-one' });
+      await expectRefused(request.id, /credential at .* is not the one that was approved/);
+      expect(h.emulator.state.get(id).attributes[secretKey]).not.toBe('insider-knows-this-one');
+    });
   });
 
   it('expires a request nobody approved in time, and refuses to approve it', async () => {
@@ -192,6 +317,7 @@ describe('the change-approval queue with exactly-once apply', () => {
 
   it('reverts to a stored version, asking for the credentials history only holds as fingerprints', async () => {
     const secretKey = Object.keys(h.emulator.state.get(id).attributes).find((k) => /password|token|secret/i.test(k)) as string;
+    const original = h.emulator.state.get(id).attributes[secretKey] as string;
     h.emulator.state.patch(id, [
       { op: 'replace', path: '/description', value: 'bad edit' },
       { op: 'replace', path: `/attributes/${secretKey}`, value: 'leaked-and-rotated' },
@@ -200,24 +326,71 @@ describe('the change-approval queue with exactly-once apply', () => {
     const revert = { kind: 'revert' as const, integrationId: id, version: 1 };
     await expect(propose(revert, 'alice', 'undo', h.tenantContext, h.changeDeps)).rejects.toThrow(
       new RegExp(
-        `only fingerprints of the credential\\(s\\) at /attributes/${secretKey}; they cannot be restored from history: supply them`,
+        `version 1 holds only the stored fingerprint of the credential\\(s\\) at /attributes/${secretKey}, not the credential: supply`,
       ),
     );
+    // A value that is not the credential version 1 fingerprinted is refused, not applied silently.
+    await expect(
+      propose({ ...revert, secrets: { [`/attributes/${secretKey}`]: 'a-guess' } }, 'alice', 'undo', h.tenantContext, h.changeDeps),
+    ).rejects.toThrow(`the value supplied for /attributes/${secretKey} is not the credential version 1 fingerprinted there`);
     const request = await propose(
-      { ...revert, secrets: { [`/attributes/${secretKey}`]: 'the-restored-secret' } },
+      { ...revert, secrets: { [`/attributes/${secretKey}`]: original } },
       'alice',
       'undo',
       h.tenantContext,
       h.changeDeps,
     );
-    expect(JSON.stringify(request)).not.toContain('the-restored-secret');
+    expect(JSON.stringify(request)).not.toContain(original);
     await approveRequest(request.id, 'bob', h.changeDeps);
     await h.drain();
     expect((await h.requests.get(request.id))?.status).toBe('applied');
     const live = h.emulator.state.get(id);
     expect(live.description).not.toBe('bad edit');
-    expect(live.attributes[secretKey]).toBe('the-restored-secret');
+    expect(live.attributes[secretKey]).toBe(original);
     expect(h.vault.values.size).toBe(0);
+  });
+
+  it('refuses a stored fingerprint as a credential in a create, replace or patch unless the real value is supplied', async () => {
+    const live = h.emulator.state.get(id);
+    const secretKey = Object.keys(live.attributes).find((k) => /password|token|secret/i.test(k)) as string;
+    const stored = (await h.store.getVersionContent('acme', `integration:${id}`, 1)) as { attributes: Record<string, unknown> };
+    const placeholder = stored.attributes[secretKey];
+    expect(placeholder).toEqual({ $secret: expect.stringMatching(/^hmac-sha256:/) });
+    const withPlaceholder = { ...live, description: 'copied from history', attributes: { ...live.attributes, [secretKey]: placeholder } };
+    const attempts = [
+      { kind: 'replace' as const, integrationId: id, integration: withPlaceholder },
+      { kind: 'create' as const, integration: { ...withPlaceholder, name: 'a copy' } },
+      { kind: 'patch' as const, integrationId: id, patch: [{ op: 'replace', path: `/attributes/${secretKey}`, value: placeholder }] },
+    ];
+    for (const attempt of attempts) {
+      await expect(propose(attempt, 'alice', 'r', h.tenantContext, h.changeDeps)).rejects.toThrow(
+        /holds only the stored fingerprint of the credential/,
+      );
+      await expect(
+        propose({ ...attempt, secrets: { [`/attributes/${secretKey}`]: 'wrong' } }, 'alice', 'r', h.tenantContext, h.changeDeps),
+      ).rejects.toThrow(/is not the credential .* fingerprinted there/);
+    }
+    await expect(
+      propose(
+        { ...attempts[0], secrets: { [`/attributes/${secretKey}`]: live.attributes[secretKey], '/attributes/nothing': 'x' } } as never,
+        'alice',
+        'r',
+        h.tenantContext,
+        h.changeDeps,
+      ),
+    ).rejects.toThrow(/holds no credential fingerprint at \/attributes\/nothing/);
+    const request = await propose(
+      { ...attempts[0], secrets: { [`/attributes/${secretKey}`]: live.attributes[secretKey] } } as never,
+      'alice',
+      'r',
+      h.tenantContext,
+      h.changeDeps,
+    );
+    await approveRequest(request.id, 'bob', h.changeDeps);
+    await h.drain();
+    expect((await h.requests.get(request.id))?.status).toBe('applied');
+    expect(h.emulator.state.get(id).attributes[secretKey]).toBe(live.attributes[secretKey]);
+    expect(h.emulator.state.get(id).description).toBe('copied from history');
   });
 
   it('creates an integration and deletes another, and the next snapshot calls both expected', async () => {

@@ -1,9 +1,13 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { ENV_KEY, ENV_SECRET } from '@aws-sdk/credential-provider-env';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
+import { DEPLOY_CONFIG_FILE, type DeployConfig } from '../../lambdas/deploy-config';
 import type { IscEmulator } from '../../local/emulator/server';
 import { freshTable } from '../support/dynamodb';
 import { startEmulator, TEST_CLIENT } from '../support/emulator';
@@ -31,7 +35,10 @@ describe('the snapshot Lambda handler', () => {
     table = await freshTable();
     process.env.TABLE_NAME = table.tableName;
     process.env.AWS_REGION = 'us-east-1';
-    process.env.TENANTS = JSON.stringify([{ name: 'acme', url, apiVersion: 'v3', secretRef: TENANT_SECRET }]);
+    // Tenants come from the file CDK bundles next to the handler (lib/guard-function.ts), as in Lambda.
+    process.env.LAMBDA_TASK_ROOT = mkdtempSync(join(tmpdir(), 'sdim-guard-task-'));
+    const config: DeployConfig = { tenants: [{ name: 'acme', url, apiVersion: 'v3', secretRef: TENANT_SECRET }] };
+    writeFileSync(join(process.env.LAMBDA_TASK_ROOT, DEPLOY_CONFIG_FILE), JSON.stringify(config));
     process.env.FINGERPRINT_KEY_SECRET_ARN = FINGERPRINT_SECRET;
     process.env.EVENT_BUS_NAME = 'sdim-guard-bus';
     process.env.TOPIC_ARN = 'arn:aws:sns:eu-west-1:111122223333:sdim-guard-alerts';
@@ -45,10 +52,11 @@ describe('the snapshot Lambda handler', () => {
 
   let logged: string[];
   beforeEach(() => {
-    // The handler writes its metrics as EMF log lines; capture them to check them (and keep the test output clean).
+    // The handler writes its metrics as EMF lines straight to stdout; capture them (and keep the test output clean).
     logged = [];
-    jest.spyOn(console, 'log').mockImplementation((line: unknown) => {
-      logged.push(String(line));
+    jest.spyOn(process.stdout, 'write').mockImplementation((line: unknown) => {
+      logged.push(String(line).trimEnd());
+      return true;
     });
     secretsManager.reset();
     sns.reset();

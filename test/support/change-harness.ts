@@ -30,7 +30,15 @@ export async function changeHarness(emulatorOptions: EmulatorOptions = {}) {
   const requests = new DynamoChangeRequestStore(h.table.db, h.table.tableName);
   const vault = new MemoryVault();
   const queue = new LocalFifoQueue({ visibilityTimeoutMs: 20, maxReceiveCount: 6 });
-  const changeDeps: ChangeDeps = { requests, vault, queue, clock: h.deps.clock, newId: randomUUID, approvalsRequired: 1 };
+  const changeDeps: ChangeDeps = {
+    requests,
+    vault,
+    queue,
+    clock: h.deps.clock,
+    newId: randomUUID,
+    approvalsRequired: 1,
+    sealKey: async () => h.deps.fingerprintKey,
+  };
   const tenant: TenantContext = {
     tenant: h.tenant,
     isc: h.deps.isc,

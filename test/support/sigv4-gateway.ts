@@ -9,7 +9,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
  * passes the signer's ARN to the handler as `requestContext.identity.userArn`, as the real one does.
  */
 export async function startSigV4Gateway(
-  users: Record<string, { secretAccessKey: string; arn: string }>,
+  users: Record<string, { secretAccessKey: string; arn: string; expired?: boolean }>,
   handler: (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>,
   region = 'us-east-1',
 ): Promise<{ url: string; stop: () => Promise<void> }> {
@@ -51,6 +51,8 @@ export async function startSigV4Gateway(
     );
     if (expected.headers.authorization !== authorization)
       return deny('The request signature we calculated does not match the signature you provided.');
+    // What API Gateway answers to a correctly signed call whose session credentials ran out.
+    if (user.expired) return deny('The security token included in the request is expired');
     // The stage name is the first path segment, as on execute-api URLs.
     const path = url.pathname.replace(/^\/[^/]+/, '');
     const result = await handler({

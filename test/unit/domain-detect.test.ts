@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { type ChainedSnapshot, GENESIS_HASH, manifestHash, snapshotHash, verifyChain } from '../../lambdas/domain/chain';
-import { type Acceptance, classify } from '../../lambdas/domain/classify';
+import { type Acceptance, classify, eligibleEntries, explainingChain } from '../../lambdas/domain/classify';
 import { detectChanges, type KnownResource } from '../../lambdas/domain/detect';
 import { normaliseIntegration } from '../../lambdas/domain/normalise';
 import { SecretPolicy } from '../../lambdas/domain/secrets';
@@ -65,13 +65,47 @@ describe('classify', () => {
     until,
   });
 
-  it('is expected when an applied request produced exactly this state', () => {
-    const applied = [{ requestId: 'r1', key: change.key, resultHash: change.toHash, appliedAt: '2026-05-31T00:00:00Z' }];
+  const entry = (requestId: string, baseHash: string | null, resultHash: string | null, appliedAt: string) => ({
+    requestId,
+    key: change.key,
+    baseHash,
+    resultHash,
+    appliedAt,
+  });
+  it('is expected when an applied request made exactly this transition', () => {
+    const applied = [entry('r1', null, change.toHash, '2026-05-31T00:00:00Z')];
     expect(classify(change, applied, [], now)).toMatchObject({ classification: 'expected', requestId: 'r1' });
   });
-  it('is not expected when the applied request produced another state', () => {
-    const applied = [{ requestId: 'r1', key: change.key, resultHash: 'other', appliedAt: '2026-05-31T00:00:00Z' }];
-    expect(classify(change, applied, [], now).classification).toBe('unexpected');
+  it('is not expected when the applied request produced another state, or started from another one', () => {
+    expect(classify(change, [entry('r1', null, 'other', '2026-05-31T00:00:00Z')], [], now).classification).toBe('unexpected');
+    expect(classify(change, [entry('r1', 'b', change.toHash, '2026-05-31T00:00:00Z')], [], now).classification).toBe('unexpected');
+    // An entry from before transitions were recorded explains nothing.
+    const legacy = { requestId: 'r0', key: change.key, resultHash: change.toHash, appliedAt: '2026-05-31T00:00:00Z' };
+    expect(classify(change, [legacy], [], now).classification).toBe('unexpected');
+  });
+  it('composes requests applied between two snapshots, in the order they were applied', () => {
+    const modified = { ...change, fromHash: 'A', toHash: 'C' };
+    const r1 = entry('r1', 'A', 'B', '2026-05-31T00:00:01Z');
+    const r2 = entry('r2', 'B', 'C', '2026-05-31T00:00:02Z');
+    expect(classify(modified, [r2, r1], [], now)).toMatchObject({ classification: 'expected', requestId: 'r2' });
+    expect(explainingChain(change.key, 'A', 'C', [r1, r2])?.map((e) => e.requestId)).toEqual(['r1', 'r2']);
+    // Out of order (C's request before B's) explains nothing.
+    const early = entry('r2', 'B', 'C', '2026-05-31T00:00:00Z');
+    expect(classify(modified, [r1, early], [], now).classification).toBe('unexpected');
+  });
+  it('lets an entry explain one snapshot only: a later return to its state is unexpected', () => {
+    const r1 = entry('r1', 'A', 'B', '2026-05-31T10:00:00Z');
+    const previous = (fetchStartedAt: string, takenAt: string, explained: string[] = []) => ({
+      fetchStartedAt,
+      takenAt,
+      explained: new Set(explained),
+    });
+    expect(eligibleEntries([r1], undefined)).toEqual([r1]);
+    expect(eligibleEntries([r1], previous('2026-05-31T09:00:00Z', '2026-05-31T09:01:00Z'))).toEqual([r1]);
+    expect(eligibleEntries([r1], previous('2026-05-31T11:00:00Z', '2026-05-31T11:01:00Z'))).toEqual([]);
+    // Applied while the previous snapshot listed: usable unless that snapshot already named it.
+    expect(eligibleEntries([r1], previous('2026-05-31T09:59:00Z', '2026-05-31T10:01:00Z'))).toEqual([r1]);
+    expect(eligibleEntries([r1], previous('2026-05-31T09:59:00Z', '2026-05-31T10:01:00Z', ['r1']))).toEqual([]);
   });
   it('is accepted only while the acceptance runs', () => {
     expect(classify(change, [], [acceptance('2026-07-01T00:00:00Z')], now).classification).toBe('accepted');

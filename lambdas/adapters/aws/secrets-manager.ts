@@ -1,6 +1,6 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { IscCredentials } from '../../isc/token-provider';
-import type { SecretsPort } from '../../ports/secrets';
+import { type SecretsPort, UNSET_CREDENTIALS_KEY } from '../../ports/secrets';
 import type { TenantConfig } from '../../ports/tenants';
 
 /**
@@ -26,6 +26,11 @@ export class SecretsManagerSecrets implements SecretsPort {
       parsed = JSON.parse(raw);
     } catch {
       throw new Error(`secret ${tenant.secretRef} of tenant '${tenant.name}' is not JSON; expected {"clientId": …, "clientSecret": …}`);
+    }
+    if (typeof parsed === 'object' && parsed !== null && UNSET_CREDENTIALS_KEY in parsed) {
+      throw new Error(
+        `credentials of tenant '${tenant.name}' are not set yet: secret ${tenant.secretRef} still holds the placeholder the stack created; put {"clientId": …, "clientSecret": …} of an ORG_ADMIN personal access token there (docs/deploy.md)`,
+      );
     }
     const { clientId, clientSecret } = (parsed ?? {}) as Partial<IscCredentials>;
     if (typeof clientId !== 'string' || typeof clientSecret !== 'string' || !clientId || !clientSecret) {

@@ -135,6 +135,7 @@ export class DynamoSnapshotStore implements SnapshotStore, AppliedChangeLedger {
     return results.flat().map((i) => ({
       requestId: i.requestId as string,
       key: i.key as string,
+      ...(i.baseHash !== undefined ? { baseHash: (i.baseHash as string | null) ?? null } : {}),
       resultHash: (i.resultHash as string | null) ?? null,
       appliedAt: i.appliedAt as string,
     }));

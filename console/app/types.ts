@@ -1,0 +1,119 @@
+// The shapes the approval API answers with, as the console reads them.
+
+export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
+
+export type RequestStatus = 'pending' | 'approved' | 'rejected' | 'queued' | 'applying' | 'applied' | 'failed' | 'conflict' | 'expired';
+export const STATUSES: RequestStatus[] = [
+  'pending',
+  'approved',
+  'rejected',
+  'queued',
+  'applying',
+  'applied',
+  'failed',
+  'conflict',
+  'expired',
+];
+
+export interface ChangeRequest {
+  id: string;
+  tenant: string;
+  resourceKey: string;
+  operation: { kind: string; integrationId?: string; version?: number };
+  requester: string;
+  reason: string;
+  createdAt: string;
+  expiresAt: string;
+  approvalsRequired: number;
+  approvals: Array<{ by: string; at: string }>;
+  status: RequestStatus;
+  history: Array<{ at: string; by: string; from: RequestStatus | null; to: RequestStatus; note?: string }>;
+  outcome?: { error?: string };
+}
+
+export interface SideBySide {
+  before: Json | null;
+  after: Json | null;
+}
+
+export interface RequestView {
+  request: ChangeRequest;
+  live: SideBySide & { matchesBase: boolean; error?: string };
+  base: (SideBySide & { version: number; takenAt: string; matchesProposal: boolean }) | null;
+  approval: { allowed: boolean; reason?: string };
+}
+
+export interface PatchOp {
+  op: string;
+  path: string;
+  value?: Json;
+  from?: string;
+}
+
+export interface Attribution {
+  actor?: string | { name?: string; id?: string };
+  eventTime?: string;
+  trackingNumber?: string;
+  confidence?: string;
+}
+
+export interface Drift {
+  key: string;
+  resource: { kind: string; id: string; name: string };
+  change: string;
+  patch: PatchOp[];
+  severity: 'low' | 'medium' | 'high';
+  detectedAt: string;
+  snapshotSeq: number;
+  status: 'open' | 'accepted';
+  acceptance?: { reason: string; by: string; at: string; until: string };
+  attribution?: Attribution;
+}
+
+export interface TimelineEntry {
+  seq: number;
+  takenAt: string;
+  hash: string;
+  baseline: boolean;
+  resourceCount: number;
+  changes: Array<{
+    key: string;
+    name?: string;
+    change: string;
+    version: number;
+    severity?: string;
+    classification?: string;
+    requestId?: string;
+  }>;
+}
+
+export interface StoredVersion {
+  key: string;
+  ref: { kind: string; id: string; name: string };
+  version: number;
+  change: string;
+  contentHash: string | null;
+  takenAt: string;
+}
+
+export interface Verdict {
+  ok: boolean;
+  snapshotsChecked: number;
+  versionsChecked: number;
+  firstBroken?: { seq: number; reason: string };
+  checkedAt: string;
+}
+
+export interface IntegrationRow {
+  key: string;
+  ref: { kind: string; id: string; name: string };
+  version: number;
+  lastChange?: { seq: number; takenAt: string; change: string; version: number; classification?: string };
+  drift?: 'open' | 'accepted';
+}
+
+export interface Identity {
+  caller: string;
+  mode: 'local' | 'aws';
+  target: string;
+}
