@@ -1,9 +1,10 @@
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
+import { describeAttribution } from '../../lambdas/domain/attribution';
 import { isActive } from '../../lambdas/domain/classify';
 import { requireTenant } from './history';
 import { nonEmptyOption, UsageError } from './options';
-import { classificationColour, patchLines, severityColour, table } from './render';
+import { attributionLines, classificationColour, patchLines, severityColour, table } from './render';
 import { inWorkspace, parseWhen, print, resourceKeyFrom, type WorkspaceFlags, withWorkspaceOptions } from './workspace-options';
 
 export function registerDriftCommands(program: Command): void {
@@ -26,9 +27,14 @@ export function registerDriftCommands(program: Command): void {
           d.change,
           `${d.resource.kind} ${d.resource.name} (${d.resource.id})`,
           d.detectedAt,
+          describeAttribution(d.attribution),
         ]);
-        const details = shown.flatMap((d) => [`${d.resource.name}:`, ...patchLines(d.patch, '  ')]);
-        return `${table(['status', 'severity', 'change', 'resource', 'detected'], rows)}\n\n${details.join('\n')}`;
+        const details = shown.flatMap((d) => [
+          `${d.resource.name}:`,
+          ...attributionLines(d.attribution, '  '),
+          ...patchLines(d.patch, '  '),
+        ]);
+        return `${table(['status', 'severity', 'change', 'resource', 'detected', 'by'], rows)}\n\n${details.join('\n')}`;
       });
     });
   });

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import pc from 'picocolors';
+import { describeAttribution } from '../../lambdas/domain/attribution';
 import { API_VERSIONS, type IscApiVersion, isApiVersion, normaliseTenantUrl } from '../../lambdas/isc/client';
 import type { IscCredentials } from '../../lambdas/isc/token-provider';
 import { systemClock } from '../../lambdas/ports/clock';
@@ -8,7 +9,7 @@ import { assertTenantName, type TenantConfig } from '../../lambdas/ports/tenants
 import { type SnapshotResult, takeSnapshot } from '../../lambdas/use-cases/take-snapshot';
 import { snapshotDeps } from '../../lambdas/wiring';
 import { nonEmptyOption, UsageError } from './options';
-import { classificationColour, patchLines, severityColour, short } from './render';
+import { attributionLines, classificationColour, patchLines, severityColour, short } from './render';
 import { explainIscError, inWorkspace, print, type WorkspaceFlags, withWorkspaceOptions } from './workspace-options';
 
 interface SnapshotFlags extends WorkspaceFlags {
@@ -88,7 +89,11 @@ export function registerSnapshotCommand(program: Command): void {
 }
 
 function warningLines(result: SnapshotResult): string[] {
-  return (result.warnings ?? []).map((w) => pc.yellow(`  warning: ${w.message}`));
+  const late = (result.lateAttributions ?? []).map(
+    (l) =>
+      `  late attribution: ${l.resource.kind} ${l.resource.name} (${l.resource.id}) of snapshot #${l.snapshotSeq} by ${describeAttribution(l.attribution)}`,
+  );
+  return [...late, ...(result.warnings ?? []).map((w) => pc.yellow(`  warning: ${w.message}`))];
 }
 
 function parseUrl(raw: string): string {
@@ -113,6 +118,7 @@ export function describe(result: SnapshotResult): string {
     lines.push(
       `  ${change.change.padEnd(8)} ${change.resource.kind} ${change.resource.name} (${change.resource.id})  ${severityColour(change.severity)}  ${classificationColour(change.classification)}`,
     );
+    lines.push(...attributionLines(change.attribution));
     lines.push(...patchLines(change.patch));
   }
   if (result.alerts.sent + result.alerts.pending > 0) lines.push(`  alerts: ${result.alerts.sent} sent, ${result.alerts.pending} pending`);

@@ -172,3 +172,13 @@ const REASONS: Record<UnattributedReason, string> = {
   'search-failed': 'event search failed',
   'not-audited': 'ISC records no event for this',
 };
+
+/** The attribution a recorded change has now: a later annotation (a late event) wins over what was recorded. */
+export function currentAttribution(
+  key: string,
+  snapshotSeq: number,
+  recorded: Attribution | undefined,
+  annotations: ReadonlyArray<{ key: string; snapshotSeq: number; attribution: Attribution }>,
+): Attribution | undefined {
+  return annotations.find((a) => a.key === key && a.snapshotSeq === snapshotSeq)?.attribution ?? recorded;
+}

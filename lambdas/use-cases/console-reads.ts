@@ -1,4 +1,5 @@
 import type { Operation } from 'fast-json-patch';
+import { type Attribution, currentAttribution } from '../domain/attribution';
 import type { Json, JsonObject } from '../domain/canonical';
 import type { ChainVerdict } from '../domain/chain';
 import { approve, type ChangeRequest, RequestRefused } from '../domain/change-request';
@@ -243,13 +244,15 @@ export interface TimelineEntry {
     severity?: Severity;
     classification?: string;
     requestId?: string;
+    /** Who made it (a late audit event's annotation applied). */
+    attribution?: Attribution;
   }>;
 }
 
 /** A tenant's snapshots, newest first, each with the changes it recorded. */
 export async function tenantTimeline(tenant: string, deps: ReadDeps, limit = 200): Promise<TimelineEntry[]> {
   await requireKnownTenant(tenant, deps);
-  const snapshots = await deps.history.listSnapshots(tenant);
+  const [snapshots, annotations] = await Promise.all([deps.history.listSnapshots(tenant), deps.history.listAnnotations(tenant)]);
   return snapshots
     .slice(-limit)
     .reverse()
@@ -259,8 +262,11 @@ export async function tenantTimeline(tenant: string, deps: ReadDeps, limit = 200
       hash: s.hash,
       baseline: s.baseline,
       resourceCount: s.resourceCount,
-      changes: s.changes.map(({ key, name, change, version, severity, classification, requestId }) => ({
+      changes: s.changes.map(({ key, name, change, version, severity, classification, requestId, attribution }) => ({
         key,
+        ...(currentAttribution(key, s.seq, attribution, annotations)
+          ? { attribution: currentAttribution(key, s.seq, attribution, annotations) }
+          : {}),
         ...(name ? { name } : {}),
         change,
         version,

@@ -29,7 +29,7 @@ export interface RecordedAction {
 export const MAX_SEARCH_RESULTS = 10_000;
 
 export class AuditLog {
-  private readonly events: Array<{ doc: EventDocument; visibleAt: number }> = [];
+  private readonly events: Array<{ readonly doc: EventDocument; visibleAt: number }> = [];
 
   constructor(
     private readonly now: () => number,
@@ -73,9 +73,9 @@ export class AuditLog {
     return this.events.map((e) => structuredClone(e.doc));
   }
 
-  /** Restores events persisted elsewhere (their visibility is immediate). */
-  load(docs: readonly EventDocument[]): void {
-    for (const doc of docs) this.events.push({ doc: structuredClone(doc), visibleAt: 0 });
+  /** Makes every recorded event searchable now, as if indexing had caught up. */
+  indexPending(): void {
+    for (const event of this.events) event.visibleAt = Math.min(event.visibleAt, this.now());
   }
 
   search(body: unknown, paging: { offset: number; limit: number }): { items: EventDocument[]; total: number } {

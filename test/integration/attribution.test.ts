@@ -180,17 +180,19 @@ describe('attribution of detected changes', () => {
     const h = await start();
     await h.snapshot();
     h.advance(1_000);
-    // What the apply flow does: one ISC call with sdim-guard's credential, and a ledger entry for the state it produced.
-    const applied = await h.isc.patchIntegration(h.target, [{ op: 'replace', path: '/description', value: 'approved change' }]);
-    const resultHash = normaliseIntegration(applied, {
-      tenant: 'acme',
-      secretPolicy: h.deps.secretPolicy,
-      hmacKey: h.deps.fingerprintKey,
-      ignoreReferenceNames: true,
-    }).contentHash;
+    // What the apply flow does: one ISC call with sdim-guard's credential, and a ledger entry for the transition it made.
+    const hashOf = (integration: Parameters<typeof normaliseIntegration>[0]) =>
+      normaliseIntegration(integration, {
+        tenant: 'acme',
+        secretPolicy: h.deps.secretPolicy,
+        hmacKey: h.deps.fingerprintKey,
+        ignoreReferenceNames: true,
+      }).contentHash;
+    const baseHash = hashOf(await h.isc.getIntegration(h.target));
+    const resultHash = hashOf(await h.isc.patchIntegration(h.target, [{ op: 'replace', path: '/description', value: 'approved change' }]));
     const ledger = {
       appliedChanges: async () => [
-        { requestId: 'req-42', key: `integration:${h.target}`, resultHash, appliedAt: '2026-11-24T10:00:01.000Z' },
+        { requestId: 'req-42', key: `integration:${h.target}`, baseHash, resultHash, appliedAt: '2026-11-24T10:00:01.000Z' },
       ],
     };
     h.advance(1_000);
