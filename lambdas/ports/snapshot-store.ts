@@ -4,8 +4,10 @@ import type { JsonObject } from '../domain/canonical';
 import type { ChainedChange, ChainedSnapshot } from '../domain/chain';
 import type { Acceptance, AppliedChange, Classification } from '../domain/classify';
 import type { ChangeKind, KnownResource } from '../domain/detect';
+import type { JournalEntryInput, JournalEntryType } from '../domain/journal';
 import type { NormalisedResource, ResourceKey, ResourceRef } from '../domain/resources';
 import type { Severity } from '../domain/severity';
+import type { Journal } from './journal';
 
 export interface SnapshotStats {
   readonly iscRequests: number;
@@ -36,15 +38,13 @@ export interface DriftRecord {
   /** Outbox state: an alert stays pending until the notifier took it, so a failed delivery is retried next run. */
   readonly alert: 'pending' | 'sent';
   /** Why the pending alert exists: a new drift, or an acceptance that ran out. */
-  readonly alertReason?: 'new-drift' | 'acceptance-expired';
+  readonly alertReason?: 'new-drift' | 'acceptance-expired' | 'attributed';
   /** Who made the change: as known when detected, or from a later annotation (then `attributionAnnotatedAt` is set). */
   readonly attribution?: Attribution;
   readonly attributionAnnotatedAt?: string;
-  /** Outbox of the follow-up alert an annotation causes. */
-  readonly attributionAlert?: 'sent';
 }
 
-/** An attribution found after the change was recorded (its audit event was indexed late). Append-only. */
+/** An attribution found after the change was recorded (its audit event was indexed late): a drift-annotated entry. */
 export interface AttributionAnnotation {
   readonly key: ResourceKey;
   /** The snapshot that recorded the change. */
@@ -69,6 +69,17 @@ export interface SnapshotCommit {
   readonly removed: readonly { key: ResourceKey; ref: ResourceRef }[];
   readonly driftsToPut: readonly DriftRecord[];
   readonly driftsToDelete: readonly ResourceKey[];
+  /** Journal entries for the drift changes above (driftEntry / driftClosedEntry), written in the same commit. */
+  readonly journal: readonly JournalEntryInput[];
+}
+
+/** Why a drift item is written or removed outside a snapshot; journalled with it in one transaction. */
+export interface DriftEvent {
+  readonly type: Extract<JournalEntryType, `drift-${string}`>;
+  readonly at: string;
+  readonly by: string;
+  /** Extra evidence for the journal entry (a reason, an attribution); never credential values. */
+  readonly data?: JsonObject;
 }
 
 export interface StoredVersion {
@@ -92,17 +103,19 @@ export interface ChangeInTime extends ChainedChange {
 
 /** Versioned, hash-chained history of one tenant's guarded resources. */
 export interface SnapshotStore {
+  /** The tenant journal this store writes drift changes to (and others append to: see docs/data-model.md). */
+  readonly journal: Journal;
   loadState(tenant: string): Promise<TenantState>;
   loadContents(tenant: string, refs: ReadonlyArray<{ key: ResourceKey; version: number }>): Promise<Map<ResourceKey, JsonObject>>;
   /** Writes the snapshot; throws ConcurrentSnapshotError if another run committed this sequence number first. */
   commit(tenant: string, commit: SnapshotCommit): Promise<{ itemsWritten: number }>;
   markAlertsSent(tenant: string, drifts: readonly DriftRecord[]): Promise<void>;
-  /** Appends the annotation unless one exists for the same change; returns the attribution that is stored. */
-  annotateAttribution(tenant: string, annotation: AttributionAnnotation): Promise<Attribution>;
-  markAttributionAlertSent(tenant: string, drift: DriftRecord): Promise<void>;
-  /** Every annotation of the tenant, oldest first. */
+  /** Late attributions of drifts, from the journal's drift-annotated entries, oldest first. */
   listAnnotations(tenant: string): Promise<AttributionAnnotation[]>;
-  putDrift(tenant: string, drift: DriftRecord): Promise<void>;
+  /** Writes a drift item and its journal entry (accepted, reopened, annotated...) in one transaction. */
+  putDrift(tenant: string, drift: DriftRecord, event: DriftEvent): Promise<void>;
+  /** Removes a drift item (closed) and journals why, in one transaction. */
+  deleteDrift(tenant: string, key: ResourceKey, event: Omit<DriftEvent, 'type'> & { readonly reason: string }): Promise<void>;
 
   listSnapshots(tenant: string, options?: { from?: string; to?: string; limit?: number }): Promise<StoredSnapshot[]>;
   getSnapshot(tenant: string, seq: number): Promise<StoredSnapshot | undefined>;

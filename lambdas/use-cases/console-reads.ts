@@ -1,7 +1,6 @@
 import type { Operation } from 'fast-json-patch';
 import { type Attribution, currentAttribution } from '../domain/attribution';
 import type { Json, JsonObject } from '../domain/canonical';
-import type { ChainVerdict } from '../domain/chain';
 import { approve, type ChangeRequest, RequestRefused } from '../domain/change-request';
 import { type Acceptance, isActive } from '../domain/classify';
 import { type LastChange, lastChanges, maskPair, maskPatch, matchesSearch } from '../domain/display';
@@ -17,7 +16,7 @@ import type { IscClient } from '../ports/isc-client';
 import type { DriftRecord, SnapshotStore, StoredVersion } from '../ports/snapshot-store';
 import type { TenantDirectory } from '../ports/tenants';
 import { authorize, getRequest } from './change-requests';
-import { verifyHistory } from './verify-history';
+import { type HistoryVerdict, verifyHistory } from './verify-history';
 
 /** What the read routes need: the stored history, the tenants, and per tenant its ISC and how it fingerprints. */
 export interface ReadDeps {
@@ -25,6 +24,21 @@ export interface ReadDeps {
   readonly tenants: TenantDirectory;
   readonly clock: Clock;
   readonly tenantFor: (tenant: string) => Promise<{ isc: IscClient; normalise: NormaliseOptions }>;
+  /** The longest an acceptance may run, in days (settings `maxAcceptanceDays`). @default 90 */
+  readonly maxAcceptanceDays?: number;
+}
+
+/** A day (2026-12-31) lasts to its end, UTC; an ISO time is taken as it is. Undefined when it is neither. */
+export function acceptanceEnd(raw: string): number | undefined {
+  const day = /^(\d{4})-(\d{2})-(\d{2})$/.exec(raw);
+  if (day) {
+    const end = Date.UTC(Number(day[1]), Number(day[2]) - 1, Number(day[3]), 23, 59, 59, 999);
+    // Calendar-checked: 2026-02-30 is not a day.
+    return new Date(end).toISOString().slice(0, 10) === raw ? end : undefined;
+  }
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(raw)) return undefined;
+  const time = Date.parse(raw);
+  return Number.isNaN(time) ? undefined : time;
 }
 
 function notFound(message: string): never {
@@ -194,10 +208,14 @@ export interface AcceptInput {
 export async function acceptDrifts(tenant: string, input: AcceptInput, by: string, deps: ReadDeps): Promise<DriftView[]> {
   await requireKnownTenant(tenant, deps);
   if (!input.reason.trim()) invalid('a reason is required to accept drift');
-  const until = Date.parse(input.until);
-  if (Number.isNaN(until)) invalid(`until must be a date (2026-12-31) or an ISO time, not '${input.until}'`);
+  const until = acceptanceEnd(input.until);
+  if (until === undefined)
+    invalid(`until must be a day (2026-12-31) or an ISO time with a zone (2026-12-31T17:00:00Z), not '${input.until}'`);
   const now = deps.clock.now();
   if (until <= now.getTime()) invalid(`until ${input.until} is not in the future`);
+  const maxDays = deps.maxAcceptanceDays ?? 90;
+  if (until > now.getTime() + maxDays * 86_400_000)
+    invalid(`until ${input.until} is more than ${maxDays} days away (maxAcceptanceDays); accept it again when it runs out`);
   if (input.keys.length === 0) invalid('name at least one drifted resource to accept');
   const { drifts } = await deps.history.loadState(tenant);
   const chosen = [...new Set(input.keys)].map((key) => {
@@ -222,7 +240,7 @@ export async function acceptDrifts(tenant: string, input: AcceptInput, by: strin
       drift.acceptance.until === acceptance.until &&
       drift.acceptance.reason === acceptance.reason;
     const accepted: DriftRecord = same ? drift : { ...drift, status: 'accepted', acceptance };
-    if (!same) await deps.history.putDrift(tenant, accepted);
+    if (!same) await deps.history.putDrift(tenant, accepted, { type: 'drift-accepted', at: acceptance.at, by: acceptance.by });
     out.push(accepted);
   }
   return out.map(({ alert: _a, alertReason: _r, patch, ...rest }) => ({ ...rest, patch: maskPatch(patch) }));
@@ -304,7 +322,7 @@ export async function compareVersions(
 }
 
 /** Recomputes the tenant's whole chain; the first broken link when there is one. */
-export async function verifyTenant(tenant: string, deps: ReadDeps): Promise<ChainVerdict & { checkedAt: string }> {
+export async function verifyTenant(tenant: string, deps: ReadDeps): Promise<HistoryVerdict & { checkedAt: string }> {
   await requireKnownTenant(tenant, deps);
   const { normalise } = await deps.tenantFor(tenant);
   const verdict = await verifyHistory(deps.history, tenant, { ignoreReferenceNames: normalise.ignoreReferenceNames });

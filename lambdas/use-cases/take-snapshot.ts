@@ -12,6 +12,7 @@ import type { JsonObject } from '../domain/canonical';
 import { applyChanges, type ChainedChange, GENESIS_HASH, manifestHash, type SnapshotLink, snapshotHash } from '../domain/chain';
 import { type ClassifiedChange, classify, eligibleEntries, isActive, type PreviousSnapshot } from '../domain/classify';
 import { boundedPatch, changedKeys, detectChanges, type KnownResource } from '../domain/detect';
+import { driftClosedEntry, driftEntry, type JournalEntryInput } from '../domain/journal';
 import { type NormaliseOptions, normaliseIntegration, normaliseStatusCheck } from '../domain/normalise';
 import type { NormalisedResource, ResourceKey } from '../domain/resources';
 import type { SecretPolicy } from '../domain/secrets';
@@ -24,6 +25,9 @@ import type { Clock } from '../ports/clock';
 import type { IscClient } from '../ports/isc-client';
 import type { GuardEvent, Notifier } from '../ports/notifier';
 import type { AppliedChangeLedger, DriftRecord, SnapshotStore, StoredSnapshot } from '../ports/snapshot-store';
+
+/** Who the journal names for what the snapshot flow itself decides. */
+export const JOURNAL_ACTOR = 'sdim-guard';
 
 export interface SnapshotDeps {
   readonly isc: IscClient;
@@ -216,6 +220,18 @@ export async function takeSnapshot(tenant: string, deps: SnapshotDeps): Promise<
     }
   }
 
+  const journal: JournalEntryInput[] = [
+    ...driftsToPut.map((d) =>
+      driftEntry(d.alertReason === 'acceptance-expired' ? 'drift-reopened' : 'drift-opened', d, takenAt, JOURNAL_ACTOR, { snapshotId }),
+    ),
+    ...driftsToDelete.map((key) =>
+      driftClosedEntry(key, takenAt, JOURNAL_ACTOR, 'an applied change request explains the current state', {
+        snapshotSeq: seq,
+        snapshotId,
+        requestId: classified.find((c) => c.key === key)?.requestId ?? null,
+      }),
+    ),
+  ];
   const record = chainRecord(tenant, seq, snapshotId, takenAt, state.latest, state.known, current, classified, baseline, attributed.byKey);
   const written = baseline ? current : current.filter((r) => changedNow.has(r.key));
   const { itemsWritten } = await deps.store.commit(tenant, {
@@ -224,21 +240,27 @@ export async function takeSnapshot(tenant: string, deps: SnapshotDeps): Promise<
     removed: classified.filter((c) => c.change === 'removed').map((c) => ({ key: c.key, ref: c.resource })),
     driftsToPut,
     driftsToDelete,
+    journal,
   });
 
+  const annotated = await annotateLate(tenant, seq, takenAt, attributed.late, deps);
   const pending = [
-    ...state.drifts.filter((d) => d.alert === 'pending' && !changedNow.has(d.key) && !driftsToPut.some((p) => p.key === d.key)),
+    ...state.drifts.filter(
+      (d) =>
+        d.alert === 'pending' &&
+        !changedNow.has(d.key) &&
+        !driftsToPut.some((p) => p.key === d.key) &&
+        !annotated.some((a) => a.key === d.key),
+    ),
     ...driftsToPut,
+    ...annotated,
   ];
   const alerts = await deliverAlerts(tenant, pending, deps);
-  const followUps = [
-    ...attributed.late,
-    // Annotated by an earlier run whose follow-up alert did not get out.
-    ...state.drifts
-      .filter((d) => d.attributionAnnotatedAt && d.attributionAlert !== 'sent' && !changedNow.has(d.key))
-      .map((d) => ({ drift: d, attribution: d.attribution as Attribution })),
-  ];
-  const lateAttributions = await annotateLate(tenant, seq, takenAt, followUps, attributed.late.length, deps);
+  const lateAttributions = annotated.map((d) => ({
+    resource: d.resource,
+    snapshotSeq: d.snapshotSeq,
+    attribution: d.attribution as Attribution,
+  }));
   const warnings = dailyWarnings(deps.apiVersion ?? 'v1', state.latest?.takenAt, takenAt);
   await publishWarnings(tenant, seq, warnings, deps);
 
@@ -349,52 +371,35 @@ async function searchEvents(search: AuditEventSearch, from: string | null, to: s
 }
 
 /**
- * A drift whose audit event arrived late: the attribution is appended as an annotation (the drift record and the
- * chained snapshot stay as written), then one follow-up alert says who. A failed alert is retried by the next run.
+ * A drift whose audit event arrived late: the drift item takes the attribution and a `drift-annotated` journal entry
+ * records it, in one transaction (the chained snapshot record stays as written). Its alert outbox is set to an
+ * `attributed` alert, so exactly one follow-up says who, retried by later runs until delivered.
  */
 async function annotateLate(
   tenant: string,
   seq: number,
   takenAt: string,
-  followUps: ReadonlyArray<{ drift: DriftRecord; attribution: Attribution }>,
-  newlyFound: number,
+  late: ReadonlyArray<{ drift: DriftRecord; attribution: Attribution }>,
   deps: SnapshotDeps,
-) {
-  const out: Array<{ resource: SnapshotChangeView['resource']; snapshotSeq: number; attribution: Attribution }> = [];
-  for (const [index, { drift, attribution }] of followUps.entries()) {
-    const kept =
-      index < newlyFound
-        ? await deps.store.annotateAttribution(tenant, {
-            key: drift.key,
-            snapshotSeq: drift.snapshotSeq,
-            attribution,
-            annotatedAt: takenAt,
-            annotatedSeq: seq,
-          })
-        : attribution;
-    out.push({ resource: drift.resource, snapshotSeq: drift.snapshotSeq, attribution: kept });
-    try {
-      await deps.notifier.publish({
-        type: 'Drift Attributed',
-        tenant,
-        time: deps.clock.now().toISOString(),
-        id: `${tenant}:${drift.key}:${drift.snapshotSeq}:attributed`,
-        detail: {
-          resource: drift.resource,
-          change: drift.change,
-          severity: drift.severity,
-          detectedAt: drift.detectedAt,
-          snapshotSeq: drift.snapshotSeq,
-          attribution: alertAttribution(kept),
-          by: describeAttribution(kept),
-        },
-      });
-      await deps.store.markAttributionAlertSent(tenant, drift);
-    } catch {
-      // The annotation is stored; the next run sees its alert is not sent and tries again.
-    }
+): Promise<DriftRecord[]> {
+  const annotated: DriftRecord[] = [];
+  for (const { drift, attribution } of late) {
+    const updated: DriftRecord = {
+      ...drift,
+      attribution,
+      attributionAnnotatedAt: takenAt,
+      // A first alert still undelivered now carries who; otherwise one follow-up alert says it.
+      ...(drift.alert === 'pending' ? {} : { alert: 'pending' as const, alertReason: 'attributed' as const }),
+    };
+    await deps.store.putDrift(tenant, updated, {
+      type: 'drift-annotated',
+      at: takenAt,
+      by: JOURNAL_ACTOR,
+      data: { snapshotSeq: drift.snapshotSeq, annotatedSeq: seq, attribution: JSON.parse(JSON.stringify(attribution)) },
+    });
+    annotated.push(updated);
   }
-  return out;
+  return annotated;
 }
 
 /** What an alert says about who: the summary, not the whole event list. */
@@ -525,11 +530,17 @@ function chainRecord(
 }
 
 /** Publishes pending drift alerts; a failure leaves them pending for the next run instead of losing them. */
+const ALERT_TYPES = {
+  'new-drift': 'Drift Detected',
+  'acceptance-expired': 'Drift Acceptance Expired',
+  attributed: 'Drift Attributed',
+} as const satisfies Record<NonNullable<DriftRecord['alertReason']>, GuardEvent['type']>;
+
 async function deliverAlerts(tenant: string, pending: DriftRecord[], deps: SnapshotDeps) {
   const sent: DriftRecord[] = [];
   for (const drift of pending) {
     const event: GuardEvent = {
-      type: drift.alertReason === 'acceptance-expired' ? 'Drift Acceptance Expired' : 'Drift Detected',
+      type: ALERT_TYPES[drift.alertReason ?? 'new-drift'],
       tenant,
       time: deps.clock.now().toISOString(),
       id: `${tenant}:${drift.key}:${drift.snapshotSeq}:${drift.alertReason ?? 'new-drift'}`,

@@ -274,7 +274,7 @@ export class IscEmulator {
     body: string,
     caller: Caller,
   ): Reply {
-    const segments = path.split('/').filter(Boolean).map(decodeURIComponent);
+    const segments = path.split('/').filter(Boolean).map(decodeSegment);
     const [first, second, ...rest] = segments;
     if (first === undefined) {
       if (method === 'GET') return this.list(query);
@@ -456,6 +456,15 @@ function apiOf(pathname: string): { version: string; resourcePath: string | unde
   if (pathname === '/search/v1') return { version: 'search/v1', resourcePath: undefined, deprecated: false };
   if (pathname === '/v3/search') return { version: 'v3', resourcePath: undefined, deprecated: true };
   return undefined;
+}
+
+/** A malformed percent-escape is the client's error (400), as ISC's gateway answers it, never a 500. */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new EmulatorError(400, `Malformed percent-escape in the path segment '${segment}'.`);
+  }
 }
 
 function rateLimited(retryAfterSeconds: number): Reply {

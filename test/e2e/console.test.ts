@@ -174,13 +174,13 @@ describe('sdim-guard console in a browser', () => {
         await post(
           '/api/tenants/nowhere/drift/accept',
           { 'x-csrf-token': token },
-          '{"keys":["integration:x"],"reason":"r","until":"2099-01-01"}',
+          '{"keys":["integration:x"],"reason":"r","until":"2026-01-01"}',
         ),
         404,
         /unknown tenant 'nowhere'/,
       ],
       [
-        await post('/api/tenants/demo/drift/accept', { 'x-csrf-token': token }, '{"keys":["nonsense"],"reason":"r","until":"2099-01-01"}'),
+        await post('/api/tenants/demo/drift/accept', { 'x-csrf-token': token }, '{"keys":["nonsense"],"reason":"r","until":"2026-01-01"}'),
         400,
         /not a resource key/,
       ],
@@ -242,15 +242,16 @@ describe('sdim-guard console in a browser', () => {
     await shot('drift');
     await page.getByLabel('Select all open drift').check();
     await page.getByLabel('Reason').fill('CHG-77 agreed with the service desk team');
-    await page.getByLabel('Until').fill('2099-12-31');
+    const soon = new Date(Date.now() + 60 * 86_400_000).toISOString().slice(0, 10);
+    await page.getByLabel('Until').fill(soon);
     await page.getByRole('button', { name: 'Accept 2 drifts' }).click();
-    await page.getByText('Accepted 2 drifts until 2099-12-31.').waitFor();
+    await page.getByText(`Accepted 2 drifts until ${soon}.`).waitFor();
     await page.getByText('No open drift').waitFor();
     const { drifts } = await stack.workspace.store.loadState('demo');
     expect(drifts.map((d) => [d.key, d.status, d.acceptance?.by, d.acceptance?.until])).toEqual(
       expect.arrayContaining([
-        [`integration:${first}`, 'accepted', 'bob', '2099-12-31T00:00:00.000Z'],
-        [`integration:${second}`, 'accepted', 'bob', '2099-12-31T00:00:00.000Z'],
+        [`integration:${first}`, 'accepted', 'bob', `${soon}T23:59:59.999Z`],
+        [`integration:${second}`, 'accepted', 'bob', `${soon}T23:59:59.999Z`],
       ]),
     );
     // Accepting in the past is refused with the reason, and nothing is written.

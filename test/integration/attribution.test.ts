@@ -129,7 +129,7 @@ describe('attribution of detected changes', () => {
     expect(drifts[0]).toMatchObject({
       attribution: { actor: 'mallory' },
       attributionAnnotatedAt: expect.any(String),
-      attributionAlert: 'sent',
+      alert: 'sent',
     });
     // The chained record is left as written: the annotation is a record of its own.
     expect((await h.store.getSnapshot('acme', first.seq))?.changes[0]?.attribution?.confidence).toBe('unknown');
