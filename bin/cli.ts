@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { scrubText } from '../lambdas/domain/secrets';
 import { registerAuditCommands } from './commands/audit';
 import { registerConsoleCommand } from './commands/console';
 import { registerDriftCommands } from './commands/drift';
@@ -40,10 +41,10 @@ export async function main(argv: string[]): Promise<number> {
       return error.exitCode === 0 ? 0 : 2;
     }
     if (error instanceof UsageError) {
-      process.stderr.write(`error: ${error.message}\n`);
+      process.stderr.write(`error: ${scrubText(error.message)}\n`);
       return 2;
     }
-    process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`error: ${scrubText(error instanceof Error ? error.message : String(error))}\n`);
     return 1;
   }
 }
