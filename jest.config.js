@@ -1,7 +1,8 @@
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
 // Tests mirror the architecture: unit (pure domain), integration (adapters against DynamoDB Local and the
-// emulator), e2e (CLI and handlers through the local runtime), infra (CDK templates).
+// emulator), e2e (CLI and handlers through the local runtime), infra (CDK templates), lambda-runtime (the deployed
+// bundles under aws-lambda-ric).
 const transform = {
   '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } }],
 };
@@ -25,7 +26,14 @@ const withDynamo = {
 
 /** @type {import('jest').Config} */
 module.exports = {
-  projects: [project('unit'), project('integration', withDynamo), project('e2e', withDynamo), project('infra')],
+  projects: [
+    project('unit'),
+    project('integration', withDynamo),
+    project('e2e', withDynamo),
+    project('infra'),
+    // The bundles CDK builds, run by the real Lambda runtime interface client on Node 22 and 24.
+    project('lambda-runtime', withDynamo),
+  ],
   // bin/ and the local runtime run mostly in CLI child processes (the e2e tests), which coverage cannot see; the
   // thresholds are set where the code runs inside jest, highest on the pure domain.
   collectCoverageFrom: ['lambdas/**/*.ts', 'local/**/*.ts', 'lib/**/*.ts', '!**/*.d.ts', '!local/bench/**'],
