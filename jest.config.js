@@ -18,7 +18,8 @@ const project = (name, extra = {}) => ({
   ...extra,
 });
 
-// Integration and e2e tests run against Amazon's DynamoDB Local, started once per project.
+// Integration and e2e tests run against Amazon's DynamoDB Local, started once per project. e2e tests spawn CLI
+// processes (each compiles TypeScript and may start Java): on a shared two-core machine they get two minutes.
 const withDynamo = {
   globalSetup: '<rootDir>/test/support/dynamodb-global-setup.ts',
   globalTeardown: '<rootDir>/test/support/dynamodb-global-teardown.ts',
@@ -29,7 +30,7 @@ module.exports = {
   projects: [
     project('unit'),
     project('integration', withDynamo),
-    project('e2e', withDynamo),
+    project('e2e', { ...withDynamo, setupFilesAfterEnv: ['<rootDir>/test/support/e2e-timeout.ts'] }),
     project('infra'),
     // The bundles CDK builds, run by the real Lambda runtime interface client on Node 22 and 24.
     project('lambda-runtime', withDynamo),

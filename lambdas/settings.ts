@@ -14,6 +14,8 @@ export interface GuardSettings {
   readonly severityRules: readonly SeverityRule[];
   readonly defaultSeverity: Severity;
   readonly ignoreReferenceNames: boolean;
+  /** The longest an acceptance of drift may last, in days. */
+  readonly maxAcceptanceDays: number;
 }
 
 export const DEFAULT_SETTINGS: GuardSettings = {
@@ -22,9 +24,17 @@ export const DEFAULT_SETTINGS: GuardSettings = {
   severityRules: DEFAULT_SEVERITY_RULES,
   defaultSeverity: 'medium',
   ignoreReferenceNames: true,
+  maxAcceptanceDays: 90,
 };
 
-const KNOWN = ['secretKeyPatterns', 'removeBuiltInSecretKeyPatterns', 'severityRules', 'defaultSeverity', 'ignoreReferenceNames'];
+const KNOWN = [
+  'secretKeyPatterns',
+  'removeBuiltInSecretKeyPatterns',
+  'severityRules',
+  'defaultSeverity',
+  'ignoreReferenceNames',
+  'maxAcceptanceDays',
+];
 const SEVERITIES = ['low', 'medium', 'high'];
 
 /**
@@ -104,12 +114,17 @@ export function parseSettings(
   const ignoreReferenceNames = value.ignoreReferenceNames ?? DEFAULT_SETTINGS.ignoreReferenceNames;
   if (typeof ignoreReferenceNames !== 'boolean') fail('ignoreReferenceNames', 'must be true or false');
 
+  const days = value.maxAcceptanceDays ?? DEFAULT_SETTINGS.maxAcceptanceDays;
+  if (!Number.isInteger(days) || (days as number) < 1 || (days as number) > 3650)
+    fail('maxAcceptanceDays', `must be a whole number of days from 1 to 3650, not ${JSON.stringify(days)}`);
+
   const settings: GuardSettings = {
     secretKeyPatterns,
     removeBuiltInSecretKeyPatterns: removeBuiltIns,
     severityRules,
     defaultSeverity,
     ignoreReferenceNames: ignoreReferenceNames as boolean,
+    maxAcceptanceDays: days as number,
   };
   for (const p of removeBuiltIns) {
     warn(
