@@ -1,4 +1,6 @@
 import { Command, CommanderError } from 'commander';
+import { RequestRefused } from '../lambdas/domain/change-request';
+import { WorkspaceNotFound } from '../local/workspace';
 import { registerAuditCommands } from './commands/audit';
 import { registerConsoleCommand } from './commands/console';
 import { registerDriftCommands } from './commands/drift';
@@ -28,7 +30,11 @@ export function buildProgram(): Command {
   return program;
 }
 
-/** Runs the CLI and returns the exit code: 0 on success, 1 on a failed operation, 2 on bad usage. */
+/**
+ * Runs the CLI and returns the exit code: 0 on success; 1 when the operation failed or the stored state refused it
+ * (unknown tenant, no such request, not yours to approve, a conflict); 2 on bad usage (a flag, a value or a
+ * combination that can never work, a mistyped --data-dir).
+ */
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
@@ -39,7 +45,11 @@ export async function main(argv: string[]): Promise<number> {
       // Commander already printed its message (and help for --help, which exits 0).
       return error.exitCode === 0 ? 0 : 2;
     }
-    if (error instanceof UsageError) {
+    if (
+      error instanceof UsageError ||
+      error instanceof WorkspaceNotFound ||
+      (error instanceof RequestRefused && error.code === 'invalid')
+    ) {
       process.stderr.write(`error: ${error.message}\n`);
       return 2;
     }

@@ -7,6 +7,8 @@ export interface GuardSettings {
   readonly severityRules: readonly SeverityRule[];
   readonly defaultSeverity: Severity;
   readonly ignoreReferenceNames: boolean;
+  /** The longest an acceptance of drift may last, in days. */
+  readonly maxAcceptanceDays: number;
 }
 
 export const DEFAULT_SETTINGS: GuardSettings = {
@@ -14,6 +16,7 @@ export const DEFAULT_SETTINGS: GuardSettings = {
   severityRules: DEFAULT_SEVERITY_RULES,
   defaultSeverity: 'medium',
   ignoreReferenceNames: true,
+  maxAcceptanceDays: 90,
 };
 
 /** Parses settings JSON (a file locally, an environment variable in Lambda); every problem is named. */
@@ -27,7 +30,7 @@ export function parseSettings(json: string | undefined, source: string): GuardSe
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error(`${source}: settings must be a JSON object`);
   const value = raw as Record<string, unknown>;
-  const known = new Set(['secretKeyPatterns', 'severityRules', 'defaultSeverity', 'ignoreReferenceNames']);
+  const known = new Set(['secretKeyPatterns', 'severityRules', 'defaultSeverity', 'ignoreReferenceNames', 'maxAcceptanceDays']);
   const unknown = Object.keys(value).filter((k) => !known.has(k));
   if (unknown.length > 0) throw new Error(`${source}: unknown setting(s) ${unknown.join(', ')}; known: ${[...known].join(', ')}`);
   const settings: GuardSettings = {
@@ -35,6 +38,7 @@ export function parseSettings(json: string | undefined, source: string): GuardSe
     severityRules: (value.severityRules as SeverityRule[] | undefined) ?? DEFAULT_SETTINGS.severityRules,
     defaultSeverity: (value.defaultSeverity as Severity | undefined) ?? DEFAULT_SETTINGS.defaultSeverity,
     ignoreReferenceNames: (value.ignoreReferenceNames as boolean | undefined) ?? DEFAULT_SETTINGS.ignoreReferenceNames,
+    maxAcceptanceDays: (value.maxAcceptanceDays as number | undefined) ?? DEFAULT_SETTINGS.maxAcceptanceDays,
   };
   if (!Array.isArray(settings.secretKeyPatterns) || settings.secretKeyPatterns.some((p) => typeof p !== 'string')) {
     throw new Error(`${source}: secretKeyPatterns must be a list of regular expressions`);
@@ -43,6 +47,10 @@ export function parseSettings(json: string | undefined, source: string): GuardSe
     throw new Error(`${source}: severityRules must be a list of {path, severity}`);
   }
   if (typeof settings.ignoreReferenceNames !== 'boolean') throw new Error(`${source}: ignoreReferenceNames must be true or false`);
+  const days = settings.maxAcceptanceDays;
+  if (!Number.isInteger(days) || days < 1 || days > 3650) {
+    throw new Error(`${source}: maxAcceptanceDays must be a whole number of days from 1 to 3650, not ${JSON.stringify(days)}`);
+  }
   try {
     toPolicies(settings);
   } catch (error) {

@@ -101,10 +101,14 @@ export class ChangeQueue extends Construct {
       handlerFile: 'sweeper.ts',
       description: 'sdim-guard: expire overdue change requests, re-queue stranded approvals',
       logRetention: props.logRetention,
+      // The access configuration (who may approve) is part of it.
+      deployConfig: props.deployConfig,
       environment: { CHANGE_QUEUE_URL: this.queue.queueUrl },
     });
     props.store.bindTable(this.sweeper, ['GetItem', 'Query', 'PutItem']);
     props.credentials.bindRequestVault(this.sweeper, ['DeleteSecret']);
+    // It builds the same change dependencies as the approval API, which seal approvals with the fingerprint key.
+    props.credentials.bindFingerprintKey(this.sweeper);
     this.queue.grantSendMessages(this.sweeper);
     acknowledge(this.sweeper, {
       'Serverless-LambdaDLQ': 'A failed sweep changes nothing and the next one, five minutes later, does the same work.',

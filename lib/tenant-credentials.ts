@@ -124,6 +124,11 @@ export class TenantCredentials extends Construct {
       });
     }
     for (const tenant of given) this.secrets.get(tenant.name)?.grantRead(fn);
+    this.bindFingerprintKey(fn);
+  }
+
+  /** Read access to the fingerprint key alone: approvals are sealed with a key derived from it. */
+  bindFingerprintKey(fn: LambdaFunction): void {
     this.fingerprintKey.grantRead(fn);
     fn.addEnvironment('FINGERPRINT_KEY_SECRET_ARN', this.fingerprintKey.secretArn);
     this.key.grantDecrypt(fn);

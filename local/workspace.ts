@@ -1,5 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoChangeRequestStore } from '../lambdas/adapters/dynamodb/change-request-store';
 import { createDocumentClient } from '../lambdas/adapters/dynamodb/clients';
@@ -34,15 +34,45 @@ export interface Workspace {
   close(): Promise<void>;
 }
 
+/** The data directory named does not exist, and this command does not create workspaces (a typo, most likely). */
+export class WorkspaceNotFound extends Error {}
+
+/**
+ * A workspace is a directory. Only the commands that name something new (`snapshot --tenant-url`, `start`, `local`)
+ * create it, and only inside a parent folder that exists: a mistyped `--data-dir` for any other command is an error,
+ * never a silently created empty store. No recursive mkdir: Node's spins forever on paths under /proc.
+ */
+export function prepareDataDir(dataDir: string, create: boolean): void {
+  if (existsSync(dataDir)) {
+    if (!statSync(dataDir).isDirectory()) throw new WorkspaceNotFound(`--data-dir ${dataDir} is a file, not a workspace folder`);
+    return;
+  }
+  if (!create) {
+    throw new WorkspaceNotFound(
+      `no sdim-guard workspace at ${dataDir} (--data-dir): check the path, or create one by naming a tenant (sdim-guard snapshot --tenant NAME --tenant-url URL --client-id ID --client-secret S) or with sdim-guard start`,
+    );
+  }
+  const parent = dirname(dataDir);
+  if (!existsSync(parent)) {
+    throw new WorkspaceNotFound(`cannot create the workspace ${dataDir}: its parent folder ${parent} does not exist`);
+  }
+  try {
+    mkdirSync(dataDir, { mode: 0o700 });
+  } catch (error) {
+    throw new WorkspaceNotFound(`cannot create the workspace ${dataDir}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+}
+
 /**
  * Opens `<dataDir>`: DynamoDB Local persisted in `<dataDir>/dynamodb` (or an existing endpoint), the secrets file,
  * optional `<dataDir>/settings.json`, and alerts appended to `<dataDir>/events.jsonl`.
  */
 export async function openWorkspace(
   dataDirOption: string,
-  options: { endpoint?: string; onEvent?: (event: GuardEvent) => void } = {},
+  options: { endpoint?: string; onEvent?: (event: GuardEvent) => void; create?: boolean } = {},
 ): Promise<Workspace> {
   const dataDir = resolve(dataDirOption);
+  prepareDataDir(dataDir, options.create ?? false);
   // Read the secrets and settings first: a corrupt file must stop us before a Java process is started.
   const secrets = new LocalSecretsFile(join(dataDir, 'secrets.json'));
   const settingsPath = join(dataDir, 'settings.json');

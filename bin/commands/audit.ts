@@ -1,10 +1,12 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import pc from 'picocolors';
-import { verifyHistory } from '../../lambdas/use-cases/verify-history';
+import { describeBreak, verifyHistory } from '../../lambdas/use-cases/verify-history';
+import { parseWhen } from './dates';
 import { requireTenant } from './history';
 import { nonEmptyOption, UsageError } from './options';
-import { inWorkspace, parseWhen, print, type WorkspaceFlags, withWorkspaceOptions } from './workspace-options';
+import { inWorkspace, print, type WorkspaceFlags, withWorkspaceOptions } from './workspace-options';
 
 export function registerAuditCommands(program: Command): void {
   withWorkspaceOptions(
@@ -18,8 +20,10 @@ export function registerAuditCommands(program: Command): void {
       const verdict = await verifyHistory(ws.store, flags.tenant, { ignoreReferenceNames: ws.settings.ignoreReferenceNames });
       print(flags, verdict, () =>
         verdict.ok
-          ? pc.green(`OK: ${verdict.snapshotsChecked} snapshots and ${verdict.versionsChecked} versions of ${flags.tenant} verified.`)
-          : pc.red(`BROKEN at snapshot #${verdict.firstBroken?.seq}: ${verdict.firstBroken?.reason}`),
+          ? pc.green(
+              `OK: ${verdict.snapshotsChecked} snapshots and ${verdict.versionsChecked} versions of ${flags.tenant} verified, with ${verdict.journalEntriesChecked} journal entries and ${verdict.recordsChecked} drift/ledger/request items.`,
+            )
+          : pc.red(`BROKEN at ${verdict.firstBroken ? describeBreak(verdict.firstBroken) : '?'}`),
       );
       if (!verdict.ok) process.exitCode = 1;
     });
@@ -31,14 +35,15 @@ export function registerAuditCommands(program: Command): void {
       .description('Export audit evidence: snapshots, their changes and the chain verdict, as JSON or CSV.')
       .requiredOption('--tenant <name>', 'tenant name', nonEmptyOption)
       .option('--format <format>', 'json or csv', 'json')
-      .option('--from <date>', 'first snapshot time to include (2026-01-01 or ISO time)')
-      .option('--to <date>', 'last snapshot time to include')
+      .option('--from <date>', 'first snapshot time to include: a day (2026-01-01, UTC) or an ISO time (offset optional, UTC without)')
+      .option('--to <date>', 'last snapshot time to include: a day means up to its end (23:59:59.999 UTC)')
       .option('--out <file>', 'write to this file instead of standard output', nonEmptyOption),
   ).action(async (flags: WorkspaceFlags & { tenant: string; format: string; from?: string; to?: string; out?: string }) => {
     if (flags.format !== 'json' && flags.format !== 'csv') throw new UsageError(`--format must be json or csv, not '${flags.format}'`);
     const from = flags.from ? parseWhen(flags.from, '--from') : undefined;
-    const to = flags.to ? parseWhen(flags.to, '--to') : undefined;
+    const to = flags.to ? parseWhen(flags.to, '--to', { endOfDay: true }) : undefined;
     if (from && to && from > to) throw new UsageError('--from is after --to');
+    if (flags.out) checkWritable(flags.out);
     await inWorkspace(flags, async (ws) => {
       await requireTenant(ws, flags.tenant);
       const [snapshots, verdict] = await Promise.all([
@@ -50,7 +55,11 @@ export function registerAuditCommands(program: Command): void {
           ? `${JSON.stringify({ tenant: flags.tenant, exportedAt: new Date().toISOString(), range: { from: from ?? null, to: to ?? null }, chain: verdict, snapshots }, null, 2)}\n`
           : toCsv(snapshots);
       if (flags.out) {
-        writeFileSync(flags.out, text);
+        try {
+          writeFileSync(flags.out, text);
+        } catch (error) {
+          throw new Error(`--out ${flags.out}: cannot write it (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+        }
         process.stderr.write(`Wrote ${snapshots.length} snapshot(s) to ${flags.out} (chain ${verdict.ok ? 'verified' : 'BROKEN'}).\n`);
       } else {
         process.stdout.write(text);
@@ -58,6 +67,14 @@ export function registerAuditCommands(program: Command): void {
       if (!verdict.ok) process.exitCode = 1;
     });
   });
+}
+
+/** Checked before anything is read: a missing folder is a typo the user fixes, not a raw ENOENT after the work. */
+function checkWritable(out: string): void {
+  const folder = dirname(resolve(out));
+  if (!existsSync(folder)) throw new UsageError(`--out ${out}: the folder ${folder} does not exist`);
+  if (!statSync(folder).isDirectory()) throw new UsageError(`--out ${out}: ${folder} is not a folder`);
+  if (existsSync(out) && statSync(out).isDirectory()) throw new UsageError(`--out ${out} is a folder; name a file`);
 }
 
 const CSV_COLUMNS = [

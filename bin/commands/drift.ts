@@ -1,10 +1,12 @@
 import { userInfo } from 'node:os';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { isActive } from '../../lambdas/domain/classify';
+import { parseWhen } from './dates';
 import { requireTenant } from './history';
-import { nonEmptyOption, UsageError } from './options';
+import { nonEmptyOption, Refusal, UsageError } from './options';
 import { classificationColour, patchLines, severityColour, table } from './render';
-import { inWorkspace, parseWhen, print, resourceKeyFrom, type WorkspaceFlags, withWorkspaceOptions } from './workspace-options';
+import { inWorkspace, print, resourceKeyFrom, type WorkspaceFlags, withWorkspaceOptions } from './workspace-options';
 
 export function registerDriftCommands(program: Command): void {
   withWorkspaceOptions(
@@ -41,22 +43,31 @@ export function registerDriftCommands(program: Command): void {
       .option('--integration <id>', 'the drifted integration')
       .option('--status-check', 'the drifted status-check configuration')
       .requiredOption('--reason <text>', 'why this drift is acceptable', nonEmptyOption)
-      .requiredOption('--until <date>', 'when the acceptance ends (2026-12-31 or an ISO time)')
+      .requiredOption(
+        '--until <date>',
+        'when the acceptance ends: a day (2026-12-31, to its end, UTC) or an ISO time; at most maxAcceptanceDays (90) away',
+      )
       .option('--as <user>', 'who accepts (default: the logged-in user)', nonEmptyOption),
   ).action(
     async (
       flags: WorkspaceFlags & { tenant: string; integration?: string; statusCheck?: boolean; reason: string; until: string; as?: string },
     ) => {
       const key = resourceKeyFrom(flags) as string;
-      const until = parseWhen(flags.until, '--until');
+      const until = parseWhen(flags.until, '--until', { endOfDay: true });
       const now = new Date();
       if (Date.parse(until) <= now.getTime()) throw new UsageError(`--until ${flags.until} is not in the future`);
       await inWorkspace(flags, async (ws) => {
+        const maxDays = ws.settings.maxAcceptanceDays;
+        if (Date.parse(until) > now.getTime() + maxDays * 86_400_000) {
+          throw new UsageError(
+            `--until ${flags.until} is more than ${maxDays} days away (maxAcceptanceDays in ${join(ws.dataDir, 'settings.json')}); accept it again when it runs out`,
+          );
+        }
         await requireTenant(ws, flags.tenant);
         const { drifts } = await ws.store.loadState(flags.tenant);
         const drift = drifts.find((d) => d.key === key);
         if (!drift)
-          throw new UsageError(`no drift on ${key} in tenant '${flags.tenant}' to accept (see: sdim-guard drift --tenant ${flags.tenant})`);
+          throw new Refusal(`no drift on ${key} in tenant '${flags.tenant}' to accept (see: sdim-guard drift --tenant ${flags.tenant})`);
         const acceptance = {
           key,
           contentHash: drift.toHash,
@@ -76,7 +87,7 @@ export function registerDriftCommands(program: Command): void {
           return;
         }
         const accepted = { ...drift, status: 'accepted' as const, acceptance };
-        await ws.store.putDrift(flags.tenant, accepted);
+        await ws.store.putDrift(flags.tenant, accepted, { type: 'drift-accepted', at: acceptance.at, by: acceptance.by });
         print(flags, accepted, () => `Accepted drift on ${drift.resource.name} until ${until} (${flags.reason}).`);
       });
     },

@@ -3,7 +3,7 @@ import { compare, type Operation } from 'fast-json-patch';
 import pc from 'picocolors';
 import { versionsAt } from '../../lambdas/domain/chain';
 import type { Workspace } from '../../local/workspace';
-import { nonEmptyOption, UsageError } from './options';
+import { nonEmptyOption, Refusal } from './options';
 import { patchLines, short, table } from './render';
 import { inWorkspace, positiveInt, print, resourceKeyFrom, type WorkspaceFlags, withWorkspaceOptions } from './workspace-options';
 
@@ -29,7 +29,7 @@ export function registerHistoryCommands(program: Command): void {
       await requireTenant(ws, flags.tenant);
       if (key) {
         const versions = (await ws.store.listVersions(flags.tenant, key)).slice(-(limit ?? Number.MAX_SAFE_INTEGER));
-        if (versions.length === 0) throw new UsageError(`no history for ${key} in tenant '${flags.tenant}'`);
+        if (versions.length === 0) throw new Refusal(`no history for ${key} in tenant '${flags.tenant}'`);
         print(flags, versions, () =>
           table(
             ['version', 'taken at', 'change', 'content hash', 'name'],
@@ -102,7 +102,7 @@ async function snapshotDiff(ws: Workspace, tenant: string, from: number, toRaw: 
     ['--from', from],
     ['--to', to],
   ] as const) {
-    if (seq > latest) throw new UsageError(`${option} ${seq}: tenant '${tenant}' has snapshots 1 to ${latest}`);
+    if (seq > latest) throw new Refusal(`${option} ${seq}: tenant '${tenant}' has snapshots 1 to ${latest}`);
   }
   const before = versionsAt(snapshots, from);
   const after = versionsAt(snapshots, to);
@@ -120,11 +120,11 @@ async function snapshotDiff(ws: Workspace, tenant: string, from: number, toRaw: 
 
 async function versionDiff(ws: Workspace, tenant: string, key: string, from: number, toRaw: string | undefined): Promise<ResourceDiff[]> {
   const versions = await ws.store.listVersions(tenant, key);
-  if (versions.length === 0) throw new UsageError(`no history for ${key} in tenant '${tenant}'`);
+  if (versions.length === 0) throw new Refusal(`no history for ${key} in tenant '${tenant}'`);
   const to = toRaw === undefined ? (versions.at(-1)?.version as number) : positiveInt(toRaw, '--to');
   const content = async (version: number, option: string) => {
     if (!versions.some((v) => v.version === version)) {
-      throw new UsageError(`${option} ${version}: ${key} has versions ${versions.map((v) => v.version).join(', ')}`);
+      throw new Refusal(`${option} ${version}: ${key} has versions ${versions.map((v) => v.version).join(', ')}`);
     }
     return (await ws.store.getVersionContent(tenant, key, version)) ?? {};
   };
@@ -135,7 +135,7 @@ async function versionDiff(ws: Workspace, tenant: string, key: string, from: num
 export async function requireTenant(ws: Workspace, tenant: string): Promise<void> {
   if (!(await ws.tenants.get(tenant))) {
     const known = (await ws.tenants.list()).map((t) => t.name);
-    throw new UsageError(
+    throw new Refusal(
       `unknown tenant '${tenant}'${known.length ? ` (known: ${known.join(', ')})` : ''}: take a snapshot with --tenant-url first`,
     );
   }

@@ -1,7 +1,13 @@
 import { InvalidArgumentError } from 'commander';
 
-/** A command line that cannot be acted on; the CLI exits 2 with this message. */
+/** A command line that cannot be acted on (bad flag, bad value, flags that do not go together); the CLI exits 2. */
 export class UsageError extends Error {}
+
+/**
+ * A well-formed command the stored state refuses (unknown tenant, no such drift, not your request to approve); the CLI
+ * exits 1 with the message, like any failed operation.
+ */
+export class Refusal extends Error {}
 
 export function integerOption(min: number, max: number) {
   return (raw: string): number => {

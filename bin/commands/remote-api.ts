@@ -2,7 +2,7 @@ import { Sha256 } from '@aws-crypto/sha256-js';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
-import { UsageError } from './options';
+import { Refusal, UsageError } from './options';
 
 /** The deployed approval API, called with the caller's own AWS credentials (SigV4), as IAM authorization requires. */
 export class RemoteApprovalApi {
@@ -72,8 +72,9 @@ export class RemoteApprovalApi {
     const { status, body: parsed } = await this.send(method, path, body, query);
     if (status >= 200 && status < 300) return parsed;
     const message = (parsed as { message?: string } | undefined)?.message ?? `HTTP ${status}`;
-    // 4xx: the request is wrong or refused (exit 2); 5xx: the service failed (exit 1).
-    if (status >= 400 && status < 500) throw new UsageError(`the approval API refused it (${status}): ${message}`);
+    // 400: the request is malformed (exit 2); other 4xx: refused (exit 1); 5xx: the service failed (exit 1).
+    if (status === 400) throw new UsageError(`the approval API refused it (${status}): ${message}`);
+    if (status > 400 && status < 500) throw new Refusal(`the approval API refused it (${status}): ${message}`);
     throw new Error(`the approval API failed (${status}): ${message}`);
   }
 }

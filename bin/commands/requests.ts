@@ -116,16 +116,6 @@ const apiUrlOption = [
   'the deployed approval API (default: $SDIM_GUARD_API_URL); calls are signed with your AWS credentials',
 ] as const;
 
-/** Domain refusals are the user's to fix: exit 2 with the message. */
-async function refusalsAsUsage<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (error) {
-    if (error instanceof RequestRefused) throw new UsageError(error.message);
-    throw error;
-  }
-}
-
 export function registerRequestCommands(program: Command): void {
   withWorkspaceOptions(
     program
@@ -172,12 +162,11 @@ export function registerRequestCommands(program: Command): void {
       await requireTenant(ws, flags.tenant);
       const context = await tenantContexts(ws)(flags.tenant);
       const url = (await ws.tenants.get(flags.tenant))?.url ?? '';
-      const request = await refusalsAsUsage(() =>
-        propose(input, requester, flags.reason, context, changeDeps(ws, storeOutbox)).catch((error: unknown) => {
-          if (error instanceof RequestRefused) throw error;
-          throw explainIscError(error, url);
-        }),
-      );
+      // A refusal (RequestRefused) exits 1 with its message, like any failed operation; 2 is for bad flags.
+      const request = await propose(input, requester, flags.reason, context, changeDeps(ws, storeOutbox)).catch((error: unknown) => {
+        if (error instanceof RequestRefused) throw error;
+        throw explainIscError(error, url);
+      });
       print(
         flags,
         request,
@@ -201,7 +190,7 @@ export function registerRequestCommands(program: Command): void {
       return;
     }
     await inWorkspace(flags, async (ws) => {
-      const request = await refusalsAsUsage(() => approveRequest(id, flags.as as string, changeDeps(ws, storeOutbox)));
+      const request = await approveRequest(id, flags.as as string, changeDeps(ws, storeOutbox));
       print(flags, request, () =>
         request.status === 'queued'
           ? `Approved ${id}; queued for apply (the local runtime applies it: sdim-guard start, or sdim-guard local --once).`
@@ -225,7 +214,7 @@ export function registerRequestCommands(program: Command): void {
       return;
     }
     await inWorkspace(flags, async (ws) => {
-      const request = await refusalsAsUsage(() => rejectRequest(id, flags.as as string, flags.reason, changeDeps(ws, storeOutbox)));
+      const request = await rejectRequest(id, flags.as as string, flags.reason, changeDeps(ws, storeOutbox));
       print(flags, request, () => `Rejected ${id}.`);
     });
   });
@@ -269,7 +258,7 @@ export function registerRequestCommands(program: Command): void {
     const url = flags.apiUrl ?? process.env.SDIM_GUARD_API_URL;
     const request = url
       ? ((await new RemoteApprovalApi(url).call('GET', `/requests/${encodeURIComponent(id)}`)) as ChangeRequest)
-      : await inWorkspace(flags, (ws) => refusalsAsUsage(() => getRequest(id, changeDeps(ws, storeOutbox))));
+      : await inWorkspace(flags, (ws) => getRequest(id, changeDeps(ws, storeOutbox)));
     print(flags, request, () => describeRequest(request));
   });
 }

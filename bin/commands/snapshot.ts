@@ -7,7 +7,7 @@ import type { SecretsPort } from '../../lambdas/ports/secrets';
 import { assertTenantName, type TenantConfig } from '../../lambdas/ports/tenants';
 import { type SnapshotResult, takeSnapshot } from '../../lambdas/use-cases/take-snapshot';
 import { snapshotDeps } from '../../lambdas/wiring';
-import { nonEmptyOption, UsageError } from './options';
+import { nonEmptyOption, Refusal, UsageError } from './options';
 import { classificationColour, patchLines, severityColour, short } from './render';
 import { explainIscError, inWorkspace, print, type WorkspaceFlags, withWorkspaceOptions } from './workspace-options';
 
@@ -47,43 +47,47 @@ export function registerSnapshotCommand(program: Command): void {
       throw new UsageError('--client-id and --client-secret go together: give both or neither');
     }
     const url = flags.tenantUrl === undefined ? undefined : parseUrl(flags.tenantUrl);
-    await inWorkspace(flags, async (ws) => {
-      const remembered = await ws.tenants.get(flags.tenant);
-      if (!remembered && !url) {
-        throw new UsageError(`unknown tenant '${flags.tenant}': name it once with --tenant-url URL --client-id ID --client-secret SECRET`);
-      }
-      const given: IscCredentials | undefined =
-        flags.clientId && flags.clientSecret ? { clientId: flags.clientId, clientSecret: flags.clientSecret } : undefined;
-      if (!given && !ws.secrets.has(flags.tenant)) {
-        throw new UsageError(`no credentials stored for tenant '${flags.tenant}': give --client-id and --client-secret`);
-      }
-      const tenant: TenantConfig = {
-        name: flags.tenant,
-        url: url ?? (remembered as TenantConfig).url,
-        apiVersion: url ? flags.apiVersion : (remembered?.apiVersion ?? 'v3'),
-      };
-      // Credentials given on this command line are tried first and only remembered once they worked.
-      const secrets: SecretsPort = given
-        ? { tenantCredentials: async () => given, fingerprintKey: () => ws.secrets.fingerprintKey() }
-        : ws.secrets;
-      const deps = await snapshotDeps(tenant, {
-        store: ws.store,
-        secrets,
-        notifier: ws.notifier,
-        clock: systemClock,
-        settings: ws.settings,
-        clientOptions: { retry: { maxAttempts: 4 } },
-      });
-      let result: SnapshotResult;
-      try {
-        result = await takeSnapshot(tenant.name, deps);
-      } catch (error) {
-        throw explainIscError(error, tenant.url);
-      }
-      if (given) ws.secrets.setTenantCredentials(tenant.name, given);
-      if (!remembered || url) await ws.tenants.put(tenant);
-      print(flags, result, () => describe(result));
-    });
+    await inWorkspace(
+      flags,
+      async (ws) => {
+        const remembered = await ws.tenants.get(flags.tenant);
+        if (!remembered && !url) {
+          throw new Refusal(`unknown tenant '${flags.tenant}': name it once with --tenant-url URL --client-id ID --client-secret SECRET`);
+        }
+        const given: IscCredentials | undefined =
+          flags.clientId && flags.clientSecret ? { clientId: flags.clientId, clientSecret: flags.clientSecret } : undefined;
+        if (!given && !ws.secrets.has(flags.tenant)) {
+          throw new Refusal(`no credentials stored for tenant '${flags.tenant}': give --client-id and --client-secret`);
+        }
+        const tenant: TenantConfig = {
+          name: flags.tenant,
+          url: url ?? (remembered as TenantConfig).url,
+          apiVersion: url ? flags.apiVersion : (remembered?.apiVersion ?? 'v3'),
+        };
+        // Credentials given on this command line are tried first and only remembered once they worked.
+        const secrets: SecretsPort = given
+          ? { tenantCredentials: async () => given, fingerprintKey: () => ws.secrets.fingerprintKey() }
+          : ws.secrets;
+        const deps = await snapshotDeps(tenant, {
+          store: ws.store,
+          secrets,
+          notifier: ws.notifier,
+          clock: systemClock,
+          settings: ws.settings,
+          clientOptions: { retry: { maxAttempts: 4 } },
+        });
+        let result: SnapshotResult;
+        try {
+          result = await takeSnapshot(tenant.name, deps);
+        } catch (error) {
+          throw explainIscError(error, tenant.url);
+        }
+        if (given) ws.secrets.setTenantCredentials(tenant.name, given);
+        if (!remembered || url) await ws.tenants.put(tenant);
+        print(flags, result, () => describe(result));
+      },
+      { create: url !== undefined },
+    );
   });
 }
 

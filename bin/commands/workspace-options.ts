@@ -15,8 +15,12 @@ export function withWorkspaceOptions(command: Command): Command {
 }
 
 /** Opens the workspace for one command and always closes it (no orphan DynamoDB Local). */
-export async function inWorkspace<T>(flags: WorkspaceFlags, fn: (ws: Workspace) => Promise<T>): Promise<T> {
-  const ws = await openWorkspace(flags.dataDir);
+export async function inWorkspace<T>(
+  flags: WorkspaceFlags,
+  fn: (ws: Workspace) => Promise<T>,
+  options: { create?: boolean } = {},
+): Promise<T> {
+  const ws = await openWorkspace(flags.dataDir, { create: options.create });
   try {
     return await fn(ws);
   } finally {
@@ -45,13 +49,6 @@ export function explainIscError(error: unknown, tenantUrl: string): Error {
   if (error instanceof IscUnavailableError) return new Error(`cannot reach ISC at ${tenantUrl}: ${error.message}`);
   if (error instanceof IscError) return new Error(error.message);
   return error instanceof Error ? error : new Error(String(error));
-}
-
-export function parseWhen(raw: string, option: string): string {
-  const date = /^\d{4}-\d{2}-\d{2}$/.test(raw) ? new Date(`${raw}T00:00:00.000Z`) : new Date(raw);
-  if (Number.isNaN(date.getTime()))
-    throw new UsageError(`${option} must be a date (2026-12-31) or an ISO time (2026-12-31T17:00:00Z), not '${raw}'`);
-  return date.toISOString();
 }
 
 export function positiveInt(raw: string, option: string): number {

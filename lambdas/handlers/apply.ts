@@ -1,8 +1,8 @@
 import middy from '@middy/core';
-import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { finish } from '../domain/change-request';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { withDeadline } from '../isc/deadline';
 import type { DeadLetters } from '../ports/dead-letters';
-import { type ApplyDeps, applyChange, PermanentApplyError } from '../use-cases/apply-change';
+import { type ApplyDeps, applyChange, PermanentApplyError, resolveByReading } from '../use-cases/apply-change';
 import { applyDepsFromEnvironment } from './apply-wiring';
 import type { emitMetrics } from './metrics';
 
@@ -14,6 +14,11 @@ export interface ApplyHandlerDeps extends ApplyDeps {
   /** Outcome counts (ChangeApplied, ChangeConflict, …) for alarms; EMF in Lambda. */
   readonly metrics?: typeof emitMetrics;
 }
+
+/** Kept back from the ISC budget to record the outcome and send its alert. */
+const RECORD_MS = 15_000;
+/** Less than this left: a record is not started (it would only claim and stop). */
+const MIN_APPLY_MS = 5_000;
 
 /** A message body: only ids; everything else is read from the store. */
 function parseMessage(body: string): { requestId: string } {
@@ -33,18 +38,25 @@ function parseMessage(body: string): { requestId: string } {
  * SQS FIFO consumer with partial batch failures. A bad message fails alone and goes to the DLQ with its reason; a
  * retryable failure is reported so SQS redelivers it, and the rest of its message group waits behind it (FIFO).
  */
-export async function main(event: SQSEvent, deps: ApplyHandlerDeps): Promise<SQSBatchResponse> {
+export async function main(
+  event: SQSEvent,
+  deps: ApplyHandlerDeps,
+  context?: Pick<Context, 'getRemainingTimeInMillis'>,
+): Promise<SQSBatchResponse> {
   const failures: SQSBatchResponse['batchItemFailures'] = [];
   const blockedGroups = new Set<string>();
+  // Every ISC call stops RECORD_MS before Lambda's timeout, so the result is recorded by this invocation, not lost.
+  const deadline = context ? Date.now() + context.getRemainingTimeInMillis() - RECORD_MS : Number.POSITIVE_INFINITY;
   for (const record of event.Records) {
     const group = record.attributes.MessageGroupId ?? 'default';
-    if (blockedGroups.has(group)) {
+    if (blockedGroups.has(group) || deadline - Date.now() < MIN_APPLY_MS) {
+      // Not started: no time left for it in this invocation (or its group waits); SQS delivers it again.
       failures.push({ itemIdentifier: record.messageId });
       continue;
     }
     try {
       const { requestId } = parseMessage(record.body);
-      const result = await applyChange(requestId, deps);
+      const result = await withDeadline(deadline, () => applyChange(requestId, deps));
       if (!result.duplicate)
         deps.metrics?.({ Operation: 'apply' }, { [`Change${result.status[0]?.toUpperCase()}${result.status.slice(1)}`]: 1 });
       deps.log?.(`request ${requestId}: ${result.status}${result.duplicate ? ' (duplicate delivery, nothing done)' : ''}`);
@@ -70,18 +82,18 @@ function receiveCount(record: SQSRecord): number {
   return Number(record.attributes.ApproximateReceiveCount ?? '1');
 }
 
-/** Last delivery: the request ends as failed (if it was being applied) and the message goes to the DLQ with why. */
+/**
+ * Last delivery: a request being applied is settled by reading ISC (applied, failed or conflict; never a write), and
+ * the message goes to the DLQ with why. If ISC cannot be read either, the sweeper sends the request again later.
+ */
 async function giveUp(record: SQSRecord, error: Error, deps: ApplyHandlerDeps): Promise<void> {
   const reason = `gave up after ${receiveCount(record)} deliveries: ${error.message}`;
   try {
     const { requestId } = parseMessage(record.body);
-    const request = await deps.requests.get(requestId);
-    if (request?.status === 'applying') {
-      await deps.requests.save(finish(request, 'failed', { beforeHash: null, afterHash: null, error: reason }, deps.clock.now(), reason));
-    }
+    await resolveByReading(requestId, reason, deps);
   } finally {
     await deps.deadLetters.send(record.body, reason, record.attributes.MessageGroupId ?? 'default');
   }
 }
 
-export const handler = middy<SQSEvent, SQSBatchResponse>().handler((event) => main(event, applyDepsFromEnvironment()));
+export const handler = middy<SQSEvent, SQSBatchResponse>().handler((event, context) => main(event, applyDepsFromEnvironment(), context));

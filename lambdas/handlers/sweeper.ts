@@ -9,7 +9,7 @@ const STRANDED_AFTER_MS = 2 * 60_000;
 
 export async function main(deps: ChangeDeps): Promise<SweepResult> {
   const result = await sweepRequests(deps, STRANDED_AFTER_MS);
-  emitMetrics({}, { RequestsExpired: result.expired, RequestsRequeued: result.requeued });
+  emitMetrics({}, { RequestsExpired: result.expired, RequestsRequeued: result.requeued, RequestsResent: result.resent });
   return result;
 }
 

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { remainingMs } from './deadline';
 import { IscApiError, IscUnavailableError } from './errors';
 import type { SlidingWindowLimiter } from './rate-limiter';
 import { describeNetworkError, type TokenProvider } from './token-provider';
@@ -35,8 +36,15 @@ export interface TransportDeps {
   readonly onRetry?: (event: TransportEvent) => void;
 }
 
-/** Methods whose repetition cannot do more than the first attempt did; only those are retried after a 5xx. */
-const IDEMPOTENT = new Set(['GET', 'PUT', 'DELETE', 'PATCH', 'HEAD']);
+/**
+ * Methods re-sent after a 5xx, a network error or a timeout. Writes are not: their first attempt may have been applied
+ * with only the response lost, so the caller re-reads ISC before deciding to send again (apply-change.ts). A 429 or a
+ * 401 says the request was not served, so those are retried for every method.
+ */
+const IDEMPOTENT = new Set(['GET', 'HEAD']);
+
+/** The least time worth starting an attempt with. */
+const MIN_ATTEMPT_MS = 1_000;
 
 export class Transport {
   /** API requests sent, retries included (tokens are counted by the TokenProvider). */
@@ -59,6 +67,8 @@ export class Transport {
     const idempotent = IDEMPOTENT.has(request.method);
     let refreshedToken = false;
     for (let attempt = 1; ; attempt++) {
+      if (remainingMs() < MIN_ATTEMPT_MS)
+        throw new IscUnavailableError(operation, `ISC ${operation} not attempted: the caller's time budget is spent`);
       await this.deps.limiter?.acquire();
       const token = await this.deps.tokens.get();
       const headers = new Headers(request.headers);
@@ -71,7 +81,7 @@ export class Transport {
           method: request.method,
           headers,
           body,
-          signal: AbortSignal.timeout(this.deps.timeoutMs),
+          signal: AbortSignal.timeout(Math.max(1, Math.min(this.deps.timeoutMs, remainingMs()))),
         });
       } catch (error) {
         const reason = describeNetworkError(error);
@@ -117,6 +127,11 @@ export class Transport {
   }
 
   private async backoff(operation: string, attempt: number, status: number | undefined, reason: string, delayMs: number) {
+    if (delayMs + MIN_ATTEMPT_MS > remainingMs())
+      throw new IscUnavailableError(
+        operation,
+        `ISC ${operation} gave up after ${attempt} attempt(s) (${reason}): no time left to wait ${delayMs} ms`,
+      );
     this.deps.onRetry?.({ operation, attempt, status, reason, delayMs });
     await this.deps.wait(delayMs);
   }

@@ -24,6 +24,8 @@ export interface ChangeMessage {
   readonly requestId: string;
   readonly tenant: string;
   readonly resourceKey: string;
+  /** Set when the sweeper sends a request again: a new deduplication id, so SQS does not drop it as a repeat. */
+  readonly resend?: string;
 }
 
 /** SQS FIFO in AWS (group = tenant + resource, deduplication id = request id); an in-process queue locally. */

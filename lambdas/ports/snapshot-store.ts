@@ -3,8 +3,10 @@ import type { JsonObject } from '../domain/canonical';
 import type { ChainedChange, ChainedSnapshot } from '../domain/chain';
 import type { Acceptance, AppliedChange, Classification } from '../domain/classify';
 import type { ChangeKind, KnownResource } from '../domain/detect';
+import type { JournalEntryInput, JournalEntryType } from '../domain/journal';
 import type { NormalisedResource, ResourceKey, ResourceRef } from '../domain/resources';
 import type { Severity } from '../domain/severity';
+import type { Journal } from './journal';
 
 export interface SnapshotStats {
   readonly iscRequests: number;
@@ -52,6 +54,17 @@ export interface SnapshotCommit {
   readonly removed: readonly { key: ResourceKey; ref: ResourceRef }[];
   readonly driftsToPut: readonly DriftRecord[];
   readonly driftsToDelete: readonly ResourceKey[];
+  /** Journal entries for the drift changes above (driftEntry / driftClosedEntry), written in the same commit. */
+  readonly journal: readonly JournalEntryInput[];
+}
+
+/** Why a drift item is written or removed outside a snapshot; journalled with it in one transaction. */
+export interface DriftEvent {
+  readonly type: Extract<JournalEntryType, `drift-${string}`>;
+  readonly at: string;
+  readonly by: string;
+  /** Extra evidence for the journal entry (a reason, an attribution); never credential values. */
+  readonly data?: JsonObject;
 }
 
 export interface StoredVersion {
@@ -75,12 +88,17 @@ export interface ChangeInTime extends ChainedChange {
 
 /** Versioned, hash-chained history of one tenant's guarded resources. */
 export interface SnapshotStore {
+  /** The tenant journal this store writes drift changes to (and others append to: see docs/data-model.md). */
+  readonly journal: Journal;
   loadState(tenant: string): Promise<TenantState>;
   loadContents(tenant: string, refs: ReadonlyArray<{ key: ResourceKey; version: number }>): Promise<Map<ResourceKey, JsonObject>>;
   /** Writes the snapshot; throws ConcurrentSnapshotError if another run committed this sequence number first. */
   commit(tenant: string, commit: SnapshotCommit): Promise<{ itemsWritten: number }>;
   markAlertsSent(tenant: string, drifts: readonly DriftRecord[]): Promise<void>;
-  putDrift(tenant: string, drift: DriftRecord): Promise<void>;
+  /** Writes a drift item and its journal entry (accepted, reopened, annotated...) in one transaction. */
+  putDrift(tenant: string, drift: DriftRecord, event: DriftEvent): Promise<void>;
+  /** Removes a drift item (closed) and journals why, in one transaction. */
+  deleteDrift(tenant: string, key: ResourceKey, event: Omit<DriftEvent, 'type'> & { readonly reason: string }): Promise<void>;
 
   listSnapshots(tenant: string, options?: { from?: string; to?: string; limit?: number }): Promise<StoredSnapshot[]>;
   getSnapshot(tenant: string, seq: number): Promise<StoredSnapshot | undefined>;

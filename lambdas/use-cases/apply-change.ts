@@ -18,6 +18,7 @@ import { restoreSecrets } from '../domain/payload-secrets';
 import { resourceKey } from '../domain/resources';
 import { fingerprint } from '../domain/secrets';
 import { comparableHash, expectedAfter, snapshotHashOf } from '../domain/targets';
+import { remainingMs } from '../isc/deadline';
 import { IscApiError } from '../isc/errors';
 import type { ServiceDeskIntegration, StatusCheckConfig } from '../isc/schemas';
 import type { ChangeRequestStore, RequestSecretVault } from '../ports/change-requests';
@@ -36,9 +37,17 @@ export interface ApplyDeps {
   readonly access?: AccessConfig;
   /** How old a claim must be before another delivery may take it over. @default APPLY_LEASE_MS */
   readonly leaseMs?: number;
-  /** Test hook: called at each step boundary, so a test can stop the apply there as a crash would. */
-  readonly checkpoint?: (step: 'claimed' | 'isc-called' | 'recorded') => void;
+  /**
+   * Test hook: awaited at each step boundary, so a test can stop the apply there as a crash (a throw) or a Lambda
+   * timeout (a promise that never settles: no code of this invocation runs again) would.
+   */
+  readonly checkpoint?: (step: 'claimed' | 'isc-called' | 'recorded') => void | Promise<void>;
 }
+
+/** Writes sent per delivery when ISC provably did not take the previous one (it still holds the base). */
+const MAX_WRITE_ATTEMPTS = 3;
+/** Time a re-send needs (the write, its read-back and recording the result). */
+const RESEND_BUDGET_MS = 5_000;
 
 /** Worth another delivery later (ISC down, another delivery holds the claim). */
 export class RetryableApplyError extends Error {}
@@ -79,7 +88,7 @@ export async function applyChange(requestId: string, deps: ApplyDeps): Promise<A
   if (!claimable(request, now, deps.leaseMs)) throw new RetryableApplyError(`request ${requestId} is being applied by another delivery`);
   const claimed = claim(request, now);
   if (!(await deps.requests.save(claimed))) throw new RetryableApplyError(`request ${requestId} was claimed by another delivery`);
-  deps.checkpoint?.('claimed');
+  await deps.checkpoint?.('claimed');
 
   const { isc, normalise } = await deps.tenantFor(request.tenant);
   // What is applied must be what was proposed and approved: seals first, before ISC is even read.
@@ -113,25 +122,60 @@ export async function applyChange(requestId: string, deps: ApplyDeps): Promise<A
   if (recomputed !== claimed.targetHash)
     return refuse(claimed, [`the stored operation now produces ${recomputed}, not the approved target ${claimed.targetHash}`], deps);
   let resultId: string | undefined;
-  try {
-    resultId = await call(isc, operation);
-  } catch (error) {
-    if (error instanceof IscApiError && error.status >= 400 && error.status < 500 && error.status !== 429 && error.status !== 401) {
-      return record(
-        claimed,
-        'failed',
-        { beforeHash: liveHash, afterHash: liveHash, integrationId: liveId, error: error.message },
-        deps,
-        `ISC refused the change: ${error.message}`,
-      );
+  let after: Live | undefined;
+  let lostNote: string | undefined;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      resultId = await call(isc, operation);
+      await deps.checkpoint?.('isc-called');
+      break;
+    } catch (error) {
+      if (error instanceof IscApiError && error.status >= 400 && error.status < 500 && error.status !== 429 && error.status !== 401) {
+        return record(
+          claimed,
+          'failed',
+          { beforeHash: liveHash, afterHash: liveHash, integrationId: liveId, error: error.message },
+          deps,
+          `ISC refused the change: ${error.message}`,
+        );
+      }
+      // Unknown outcome (timeout, 5xx, a lost response): read before sending again, never re-send blindly.
+      await deps.checkpoint?.('isc-called');
+      let now: Live;
+      try {
+        now = await readLive(isc, claimed);
+      } catch (readError) {
+        // The claim stays; the next delivery (or the sweeper's re-queue after the lease) re-reads and decides.
+        throw new RetryableApplyError(
+          `applying ${requestId}: outcome unknown (${(error as Error).message}); re-read failed: ${(readError as Error).message}`,
+        );
+      }
+      const nowHash = comparableHash(now, normalise);
+      if (nowHash === claimed.targetHash) {
+        after = now;
+        resultId = now && 'id' in now ? now.id : integrationIdOf(claimed.operation);
+        lostNote = `the response of the ISC write was lost (${(error as Error).message}); ISC holds the requested state`;
+        break;
+      }
+      if (nowHash !== claimed.baseHash) {
+        const outcome = { beforeHash: liveHash, afterHash: nowHash, integrationId: liveId, error: (error as Error).message };
+        return record(
+          claimed,
+          'conflict',
+          outcome,
+          deps,
+          'the live object changed while the write was in doubt; ISC was not written again',
+        );
+      }
+      // Still the base: that write did not happen. Send it again while the budget allows; otherwise a later delivery will.
+      if (attempt >= MAX_WRITE_ATTEMPTS || remainingMs() < RESEND_BUDGET_MS)
+        throw new RetryableApplyError(`applying ${requestId} failed for now (ISC still holds the base): ${(error as Error).message}`);
     }
-    // Unknown outcome (timeout, 5xx, ISC away): the claim stays; the next delivery re-reads and decides.
-    throw new RetryableApplyError(`applying ${requestId} failed for now: ${(error as Error).message}`);
   }
-  deps.checkpoint?.('isc-called');
-  const after = await readLive(isc, claimed, resultId);
+  after ??= await readLive(isc, claimed, resultId);
   const afterHash = comparableHash(after, normalise);
-  const note = afterHash === claimed.targetHash ? undefined : 'ISC stored a different content than requested; the read-back is recorded';
+  const note =
+    lostNote ?? (afterHash === claimed.targetHash ? undefined : 'ISC stored a different content than requested; the read-back is recorded');
   return record(
     claimed,
     'applied',
@@ -140,6 +184,41 @@ export async function applyChange(requestId: string, deps: ApplyDeps): Promise<A
     note,
     snapshotHashOf(after, normalise),
   );
+}
+
+/**
+ * The last word on a request whose deliveries ran out (or whose outcome is in doubt): decided by reading ISC, never by
+ * writing. Live = target → applied (with its ledger entry); live = base → failed (ISC untouched); anything else →
+ * conflict. If ISC cannot be read the request stays `applying`; the sweeper sends it again once its lease expired.
+ */
+export async function resolveByReading(requestId: string, reason: string, deps: ApplyDeps): Promise<ChangeRequest['status'] | undefined> {
+  const request = await deps.requests.get(requestId);
+  if (request?.status !== 'applying') return request?.status;
+  const { isc, normalise } = await deps.tenantFor(request.tenant);
+  let live: Live;
+  try {
+    live = await readLive(isc, request);
+  } catch {
+    return 'applying';
+  }
+  const liveHash = comparableHash(live, normalise);
+  const integrationId = (live && 'id' in live ? live.id : undefined) ?? integrationIdOf(request.operation);
+  try {
+    if (liveHash === request.targetHash) {
+      const tampered = integrityProblems(request, sealKeyFrom(normalise.hmacKey), deps.access);
+      if (tampered.length > 0) return (await refuse(request, tampered, deps)).status;
+      const outcome = { beforeHash: null, afterHash: liveHash, integrationId };
+      return (await record(request, 'applied', outcome, deps, `${reason}; ISC holds the requested state`, snapshotHashOf(live, normalise)))
+        .status;
+    }
+    const to = liveHash === request.baseHash ? 'failed' : 'conflict';
+    const note =
+      to === 'failed' ? `${reason}; ISC still holds the base and was not touched` : `${reason}; ISC holds neither the base nor the target`;
+    return (await record(request, to, { beforeHash: liveHash, afterHash: liveHash, integrationId, error: reason }, deps, note)).status;
+  } catch (error) {
+    if (error instanceof RetryableApplyError) return (await deps.requests.get(requestId))?.status;
+    throw error;
+  }
 }
 
 function expectedAfterOrNull(operation: ChangeOperation, live: Live) {
@@ -182,7 +261,7 @@ async function record(
         })
       : await deps.requests.save(finished);
   if (!saved) throw new RetryableApplyError(`request ${request.id} changed while its result was recorded`);
-  deps.checkpoint?.('recorded');
+  await deps.checkpoint?.('recorded');
   await deps.vault.discard(request.id);
   await deliverOutcome(finished, deps);
   return { requestId: request.id, status: to, duplicate: false };

@@ -1,6 +1,5 @@
 import type { Operation } from 'fast-json-patch';
 import type { Json, JsonObject } from '../domain/canonical';
-import type { ChainVerdict } from '../domain/chain';
 import { approve, type ChangeRequest, RequestRefused } from '../domain/change-request';
 import { type Acceptance, isActive } from '../domain/classify';
 import { type LastChange, lastChanges, maskPair, maskPatch, matchesSearch } from '../domain/display';
@@ -16,7 +15,7 @@ import type { IscClient } from '../ports/isc-client';
 import type { DriftRecord, SnapshotStore, StoredVersion } from '../ports/snapshot-store';
 import type { TenantDirectory } from '../ports/tenants';
 import { authorize, getRequest } from './change-requests';
-import { verifyHistory } from './verify-history';
+import { type HistoryVerdict, verifyHistory } from './verify-history';
 
 /** What the read routes need: the stored history, the tenants, and per tenant its ISC and how it fingerprints. */
 export interface ReadDeps {
@@ -247,7 +246,7 @@ export async function acceptDrifts(tenant: string, input: AcceptInput, by: strin
       drift.acceptance.until === acceptance.until &&
       drift.acceptance.reason === acceptance.reason;
     const accepted: DriftRecord = same ? drift : { ...drift, status: 'accepted', acceptance };
-    if (!same) await deps.history.putDrift(tenant, accepted);
+    if (!same) await deps.history.putDrift(tenant, accepted, { type: 'drift-accepted', at: acceptance.at, by: acceptance.by });
     out.push(accepted);
   }
   return out.map(forReaders);
@@ -324,7 +323,7 @@ export async function compareVersions(
 }
 
 /** Recomputes the tenant's whole chain; the first broken link when there is one. */
-export async function verifyTenant(tenant: string, deps: ReadDeps): Promise<ChainVerdict & { checkedAt: string }> {
+export async function verifyTenant(tenant: string, deps: ReadDeps): Promise<HistoryVerdict & { checkedAt: string }> {
   await requireKnownTenant(tenant, deps);
   const { normalise } = await deps.tenantFor(tenant);
   const verdict = await verifyHistory(deps.history, tenant, { ignoreReferenceNames: normalise.ignoreReferenceNames });

@@ -2,6 +2,7 @@ import type { JsonObject } from '../domain/canonical';
 import { applyChanges, type ChainedChange, GENESIS_HASH, manifestHash, type SnapshotLink, snapshotHash } from '../domain/chain';
 import { type ClassifiedChange, classify, eligibleEntries, isActive, type PreviousSnapshot } from '../domain/classify';
 import { boundedPatch, changedKeys, detectChanges, type KnownResource } from '../domain/detect';
+import { driftClosedEntry, driftEntry, type JournalEntryInput } from '../domain/journal';
 import { type NormaliseOptions, normaliseIntegration, normaliseStatusCheck } from '../domain/normalise';
 import type { NormalisedResource, ResourceKey } from '../domain/resources';
 import type { SecretPolicy } from '../domain/secrets';
@@ -12,6 +13,9 @@ import type { Clock } from '../ports/clock';
 import type { IscClient } from '../ports/isc-client';
 import type { GuardEvent, Notifier } from '../ports/notifier';
 import type { AppliedChangeLedger, DriftRecord, SnapshotStore, StoredSnapshot } from '../ports/snapshot-store';
+
+/** Who the journal names for what the snapshot flow itself decides. */
+export const JOURNAL_ACTOR = 'sdim-guard';
 
 export interface SnapshotDeps {
   readonly isc: IscClient;
@@ -171,6 +175,18 @@ export async function takeSnapshot(tenant: string, deps: SnapshotDeps): Promise<
     }
   }
 
+  const journal: JournalEntryInput[] = [
+    ...driftsToPut.map((d) =>
+      driftEntry(d.alertReason === 'acceptance-expired' ? 'drift-reopened' : 'drift-opened', d, takenAt, JOURNAL_ACTOR, { snapshotId }),
+    ),
+    ...driftsToDelete.map((key) =>
+      driftClosedEntry(key, takenAt, JOURNAL_ACTOR, 'an applied change request explains the current state', {
+        snapshotSeq: seq,
+        snapshotId,
+        requestId: classified.find((c) => c.key === key)?.requestId ?? null,
+      }),
+    ),
+  ];
   const record = chainRecord(tenant, seq, snapshotId, takenAt, state.latest, state.known, current, classified, baseline);
   const written = baseline ? current : current.filter((r) => changedNow.has(r.key));
   const { itemsWritten } = await deps.store.commit(tenant, {
@@ -179,6 +195,7 @@ export async function takeSnapshot(tenant: string, deps: SnapshotDeps): Promise<
     removed: classified.filter((c) => c.change === 'removed').map((c) => ({ key: c.key, ref: c.resource })),
     driftsToPut,
     driftsToDelete,
+    journal,
   });
 
   const pending = [

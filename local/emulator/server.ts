@@ -205,7 +205,7 @@ export class IscEmulator {
   }
 
   private route(method: string, path: string, query: URLSearchParams, contentType: string | undefined, body: string): Reply {
-    const segments = path.split('/').filter(Boolean).map(decodeURIComponent);
+    const segments = path.split('/').filter(Boolean).map(decodeSegment);
     const [, first, second, ...rest] = segments;
     if (first === undefined) {
       if (method === 'GET') return this.list(query);
@@ -357,6 +357,15 @@ export class IscEmulator {
     }
     res.writeHead(reply.status, headers);
     res.end(payload);
+  }
+}
+
+/** A malformed percent-escape is the client's error (400), as ISC's gateway answers it, never a 500. */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new EmulatorError(400, `Malformed percent-escape in the path segment '${segment}'.`);
   }
 }
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { type ApplyHandlerDeps, main as applyMain } from '../../lambdas/handlers/apply';
@@ -108,23 +108,24 @@ export function localApprovalEvent(request: {
 }
 
 /** The approval API handler on localhost: same `main`, events shaped like API Gateway's. */
-export async function startApprovalApi(ws: Workspace, queue: ChangeQueue, port = 0): Promise<{ url: string; stop: () => Promise<void> }> {
+export async function startApprovalApi(
+  ws: Workspace,
+  queue: ChangeQueue,
+  port = 0,
+  log: (line: string) => void = (line) =>
+    process.stderr.write(`${line}
+`),
+): Promise<{ url: string; stop: () => Promise<void> }> {
   const deps = localApprovalDeps(ws, queue);
-  const server: Server = createServer(async (req, res) => {
-    const body = await readBody(req);
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const user = req.headers[LOCAL_USER_HEADER];
-    const event = localApprovalEvent({
-      method: req.method ?? 'GET',
-      path: url.pathname,
-      query: Object.fromEntries(url.searchParams),
-      body,
-      user: typeof user === 'string' ? user : undefined,
+  const server: Server = createServer((req, res) => {
+    serve(req, res, deps).catch((error: unknown) => {
+      // Contained: one bad request never takes the stack down; the caller gets a 500 and the console the reason.
+      log(`approval API: ${req.method} ${req.url} failed: ${error instanceof Error ? error.message : String(error)}`);
+      if (!res.headersSent) reply(res, 500, { error: 'internal', message: 'internal error; see the sdim-guard console' });
+      else res.destroy();
     });
-    const result = await approvalMain(event, deps);
-    res.writeHead(result.statusCode, result.headers as Record<string, string>);
-    res.end(result.body);
   });
+  server.on('clientError', (_error, socket) => socket.destroy());
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   const address = server.address() as AddressInfo;
   return {
@@ -137,14 +138,56 @@ export async function startApprovalApi(ws: Workspace, queue: ChangeQueue, port =
   };
 }
 
+/** Bodies above this are answered 413; API Gateway's own limit is 10 MB, the API's real requests are a few KB. */
+export const MAX_API_BODY_BYTES = 1024 * 1024;
+/** An oversized body is read (and dropped) up to this much so the client sees the 413; past it the socket is cut. */
+const MAX_DRAINED_BYTES = 16 * 1024 * 1024;
+
+class BodyTooLarge extends Error {}
+
+async function serve(req: IncomingMessage, res: ServerResponse, deps: ApprovalApiDeps): Promise<void> {
+  let body: string;
+  try {
+    body = await readBody(req);
+  } catch (error) {
+    if (error instanceof BodyTooLarge) {
+      reply(res, 413, { error: 'too-large', message: `the request body exceeds ${MAX_API_BODY_BYTES} bytes` });
+      return;
+    }
+    throw error;
+  }
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const user = req.headers[LOCAL_USER_HEADER];
+  const event = localApprovalEvent({
+    method: req.method ?? 'GET',
+    path: url.pathname,
+    query: Object.fromEntries(url.searchParams),
+    body,
+    user: typeof user === 'string' ? user : undefined,
+  });
+  const result = await approvalMain(event, deps);
+  res.writeHead(result.statusCode, result.headers as Record<string, string>);
+  res.end(result.body);
+}
+
+function reply(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
+
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
-    let body = '';
+    const chunks: Buffer[] = [];
+    let size = 0;
     req.on('data', (chunk: Buffer) => {
-      body += chunk.toString('utf8');
-      if (body.length > 1_000_000) req.destroy(new Error('body too large'));
+      size += chunk.length;
+      if (size > MAX_DRAINED_BYTES) req.destroy();
+      else if (size <= MAX_API_BODY_BYTES) chunks.push(chunk);
     });
-    req.on('end', () => resolve(body));
+    req.on('end', () => (size > MAX_API_BODY_BYTES ? reject(new BodyTooLarge()) : resolve(Buffer.concat(chunks).toString('utf8'))));
     req.on('error', reject);
+    req.on('close', () => {
+      if (size > MAX_DRAINED_BYTES) reject(new BodyTooLarge());
+    });
   });
 }

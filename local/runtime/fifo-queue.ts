@@ -58,7 +58,11 @@ export class LocalFifoQueue implements ChangeQueue, DeadLetters {
   }
 
   async enqueue(message: ChangeMessage): Promise<void> {
-    this.sendRaw(JSON.stringify({ requestId: message.requestId }), groupOf(message.tenant, message.resourceKey), message.requestId);
+    this.sendRaw(
+      JSON.stringify({ requestId: message.requestId }),
+      groupOf(message.tenant, message.resourceKey),
+      message.resend ? `${message.requestId}.${message.resend}` : message.requestId,
+    );
   }
 
   /** Any body, as a producer (or an attacker) could send it; for tests of malformed messages. */

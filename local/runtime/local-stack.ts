@@ -55,7 +55,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const emulatorUrl = await emulator.start();
   let workspace: Workspace;
   try {
-    workspace = await openWorkspace(options.dataDir, { onEvent: (event) => log(formatEvent(event)) });
+    workspace = await openWorkspace(options.dataDir, { create: true, onEvent: (event) => log(formatEvent(event)) });
   } catch (error) {
     await emulator.stop();
     throw error;
@@ -66,7 +66,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   workspace.secrets.setTenantCredentials(tenant, client);
   await workspace.tenants.put({ name: tenant, url: emulatorUrl, apiVersion: 'v3' });
   const changes = new LocalChangeRuntime(workspace, (line) => log(`${pc.dim(time())} apply ${line}`));
-  const api = await startApprovalApi(workspace, changes.queue, options.apiPort ?? 0);
+  const api = await startApprovalApi(workspace, changes.queue, options.apiPort ?? 0, (line) =>
+    log(`${pc.dim(time())} ${pc.red('approval API')} ${line}`),
+  );
   writeRuntime(workspace.dataDir, {
     pid: process.pid,
     dynamodbEndpoint: workspace.endpoint,
@@ -92,7 +94,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       log(`${pc.dim(time())} ${pc.red('snapshot failed')} ${name}: ${(error as Error).message}`);
     }
   };
-  const scheduler = new TenantScheduler(async () => (await workspace.tenants.list()).map((t) => t.name), job, options.intervalMs);
+  const scheduler = new TenantScheduler(
+    async () => (await workspace.tenants.list()).map((t) => t.name),
+    job,
+    options.intervalMs,
+    (error) => log(`${pc.dim(time())} ${pc.red('schedule')}: cannot list the tenants: ${error.message}`),
+  );
 
   let poller: NodeJS.Timeout | undefined;
   let polling: Promise<void> = Promise.resolve();

@@ -4,12 +4,15 @@
  */
 export class TenantScheduler {
   private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
   private readonly running = new Map<string, Promise<void>>();
 
   constructor(
     private readonly tenants: () => Promise<string[]>,
     private readonly job: (tenant: string) => Promise<void>,
     private readonly intervalMs: number,
+    /** A tick that fails as a whole (the tenant list cannot be read) is reported here; the schedule goes on. */
+    private readonly onError: (error: Error) => void = () => undefined,
   ) {
     if (!(intervalMs >= 1000)) throw new Error('the snapshot interval must be at least one second');
   }
@@ -28,19 +31,26 @@ export class TenantScheduler {
     );
   }
 
+  private guardedTick(): Promise<void> {
+    return this.tick().catch((error: unknown) => this.onError(error instanceof Error ? error : new Error(String(error))));
+  }
+
   start(): void {
+    this.stopped = false;
     const loop = () => {
+      if (this.stopped) return;
       this.timer = setTimeout(() => {
-        this.tick().finally(() => {
+        this.guardedTick().finally(() => {
           if (this.timer) loop();
         });
       }, this.intervalMs);
     };
-    void this.tick().finally(loop);
+    void this.guardedTick().finally(loop);
   }
 
   /** Stops scheduling and waits for runs in flight, so nothing is cut off halfway. */
   async stop(): Promise<void> {
+    this.stopped = true;
     clearTimeout(this.timer);
     this.timer = undefined;
     await Promise.allSettled([...this.running.values()]);

@@ -63,7 +63,7 @@ describe('sdim-guard write commands against the deployed approval API (SigV4)', 
     expect(request).toMatchObject({ requester: USERS.AKIDALICE.arn, status: 'pending' });
 
     const self = await runCli(['approve', request.id, '--api-url', gateway.url], { env: as('AKIDALICE') });
-    expect(self.code).toBe(2);
+    expect(self.code).toBe(1);
     expect(self.stderr).toMatch(/refused it \(403\): .*cannot approve it/);
 
     const approved = await runCli(['approve', request.id, '--api-url', gateway.url, '--json'], { env: as('AKIDBOB') });
@@ -80,7 +80,7 @@ describe('sdim-guard write commands against the deployed approval API (SigV4)', 
     expect(claimed.code).toBe(2);
     expect(claimed.stderr).toMatch(/--as is not accepted by the deployed API: the caller is your AWS identity/);
     const forged = await runCli(['requests', '--api-url', gateway.url], { env: { ...as('AKIDALICE'), [ENV_SECRET]: 'guessed' } });
-    expect(forged.code).toBe(2);
+    expect(forged.code).toBe(1);
     expect(forged.stderr).toMatch(/refused it \(403\): The request signature we calculated does not match/);
   });
 });

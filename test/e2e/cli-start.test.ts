@@ -37,7 +37,7 @@ describe('sdim-guard start (npm start)', () => {
     expect(output()).toMatch(/Stopped\./);
     expect(existsSync(join(dataDir, 'runtime.json'))).toBe(false);
     expect(await portOpen(runtime.dynamodbEndpoint)).toBe(false);
-  });
+  }, 120_000);
 
   it('runs one tick with `local --once` and keeps history across runs in the data directory', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'sdim-guard-once-'));
@@ -46,5 +46,5 @@ describe('sdim-guard start (npm start)', () => {
     expect(first.stdout).toMatch(/snapshot demo #1: 26 resources, baseline recorded/);
     const second = await runCli(['local', '--once', '--data-dir', dataDir]);
     expect(second.stdout).toMatch(/snapshot demo #2: 26 resources, no changes/);
-  });
+  }, 120_000);
 });

@@ -43,7 +43,7 @@ describe('sdim-guard propose, approve, reject, requests, show, and npm run demo'
     );
     expect(proposed).toMatchObject({ id: expect.any(String), status: 'pending' });
     const self = await cli('approve', proposed.id, '--as', 'alice');
-    expect(self.code).toBe(2);
+    expect(self.code).toBe(1);
     expect(self.stderr).toMatch(/alice proposed request .* and cannot approve it/);
     expect(await json('approve', proposed.id, '--as', 'bob')).toMatchObject({ id: proposed.id, status: 'queued' });
     const listed = await json<Array<{ id: string; status: string }>>('requests', '--status', 'queued');
@@ -51,7 +51,7 @@ describe('sdim-guard propose, approve, reject, requests, show, and npm run demo'
     const shown = await cli('show', proposed.id);
     expect(shown.stdout).toMatch(/replace +\/description "via CLI"/);
     expect(shown.stdout).toMatch(/pending → approved {2}by bob/);
-  });
+  }, 120_000);
 
   it('rejects with a reason', async () => {
     const id = emulator.state.ids()[1] as string;
@@ -122,7 +122,11 @@ describe('sdim-guard propose, approve, reject, requests, show, and npm run demo'
       ['propose', '--tenant', 'acme', '--create', '/no/such/file.json', '--as', 'a', '--reason', 'r'],
       /--create \/no\/such\/file\.json: cannot read it \(ENOENT\)/,
     ],
-    [['propose', '--tenant', 'acme', '--integration', 'f'.repeat(32), '--delete', '--as', 'a', '--reason', 'r'], /does not exist in ISC/],
+    [
+      ['propose', '--tenant', 'acme', '--integration', 'f'.repeat(32), '--delete', '--as', 'a', '--reason', 'r'],
+      /does not exist in ISC/,
+      1,
+    ],
     [
       [
         'propose',
@@ -137,18 +141,21 @@ describe('sdim-guard propose, approve, reject, requests, show, and npm run demo'
       ],
       /positive whole number/,
     ],
-    [['approve', 'no-such-id', '--as', 'bob'], /no change request no-such-id/],
+    [['approve', 'no-such-id', '--as', 'bob'], /no change request no-such-id/, 1],
     [['requests', '--status', 'done'], /--status must be one of/],
-  ])('refuses %j with a clear message', async (args, message) => {
-    const result = await cli(...args);
-    expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(message);
-  });
+  ] as Array<[string[], RegExp, number?]>)(
+    'refuses %j with a clear message (2: bad flags, 1: the state refuses)',
+    async (args, message, code = 2) => {
+      const result = await cli(...args);
+      expect(result.code).toBe(code);
+      expect(result.stderr).toMatch(message);
+    },
+  );
 
   it('npm run demo tells the whole story and exits 0', async () => {
     const result = await runCli(['demo'], { timeoutMs: 120_000 });
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/✓ 7\. Snapshot #3 sees the change as EXPECTED/);
     expect(result.stdout).toMatch(/The demo behaved at every step\./);
-  });
+  }, 180_000);
 });

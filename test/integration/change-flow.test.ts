@@ -294,7 +294,7 @@ describe('the change-approval queue with exactly-once apply', () => {
     );
     expect(h.vault.values.has(overdue.id)).toBe(true);
     h.advance(2_000);
-    expect(await sweepRequests(h.changeDeps, 1_000)).toEqual({ expired: 1, requeued: 1 });
+    expect(await sweepRequests(h.changeDeps, 1_000)).toEqual({ expired: 1, requeued: 1, resent: 0 });
     expect((await h.requests.get(overdue.id))?.status).toBe('expired');
     expect(h.vault.values.has(overdue.id)).toBe(false);
     await h.drain();

@@ -35,6 +35,7 @@ describe('verify catches tampering with stored history', () => {
     const verdict = await verifyHistory(h.store, 'acme');
     expect(verdict.ok).toBe(false);
     expect(verdict.firstBroken).toEqual({
+      part: 'snapshots',
       seq: 2,
       reason: expect.stringMatching(new RegExp(`version 2 of integration:${id} was altered`)),
     });
@@ -50,13 +51,21 @@ describe('verify catches tampering with stored history', () => {
       }),
     );
     const verdict = await verifyHistory(h.store, 'acme');
-    expect(verdict.firstBroken).toEqual({ seq: 2, reason: expect.stringMatching(/snapshot record was altered/) });
+    expect(verdict.firstBroken).toEqual({
+      part: 'snapshots',
+      seq: 2,
+      reason: expect.stringMatching(/snapshot record was altered/),
+    });
   });
 
   it('a snapshot record that was removed', async () => {
     await h.table.db.send(new DeleteCommand({ TableName: h.table.tableName, Key: key.snapshot(2) }));
     const verdict = await verifyHistory(h.store, 'acme');
-    expect(verdict.firstBroken).toEqual({ seq: 3, reason: expect.stringMatching(/expected snapshot #2 here, found #3/) });
+    expect(verdict.firstBroken).toEqual({
+      part: 'snapshots',
+      seq: 3,
+      reason: expect.stringMatching(/expected snapshot #2 here, found #3/),
+    });
   });
 
   it('a change list rewritten together with its hash (the link to the next record breaks)', async () => {
@@ -78,6 +87,7 @@ describe('verify catches tampering with stored history', () => {
     );
     const verdict = await verifyHistory(h.store, 'acme');
     expect(verdict.firstBroken).toEqual({
+      part: 'snapshots',
       seq: 2,
       reason: `version 2 of integration:${other} is not recorded by any snapshot (inserted?)`,
     });

@@ -42,7 +42,7 @@ export function startCli(args: string[], ready: RegExp): Promise<{ child: ChildP
     const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, NO_COLOR: '1' } });
     let stdout = '';
     let stderr = '';
-    const timer = setTimeout(() => reject(new Error(`no line matching ${ready} in time:\n${stdout}\n${stderr}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`no line matching ${ready} in time:\n${stdout}\n${stderr}`)), 90_000);
     child.stderr?.on('data', (d: Buffer) => {
       stderr += d.toString();
     });

@@ -15,7 +15,7 @@ export class SqsChangeQueue implements ChangeQueue {
         QueueUrl: this.queueUrl,
         MessageBody: JSON.stringify({ requestId: message.requestId }),
         MessageGroupId: groupOf(message.tenant, message.resourceKey),
-        MessageDeduplicationId: message.requestId,
+        MessageDeduplicationId: message.resend ? `${message.requestId}.${message.resend}` : message.requestId,
       }),
     );
   }

@@ -1,7 +1,9 @@
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { ChangeRequest, RequestStatus } from '../../domain/change-request';
 import type { AppliedChange } from '../../domain/classify';
+import { ledgerEntry, requestEntry } from '../../domain/journal';
 import type { ChangeRequestStore } from '../../ports/change-requests';
+import { DynamoJournal } from './journal-store';
 import { GSI1, TTL_ATTRIBUTE, tenantPk } from './table';
 
 /** How long the snapshot flow can still match a change to the request that made it. */
@@ -12,15 +14,27 @@ const LEDGER_TTL_SECONDS = 30 * 24 * 3600;
  * approvers or two deliveries can never both move a request. Listed through gsi1 (`CR`, createdAt#id).
  */
 export class DynamoChangeRequestStore implements ChangeRequestStore {
+  /** Every write of a request (and of its ledger entry) is journalled in the same transaction. */
+  private readonly journal: DynamoJournal;
+
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,
-  ) {}
+  ) {
+    this.journal = new DynamoJournal(db, tableName);
+  }
 
   async create(request: ChangeRequest): Promise<void> {
-    await this.db.send(
-      new PutCommand({ TableName: this.tableName, Item: this.item(request), ConditionExpression: 'attribute_not_exists(pk)' }),
-    );
+    try {
+      await this.journal.transact(request.tenant, [requestEntry(request, request.createdAt)], () => [
+        { Put: { TableName: this.tableName, Item: this.item(request), ConditionExpression: 'attribute_not_exists(pk)' } },
+      ]);
+    } catch (error) {
+      // Callers (and the tests of the id collision) know DynamoDB's plain conditional failure.
+      if (firstReasonFailed(error))
+        throw Object.assign(new Error(`change request ${request.id} exists`), { name: 'ConditionalCheckFailedException' });
+      throw error;
+    }
   }
 
   async get(id: string): Promise<ChangeRequest | undefined> {
@@ -32,40 +46,37 @@ export class DynamoChangeRequestStore implements ChangeRequestStore {
 
   async save(next: ChangeRequest): Promise<boolean> {
     try {
-      await this.db.send(new PutCommand({ TableName: this.tableName, Item: this.item(next), ...this.revisionCondition(next) }));
+      await this.journal.transact(next.tenant, [requestEntry(next, this.lastChangeAt(next))], () => [
+        { Put: { TableName: this.tableName, Item: this.item(next), ...this.revisionCondition(next) } },
+      ]);
       return true;
     } catch (error) {
-      if ((error as Error).name === 'ConditionalCheckFailedException') return false;
+      if (firstReasonFailed(error)) return false;
       throw error;
     }
   }
 
   async saveApplied(next: ChangeRequest, applied: AppliedChange): Promise<boolean> {
+    const expiresAt = Math.floor(Date.parse(applied.appliedAt) / 1000) + LEDGER_TTL_SECONDS;
     try {
-      await this.db.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            { Put: { TableName: this.tableName, Item: this.item(next), ...this.revisionCondition(next) } },
-            {
-              Put: {
-                TableName: this.tableName,
-                Item: {
-                  pk: tenantPk(next.tenant),
-                  sk: `A#${applied.key}#${applied.requestId}`,
-                  ...applied,
-                  [TTL_ATTRIBUTE]: Math.floor(Date.parse(applied.appliedAt) / 1000) + LEDGER_TTL_SECONDS,
-                },
-              },
-            },
-          ],
-        }),
-      );
+      await this.journal.transact(next.tenant, [requestEntry(next, this.lastChangeAt(next)), ledgerEntry(applied, expiresAt)], () => [
+        { Put: { TableName: this.tableName, Item: this.item(next), ...this.revisionCondition(next) } },
+        {
+          Put: {
+            TableName: this.tableName,
+            Item: { pk: tenantPk(next.tenant), sk: `A#${applied.key}#${applied.requestId}`, ...applied, [TTL_ATTRIBUTE]: expiresAt },
+          },
+        },
+      ]);
       return true;
     } catch (error) {
-      const reasons = (error as { CancellationReasons?: Array<{ Code?: string }> }).CancellationReasons;
-      if ((error as Error).name === 'TransactionCanceledException' && reasons?.[0]?.Code === 'ConditionalCheckFailed') return false;
+      if (firstReasonFailed(error)) return false;
       throw error;
     }
+  }
+
+  private lastChangeAt(request: ChangeRequest): string {
+    return request.history.at(-1)?.at ?? request.createdAt;
   }
 
   async list(filter: { tenant?: string; status?: RequestStatus } = {}): Promise<ChangeRequest[]> {
@@ -106,4 +117,10 @@ export class DynamoChangeRequestStore implements ChangeRequestStore {
   private revisionCondition(next: ChangeRequest) {
     return { ConditionExpression: 'revision = :previous', ExpressionAttributeValues: { ':previous': next.revision - 1 } };
   }
+}
+
+/** The first action of a cancelled transaction (the request's own conditional write) failed its condition. */
+function firstReasonFailed(error: unknown): boolean {
+  const reasons = (error as { CancellationReasons?: Array<{ Code?: string }> }).CancellationReasons;
+  return (error as Error).name === 'TransactionCanceledException' && reasons?.[0]?.Code === 'ConditionalCheckFailed';
 }

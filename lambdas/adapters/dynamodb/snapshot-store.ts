@@ -8,18 +8,18 @@ import {
   PutCommand,
   QueryCommand,
   type QueryCommandInput,
-  TransactWriteCommand,
-  type TransactWriteCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { canonicalJson, type JsonObject } from '../../domain/canonical';
 import type { ChainedChange } from '../../domain/chain';
 import type { AppliedChange } from '../../domain/classify';
 import type { KnownResource } from '../../domain/detect';
+import { driftClosedEntry, driftEntry, type JournalEntryInput } from '../../domain/journal';
 import type { ResourceKey, ResourceRef } from '../../domain/resources';
 import {
   type AppliedChangeLedger,
   ConcurrentSnapshotError,
+  type DriftEvent,
   type DriftRecord,
   type SnapshotCommit,
   type SnapshotStore,
@@ -27,6 +27,7 @@ import {
   type StoredVersion,
   type TenantState,
 } from '../../ports/snapshot-store';
+import { DynamoJournal, itemToDrift, MAX_TRANSACTION_ACTIONS, type TransactAction } from './journal-store';
 import { GSI1, pad, resourcePk, tenantPk } from './table';
 
 type Item = Record<string, unknown>;
@@ -37,17 +38,22 @@ const PART_BYTES = 350_000;
 /** Change lists longer than this (as JSON) go to their own items instead of the snapshot record. */
 const INLINE_CHANGES_BYTES = 100_000;
 /** A transaction holds at most 100 actions and 4 MB. */
-const MAX_TRANSACTION_ITEMS = 100;
+const MAX_TRANSACTION_ITEMS = MAX_TRANSACTION_ACTIONS;
 const MAX_TRANSACTION_BYTES = 3_500_000;
 /** A claim older than this belongs to a run that died; the next run may take its sequence number over. */
 export const STALE_CLAIM_MS = 15 * 60_000;
 
 export class DynamoSnapshotStore implements SnapshotStore, AppliedChangeLedger {
+  /** Drift openings, status changes and acceptances are journalled in the same transaction as their items. */
+  readonly journal: DynamoJournal;
+
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,
     private readonly now: () => Date = () => new Date(),
-  ) {}
+  ) {
+    this.journal = new DynamoJournal(db, tableName);
+  }
 
   async loadState(tenant: string): Promise<TenantState> {
     const [latest, heads, drifts] = await Promise.all([
@@ -60,7 +66,7 @@ export class DynamoSnapshotStore implements SnapshotStore, AppliedChangeLedger {
       // The run that wrote this snapshot died after its commit and before its heads: finish its work first.
       known = await this.rollForward(tenant, latest.snapshot, known);
     }
-    return { latest: latest?.snapshot, known, drifts: drifts.map(itemToDrift) };
+    return { latest: latest?.snapshot, known, drifts: drifts.map((i) => itemToDrift<DriftRecord>(i)) };
   }
 
   async loadContents(tenant: string, refs: ReadonlyArray<{ key: ResourceKey; version: number }>): Promise<Map<ResourceKey, JsonObject>> {
@@ -102,20 +108,24 @@ export class DynamoSnapshotStore implements SnapshotStore, AppliedChangeLedger {
         put: { pk, sk: `H#${r.key}`, key: r.key, kind: r.kind, id: r.id, name: r.name, contentHash: r.contentHash, version: record.seq },
       })),
       ...commit.removed.map((r) => ({ del: { pk, sk: `H#${r.key}` } })),
+    ];
+    const driftOps: WriteOp[] = [
       ...commit.driftsToPut.map((d) => ({ put: driftToItem(pk, d) })),
       ...commit.driftsToDelete.map((key) => ({ del: { pk, sk: `D#${key}` } })),
     ];
     const changesJson = JSON.stringify(record.changes);
     const inlineChanges = changesJson.length <= INLINE_CHANGES_BYTES;
     const snapshotItem = this.snapshotItem(tenant, record, inlineChanges);
-    const all = [...versionOps, ...headOps];
+    const all = [...versionOps, ...headOps, ...driftOps];
     const fitsTransaction =
-      inlineChanges && all.length + 1 <= MAX_TRANSACTION_ITEMS && approximateSize([{ put: snapshotItem }, ...all]) <= MAX_TRANSACTION_BYTES;
+      inlineChanges &&
+      all.length + 1 + commit.journal.length <= MAX_TRANSACTION_ITEMS &&
+      approximateSize([{ put: snapshotItem }, ...all]) <= MAX_TRANSACTION_BYTES;
     if (fitsTransaction) {
-      await this.transact([{ put: snapshotItem }, ...all], record.snapshotId);
-      return { itemsWritten: all.length + 1 };
+      await this.transact([{ put: snapshotItem }, ...all], record.snapshotId, tenant, commit.journal);
+      return { itemsWritten: all.length + 1 + commit.journal.length };
     }
-    return this.commitInPhases(
+    const written = await this.commitInPhases(
       tenant,
       record,
       snapshotItem,
@@ -123,6 +133,22 @@ export class DynamoSnapshotStore implements SnapshotStore, AppliedChangeLedger {
       headOps,
       inlineChanges ? [] : splitChanges(pk, record.seq, changesJson),
     );
+    await this.writeDriftsJournalled(tenant, driftOps, commit.journal);
+    return { itemsWritten: written.itemsWritten + driftOps.length + commit.journal.length };
+  }
+
+  /** Drift items of a large snapshot with their journal entries, in transactions of whole (item, entry) pairs. */
+  private async writeDriftsJournalled(tenant: string, driftOps: WriteOp[], journal: readonly JournalEntryInput[]): Promise<void> {
+    const skOf = (op: WriteOp) => ('put' in op ? (op.put.sk as string) : op.del.sk);
+    const perChunk = Math.floor(MAX_TRANSACTION_ITEMS / 2);
+    for (let i = 0; i < Math.max(driftOps.length, journal.length > 0 ? 1 : 0); i += perChunk) {
+      const chunk = driftOps.slice(i, i + perChunk);
+      const keys = new Set(chunk.map((op) => skOf(op).slice(2)));
+      const last = i + perChunk >= driftOps.length;
+      // Entries follow their item; any entry not about a drift item of this commit goes with the last chunk.
+      const entries = journal.filter((e) => keys.has(e.subject) || (last && !driftOps.some((op) => skOf(op).slice(2) === e.subject)));
+      await this.journal.transact(tenant, entries, () => chunk.map((op) => this.action(op)));
+    }
   }
 
   /**
@@ -175,6 +201,10 @@ export class DynamoSnapshotStore implements SnapshotStore, AppliedChangeLedger {
     await this.markHeadsSynced(tenant, record.seq);
     // claim + commit + heads-synced are three writes of one item; count what DynamoDB bills.
     return { itemsWritten: 3 + versionOps.length + changeParts.length + headOps.length };
+  }
+
+  private action(op: WriteOp): TransactAction {
+    return 'put' in op ? { Put: { TableName: this.tableName, Item: op.put } } : { Delete: { TableName: this.tableName, Key: op.del } };
   }
 
   private async rollForward(
@@ -235,8 +265,18 @@ export class DynamoSnapshotStore implements SnapshotStore, AppliedChangeLedger {
     );
   }
 
-  async putDrift(tenant: string, drift: DriftRecord): Promise<void> {
-    await this.db.send(new PutCommand({ TableName: this.tableName, Item: driftToItem(tenantPk(tenant), drift) }));
+  async putDrift(tenant: string, drift: DriftRecord, event: DriftEvent): Promise<void> {
+    const entry = driftEntry(event.type, drift, event.at, event.by, event.data);
+    await this.journal.transact(tenant, [entry], () => [this.action({ put: driftToItem(tenantPk(tenant), drift) })]);
+  }
+
+  async deleteDrift(tenant: string, key: ResourceKey, event: Omit<DriftEvent, 'type'> & { readonly reason: string }): Promise<void> {
+    const entry = driftClosedEntry(key, event.at, event.by, event.reason, event.data);
+    await this.journal.transact(tenant, [entry], () => [
+      {
+        Delete: { TableName: this.tableName, Key: { pk: tenantPk(tenant), sk: `D#${key}` }, ConditionExpression: 'attribute_exists(sk)' },
+      },
+    ]);
   }
 
   async listSnapshots(tenant: string, options: { from?: string; to?: string; limit?: number } = {}): Promise<StoredSnapshot[]> {
@@ -410,20 +450,17 @@ export class DynamoSnapshotStore implements SnapshotStore, AppliedChangeLedger {
 
   // ---- DynamoDB plumbing ----
 
-  private async transact(ops: WriteOp[], snapshotId: string): Promise<void> {
+  private async transact(ops: WriteOp[], snapshotId: string, tenant: string, journal: readonly JournalEntryInput[]): Promise<void> {
     const [first, ...rest] = ops;
     if (!first || !('put' in first)) throw new Error('a snapshot transaction starts with its snapshot record');
-    const input: TransactWriteCommandInput = {
-      TransactItems: [
-        { Put: { TableName: this.tableName, Item: first.put, ...claimCondition(this.now()) } },
-        ...rest.map((op) =>
-          'put' in op ? { Put: { TableName: this.tableName, Item: op.put } } : { Delete: { TableName: this.tableName, Key: op.del } },
-        ),
-      ],
-      ClientRequestToken: snapshotId.slice(0, 36),
-    };
+    const actions = (): TransactAction[] => [
+      { Put: { TableName: this.tableName, Item: first.put, ...claimCondition(this.now()) } },
+      ...rest.map((op) => this.action(op)),
+    ];
+    // A retry after another journal writer moved the head sends different entries: it needs its own token.
+    const token = (attempt: number) => `${snapshotId.slice(0, 33)}-${String(attempt).padStart(2, '0')}`;
     try {
-      await this.db.send(new TransactWriteCommand(input));
+      await this.journal.transact(tenant, journal, actions, token);
     } catch (error) {
       const reasons =
         error instanceof TransactionCanceledException || (error as Error).name === 'TransactionCanceledException'
@@ -554,9 +591,4 @@ function itemToVersion(i: Item): StoredVersion {
 
 function driftToItem(pk: string, d: DriftRecord): Item {
   return { pk, sk: `D#${d.key}`, ...d, patch: JSON.stringify(d.patch) };
-}
-
-function itemToDrift(i: Item): DriftRecord {
-  const { pk: _pk, sk: _sk, patch, ...rest } = i;
-  return { ...(rest as unknown as DriftRecord), patch: JSON.parse(patch as string) };
 }

@@ -8,6 +8,7 @@ import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
  *   T#<tenant>        / H#<resource key>         head: the latest version of each live resource
  *   T#<tenant>        / D#<resource key>         open or accepted drift, with its alert outbox state
  *   T#<tenant>        / A#<resource key>#<req>   an applied change request's result (expires)
+ *   T#<tenant>        / J#<seq>                  journal entry: append-only, hash-chained (drift, request, ledger changes)
  *   CR#<request id>   / CR                       a change request (gsi1: CR / createdAt#id)
  *   R#<tenant>#<key>  / V#<seq>                  a resource version: gzip'd canonical document
  *   R#<tenant>#<key>  / VP#<seq>#<n>             parts of a document too large for one item
