@@ -336,28 +336,26 @@ describe('sdim-guard console in a browser', () => {
       await page.locator('main h1').waitFor();
       await expect(page.getByRole('link', { name, exact: true }).getAttribute('aria-current')).resolves.toBe('page');
       // Every form control has an accessible name: a <label>, aria-label, or (buttons) its text.
-      const unnamed = await page
-        .locator('input, select, button, a[href]')
-        .evaluateAll((elements) =>
-          (
-            elements as unknown as Array<{
-              outerHTML: string;
-              labels?: { length: number } | null;
-              getAttribute(n: string): string | null;
-              textContent: string | null;
-              tagName: string;
-            }>
+      const unnamed = await page.locator('input, select, button, a[href]').evaluateAll((elements) =>
+        (
+          elements as unknown as Array<{
+            outerHTML: string;
+            labels?: { length: number } | null;
+            getAttribute(n: string): string | null;
+            textContent: string | null;
+            tagName: string;
+          }>
+        )
+          .filter(
+            (e) =>
+              !(
+                (e.labels?.length ?? 0) > 0 ||
+                e.getAttribute('aria-label') ||
+                ((e.tagName === 'BUTTON' || e.tagName === 'A') && e.textContent?.trim())
+              ),
           )
-            .filter(
-              (e) =>
-                !(
-                  (e.labels?.length ?? 0) > 0 ||
-                  e.getAttribute('aria-label') ||
-                  ((e.tagName === 'BUTTON' || e.tagName === 'A') && e.textContent?.trim())
-                ),
-            )
-            .map((e) => e.outerHTML.slice(0, 120)),
-        );
+          .map((e) => e.outerHTML.slice(0, 120)),
+      );
       expect([name, unnamed]).toEqual([name, []]);
     }
   });
