@@ -36,7 +36,7 @@ const MARK: Record<string, string> = {
 /** Chat clients cut long messages; the full patch is in the EventBridge event and `sdim-guard diff`. */
 const MAX_DIFF_LINES = 10;
 
-const NEXT_STEPS: Record<GuardEventType, (tenant: string, id: string) => string[]> = {
+const NEXT_STEPS: Partial<Record<GuardEventType, (tenant: string, id: string) => string[]>> = {
   'Drift Detected': (tenant, id) => [
     `Review it: \`sdim-guard diff --tenant ${tenant} --integration ${id}\``,
     `If it was wanted, accept it: \`sdim-guard accept --tenant ${tenant} --keys integration:${id} --reason "…"\``,
