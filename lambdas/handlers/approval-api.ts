@@ -34,6 +34,8 @@ export interface ApprovalApiDeps extends ChangeDeps {
   readonly tenants: TenantDirectory;
   readonly history: SnapshotStore;
   readonly tenantFor: (tenant: string) => Promise<Omit<TenantContext, 'tenant' | 'history'>>;
+  /** The longest a drift acceptance may run (settings `maxAcceptanceDays`). @default 90 */
+  readonly maxAcceptanceDays?: number;
 }
 
 const STATUSES = new Set<RequestStatus>(ALL_STATUSES);
