@@ -42,6 +42,9 @@ export async function snapshotDeps(tenant: TenantConfig, wiring: SnapshotWiring)
     secretPolicy,
     severityRules,
     ignoreReferenceNames: wiring.settings.ignoreReferenceNames,
+    ...(tenant.repointedFrom && tenant.repointedAt
+      ? { repoint: { from: tenant.repointedFrom, to: tenant.url, at: tenant.repointedAt } }
+      : {}),
   };
 }
 
