@@ -4,14 +4,15 @@ import { compare } from 'fast-json-patch';
 import pc from 'picocolors';
 import type { Json } from '../../lambdas/domain/canonical';
 import { STATUSES as ALL_STATUSES, type ChangeRequest, RequestRefused, type RequestStatus } from '../../lambdas/domain/change-request';
+import type { RequestReview } from '../../lambdas/domain/review';
 import type { ServiceDeskIntegration } from '../../lambdas/isc/schemas';
 import {
   approveRequest,
-  getRequest,
   listRequests,
   type ProposalInput,
   propose,
   rejectRequest,
+  reviewRequest,
 } from '../../lambdas/use-cases/change-requests';
 import { changeDeps, storeOutbox, tenantContexts } from '../../local/runtime/change-runtime';
 import { requireTenant } from './history';
@@ -291,8 +292,8 @@ export function registerRequestCommands(program: Command): void {
   ).action(async (id: string, flags: WorkspaceFlags & { apiUrl?: string }) => {
     const url = flags.apiUrl ?? process.env.SDIM_GUARD_API_URL;
     const request = url
-      ? ((await new RemoteApprovalApi(url).call('GET', `/requests/${encodeURIComponent(id)}`)) as ChangeRequest)
-      : await inWorkspace(flags, (ws) => getRequest(id, changeDeps(ws, storeOutbox)));
+      ? ((await new RemoteApprovalApi(url).call('GET', `/requests/${encodeURIComponent(id)}`)) as Reviewed)
+      : await inWorkspace(flags, (ws) => reviewRequest(id, { ...changeDeps(ws, storeOutbox), tenantFor: tenantContexts(ws) }));
     print(flags, request, () => describeRequest(request));
   });
 }
@@ -304,7 +305,9 @@ function statusColour(status: RequestStatus): string {
   return pc.yellow(status);
 }
 
-function describeRequest(r: ChangeRequest): string {
+type Reviewed = ChangeRequest & { review?: RequestReview };
+
+function describeRequest(r: Reviewed): string {
   const lines = [
     `${pc.bold(r.id)}  ${statusColour(r.status)}  ${r.operation.kind} ${r.resourceKey} in ${r.tenant}`,
     `  requested by ${r.requester}: ${r.reason}`,
@@ -313,7 +316,16 @@ function describeRequest(r: ChangeRequest): string {
     '  change:',
   ];
   const op = r.operation;
-  if (op.kind === 'patch') lines.push(...patchLines(op.patch));
+  if (r.proposedPatch) {
+    // The operation as a patch from the live object (at proposal time, and now if the live object moved since).
+    lines[lines.length - 1] = '  change (JSON Patch from the live object at proposal time):';
+    lines.push(...(r.proposedPatch.length ? patchLines(r.proposedPatch as never) : ['    (none)']));
+    if (r.review?.error) lines.push(pc.yellow(`  ${r.review.error}`));
+    else if (r.review?.liveChangedSinceProposal) {
+      lines.push(pc.yellow('  live changed since proposal; the change from the live object now (the apply will end as a conflict):'));
+      lines.push(...patchLines((r.review.now ?? []) as never));
+    }
+  } else if (op.kind === 'patch') lines.push(...patchLines(op.patch));
   else if (op.kind === 'delete') lines.push(pc.red('    remove the integration'));
   else if (op.kind === 'status-check') lines.push(...patchLines(compare({}, op.config)));
   else lines.push(...patchLines(compare({}, withoutIds(op.integration))));

@@ -23,6 +23,7 @@ export function contentDigest(request: ChangeRequest): string {
     baseSnapshotHash: request.baseSnapshotHash ?? null,
     targetHash: request.targetHash,
     secretPaths: request.secretPaths,
+    proposedPatch: request.proposedPatch ?? null,
     requester: request.requester,
     reason: request.reason,
     createdAt: request.createdAt,

@@ -1,3 +1,4 @@
+import type { Operation } from 'fast-json-patch';
 import type { JsonPatchOperation, ServiceDeskIntegration, StatusCheckConfig } from '../isc/schemas';
 import { type Identity, samePerson } from './identity';
 import type { ResourceKey } from './resources';
@@ -75,6 +76,8 @@ export interface ChangeRequest {
   readonly baseSnapshotHash?: string | null;
   /** Comparable hash ISC should hold once applied; null when it must be gone (delete). */
   readonly targetHash: string | null;
+  /** The operation as a JSON Patch from the live object at proposal time (fingerprinted content): what approvers read. */
+  readonly proposedPatch?: readonly Operation[];
   /** JSON Pointer paths whose values are held by the Secrets port, not in this record. */
   readonly secretPaths: readonly string[];
   readonly requester: string;

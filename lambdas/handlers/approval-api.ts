@@ -9,11 +9,11 @@ import {
   approveRequest,
   authorize,
   type ChangeDeps,
-  getRequest,
   listRequests,
   type ProposalInput,
   propose,
   rejectRequest,
+  reviewRequest,
   type TenantContext,
 } from '../use-cases/change-requests';
 import {
@@ -130,7 +130,8 @@ const ROUTES: Array<[string, Route]> = [
       return json(201, await propose(input, caller, reason, { tenant, history: deps.history, ...context }, deps));
     },
   ],
-  ['GET /requests/{}', async (_e, _c, [id], deps) => json(200, await getRequest(id as string, deps))],
+  // The request with its review: the patch from the live object at proposal time and now.
+  ['GET /requests/{}', async (_e, _c, [id], deps) => json(200, await reviewRequest(id as string, deps))],
   ['GET /requests/{}/view', async (_e, caller, [id], deps) => json(200, await requestView(id as string, caller, deps))],
   ['POST /requests/{}/approve', async (_e, caller, [id], deps) => json(200, await approveRequest(id as string, caller, deps))],
   [

@@ -285,6 +285,8 @@ async function deliverOutcome(request: ChangeRequest, deps: ApplyDeps): Promise<
         requestId: request.id,
         resourceKey: request.resourceKey,
         operation: request.operation.kind,
+        // What was approved, as a JSON Patch from the live object at proposal time (credentials as fingerprints).
+        patch: request.proposedPatch ?? [],
         requester: request.requester,
         approvers: request.approvals.map((a) => a.by),
         outcome: request.outcome,

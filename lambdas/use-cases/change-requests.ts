@@ -11,11 +11,13 @@ import {
   RequestRefused,
   type RequestStatus,
   reject,
+  TERMINAL,
 } from '../domain/change-request';
 import { type AccessConfig, forbiddenReason, identify, type Route, samePerson } from '../domain/identity';
 import type { NormaliseOptions } from '../domain/normalise';
 import { restoreSecrets, type SecretValues, splitSecrets } from '../domain/payload-secrets';
 import { resourceKey } from '../domain/resources';
+import { patchFromLive, type RequestReview, reviewOf } from '../domain/review';
 import { fingerprint } from '../domain/secrets';
 import { comparableHash, expectedAfter, snapshotHashOf } from '../domain/targets';
 import { IscApiError } from '../isc/errors';
@@ -244,6 +246,14 @@ export async function propose(
   const targetHash = comparableHash(target ?? null, ctx.normalise);
   if (baseHash !== null && baseHash === targetHash) invalid('the change would leave the live object as it is');
 
+  // One open request per resource: a second one would be written against a base the first is about to change.
+  const open = (await deps.requests.list({ tenant: ctx.tenant })).find((r) => r.resourceKey === key && !TERMINAL.has(r.status));
+  if (open)
+    throw new RequestRefused(
+      'conflict',
+      `request ${open.id} (${open.status}, by ${open.requester}) is already open for ${key}; approve, reject or wait for it first`,
+    );
+
   const id = deps.newId();
   const { redacted, secrets } = splitSecrets(operation as unknown as Json, ctx.normalise.secretPolicy, ctx.normalise.hmacKey, ctx.tenant);
   const now = deps.clock.now();
@@ -254,6 +264,7 @@ export async function propose(
     operation: redacted as unknown as ChangeOperation,
     baseHash,
     baseSnapshotHash: snapshotHashOf(live ?? null, ctx.normalise),
+    proposedPatch: patchFromLive(operation, live, ctx.normalise),
     targetHash,
     secretPaths: Object.keys(secrets),
     requester,
@@ -266,6 +277,42 @@ export async function propose(
   if (Object.keys(secrets).length > 0) await deps.vault.stash(id, secrets);
   await deps.requests.create(request);
   return request;
+}
+
+/**
+ * A request with what its approvers need to read: the patch from the live object at proposal time and from the live
+ * object now (the stored operation recomputed against it), and whether the live object changed since the proposal.
+ */
+export async function reviewRequest(
+  id: string,
+  deps: Pick<ChangeDeps, 'requests'> & { tenantFor: (tenant: string) => Promise<Pick<TenantContext, 'isc' | 'normalise'>> },
+): Promise<ChangeRequest & { review: RequestReview }> {
+  const request = await getRequest(id, deps);
+  const { isc, normalise } = await deps.tenantFor(request.tenant);
+  try {
+    const live = await readCurrent(isc, request);
+    return { ...request, review: reviewOf(request, live, normalise) };
+  } catch (error) {
+    return {
+      ...request,
+      review: { proposed: request.proposedPatch ?? [], error: `cannot read the live object from ISC: ${(error as Error).message}` },
+    };
+  }
+}
+
+async function readCurrent(isc: IscClient, request: ChangeRequest): Promise<ServiceDeskIntegration | StatusCheckConfig | null> {
+  const op = request.operation;
+  if (op.kind === 'status-check') return isc.getStatusCheckConfig();
+  if (op.kind === 'create') {
+    const found = await isc.listIntegrations({ filters: `name eq ${JSON.stringify(op.integration.name)}`, limit: 1 });
+    return found.items[0] ?? null;
+  }
+  try {
+    return await isc.getIntegration(op.integrationId);
+  } catch (error) {
+    if (error instanceof IscApiError && error.isNotFound) return null;
+    throw error;
+  }
 }
 
 export async function getRequest(id: string, deps: Pick<ChangeDeps, 'requests'>): Promise<ChangeRequest> {

@@ -48,6 +48,10 @@ describe('the approval API handler', () => {
     const created = await main(event('POST', '/requests', alice, body), deps);
     expect(created.statusCode).toBe(201);
     expect(JSON.parse(created.body)).toMatchObject({ requester: alice, status: 'pending' });
+    // Withdrawn, so the next test may propose for the same integration (one open request per resource).
+    expect(
+      (await main(event('POST', `/requests/${JSON.parse(created.body).id}/reject`, alice, { reason: 'test done' }), deps)).statusCode,
+    ).toBe(200);
   });
 
   it('answers 403 to the requester approving, 200 to another caller, 409 to a second approval', async () => {
@@ -65,6 +69,39 @@ describe('the approval API handler', () => {
     const again = await main(event('POST', `/requests/${request.id}/approve`, 'arn:aws:iam::111122223333:user/carol'), deps);
     expect(again.statusCode).toBe(409);
     expect(JSON.parse(again.body)).toEqual({ error: 'conflict', message: expect.stringMatching(/is queued, not pending/) });
+  });
+
+  it('shows approvers the change as a JSON Patch from the live object, then and now, and refuses a second open request', async () => {
+    const target = h.emulator.state.ids()[2] as string;
+    const live = h.emulator.state.get(target);
+    const body = {
+      tenant: 'acme',
+      reason: 'one field',
+      operation: { kind: 'replace', integrationId: target, integration: { ...live, description: 'one field changed' } },
+    };
+    const created = await main(event('POST', '/requests', alice, body), deps);
+    expect(created.statusCode).toBe(201);
+    const requestId = JSON.parse(created.body).id;
+    const second = await main(event('POST', '/requests', alice, { ...body, reason: 'again' }), deps);
+    expect(second.statusCode).toBe(409);
+    expect(JSON.parse(second.body).message).toMatch(
+      new RegExp(`request ${requestId} \\(pending, by .*alice\\) is already open for integration:${target}`),
+    );
+
+    const shown = JSON.parse((await main(event('GET', `/requests/${requestId}`, bob), deps)).body);
+    expect(shown.proposedPatch).toEqual([{ op: 'replace', path: '/description', value: 'one field changed' }]);
+    expect(shown.review).toMatchObject({ proposed: shown.proposedPatch, now: shown.proposedPatch, liveChangedSinceProposal: false });
+
+    h.emulator.state.patch(target, [{ op: 'replace', path: '/name', value: 'renamed meanwhile' }]);
+    const later = JSON.parse((await main(event('GET', `/requests/${requestId}`, bob), deps)).body);
+    expect(later.review.liveChangedSinceProposal).toBe(true);
+    expect(later.review.now).toEqual(
+      expect.arrayContaining([
+        { op: 'replace', path: '/description', value: 'one field changed' },
+        { op: 'replace', path: '/name', value: live.name },
+      ]),
+    );
+    await main(event('POST', `/requests/${requestId}/reject`, alice, { reason: 'done' }), deps);
   });
 
   describe('four eyes against one person with several principals', () => {
