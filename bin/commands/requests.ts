@@ -8,6 +8,7 @@ import type { RequestReview } from '../../lambdas/domain/review';
 import type { ServiceDeskIntegration } from '../../lambdas/isc/schemas';
 import {
   approveRequest,
+  getRequest,
   listRequests,
   type ProposalInput,
   propose,
