@@ -79,8 +79,6 @@ export function registerDriftCommands(program: Command): void {
       await requireTenant(ws, flags.tenant);
       const state = await ws.store.loadState(flags.tenant);
       const targets = named ? namedDrifts(flags, state.drifts) : await selectedDrifts(ws, flags, state);
-      if (targets.length === 0)
-        throw new Refusal(`no open drift in tenant '${flags.tenant}' matches (see: sdim-guard drift --tenant ${flags.tenant})`);
       const by = flags.as ?? userInfo().username;
       const results: Array<DriftRecord & { already: boolean }> = [];
       for (const drift of targets) {
@@ -106,6 +104,7 @@ export function registerDriftCommands(program: Command): void {
             `  ${d.already ? 'already accepted' : 'accepted'}  ${severityColour(d.severity)}  ${d.change} ${d.resource.kind} ${d.resource.name} (${d.resource.id})`,
         );
         const count = results.filter((d) => !d.already).length;
+        if (results.length === 0) return 'No open drift matches; nothing accepted.';
         return [`Accepted ${plural(count, 'drift')} until ${until} (${flags.reason}):`, ...lines].join('\n');
       });
     });
