@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { RequestRefused } from '../lambdas/domain/change-request';
+import { scrubText } from '../lambdas/domain/secrets';
 import { WorkspaceNotFound } from '../local/workspace';
 import { registerAuditCommands } from './commands/audit';
 import { registerConsoleCommand } from './commands/console';
@@ -52,10 +53,10 @@ export async function main(argv: string[]): Promise<number> {
       error instanceof WorkspaceNotFound ||
       (error instanceof RequestRefused && error.code === 'invalid')
     ) {
-      process.stderr.write(`error: ${error.message}\n`);
+      process.stderr.write(`error: ${scrubText(error.message)}\n`);
       return 2;
     }
-    process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`error: ${scrubText(error instanceof Error ? error.message : String(error))}\n`);
     return 1;
   }
 }

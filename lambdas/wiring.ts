@@ -31,8 +31,11 @@ export interface SnapshotWiring {
 /** The same composition in Lambda, in the local runtime and in the CLI: only the adapters passed in differ. */
 export async function snapshotDeps(tenant: TenantConfig, wiring: SnapshotWiring): Promise<SnapshotDeps> {
   const { secretPolicy, severityRules } = toPolicies(wiring.settings);
+  const isc = iscClientFor(tenant, wiring.secrets, wiring.clientOptions);
   return {
-    isc: iscClientFor(tenant, wiring.secrets, wiring.clientOptions),
+    isc,
+    // The same client searches the audit events (sp:search:read; without it changes say "unknown: no search scope").
+    auditEvents: isc,
     store: wiring.store,
     ledger: wiring.store,
     notifier: wiring.notifier,
@@ -42,6 +45,7 @@ export async function snapshotDeps(tenant: TenantConfig, wiring: SnapshotWiring)
     secretPolicy,
     severityRules,
     ignoreReferenceNames: wiring.settings.ignoreReferenceNames,
+    apiVersion: tenant.apiVersion,
     ...(tenant.repointedFrom && tenant.repointedAt
       ? { repoint: { from: tenant.repointedFrom, to: tenant.url, at: tenant.repointedAt } }
       : {}),

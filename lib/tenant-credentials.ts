@@ -16,8 +16,8 @@ export interface TenantProps {
   readonly name: string;
   /** e.g. https://acme.api.identitynow.com */
   readonly url: string;
-  /** @default 'v3' */
-  readonly apiVersion?: 'v3' | 'v2024';
+  /** The per-service v1 API; v3 and v2024 are deprecated (they stop working in Q1 2029). @default 'v1' */
+  readonly apiVersion?: 'v1' | 'v3' | 'v2024';
   /**
    * An existing secret holding {"clientId": …, "clientSecret": …} (complete ARN). Without it the stack creates
    * `sdim-guard/<stack>/tenants/<name>/isc-credentials` holding a placeholder, and the tenant's snapshots fail with
@@ -157,7 +157,7 @@ export class TenantCredentials extends Construct {
     return this.props.tenants.map((t) => ({
       name: t.name,
       url: t.url,
-      apiVersion: t.apiVersion ?? 'v3',
+      apiVersion: t.apiVersion ?? 'v1',
       secretRef: t.secretArn ?? this.secretNameOf(t.name),
     }));
   }

@@ -2,6 +2,8 @@ import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import pc from 'picocolors';
+import { currentAttribution, describeAttribution } from '../../lambdas/domain/attribution';
+import type { AttributionAnnotation, StoredSnapshot } from '../../lambdas/ports/snapshot-store';
 import { describeBreak, verifyHistory } from '../../lambdas/use-cases/verify-history';
 import { parseWhen } from './dates';
 import { requireTenant } from './history';
@@ -47,14 +49,18 @@ export function registerAuditCommands(program: Command): void {
     if (flags.out) checkWritable(flags.out);
     await inWorkspace(flags, async (ws) => {
       await requireTenant(ws, flags.tenant);
-      const [snapshots, verdict] = await Promise.all([
+      const [snapshots, verdict, allAnnotations] = await Promise.all([
         ws.store.listSnapshots(flags.tenant, { from, to }),
         verifyHistory(ws.store, flags.tenant, { ignoreReferenceNames: ws.settings.ignoreReferenceNames }),
+        ws.store.listAnnotations(flags.tenant),
       ]);
+      // Attributions found after a change was recorded (late audit events), for the exported snapshots only.
+      const seqs = new Set(snapshots.map((s) => s.seq));
+      const annotations = allAnnotations.filter((a) => seqs.has(a.snapshotSeq));
       const text =
         flags.format === 'json'
-          ? `${JSON.stringify({ tenant: flags.tenant, exportedAt: new Date().toISOString(), range: { from: from ?? null, to: to ?? null }, chain: verdict, snapshots }, null, 2)}\n`
-          : toCsv(snapshots);
+          ? `${JSON.stringify({ tenant: flags.tenant, exportedAt: new Date().toISOString(), range: { from: from ?? null, to: to ?? null }, chain: verdict, snapshots, annotations }, null, 2)}\n`
+          : toCsv(snapshots, annotations);
       if (flags.out) {
         try {
           writeFileSync(flags.out, text);
@@ -94,9 +100,14 @@ const CSV_COLUMNS = [
   'fromHash',
   'toHash',
   'version',
+  'actor',
+  'actors',
+  'attribution',
+  'eventTime',
+  'trackingNumber',
 ];
 
-function toCsv(snapshots: Awaited<ReturnType<import('../../lambdas/ports/snapshot-store').SnapshotStore['listSnapshots']>>): string {
+function toCsv(snapshots: StoredSnapshot[], annotations: AttributionAnnotation[]): string {
   const cell = (v: unknown) => {
     const s = v === undefined || v === null ? '' : String(v);
     // Quote when needed, and defuse spreadsheet formulas in names (CSV injection).
@@ -106,8 +117,9 @@ function toCsv(snapshots: Awaited<ReturnType<import('../../lambdas/ports/snapsho
   const rows = [CSV_COLUMNS.join(',')];
   for (const s of snapshots) {
     if (s.changes.length === 0)
-      rows.push([s.seq, s.takenAt, s.hash, s.prevHash, '', '', 'none', '', '', '', '', '', ''].map(cell).join(','));
+      rows.push([s.seq, s.takenAt, s.hash, s.prevHash, '', '', 'none', ...CSV_COLUMNS.slice(7).map(() => '')].map(cell).join(','));
     for (const c of s.changes) {
+      const attribution = currentAttribution(c.key, s.seq, c.attribution, annotations);
       rows.push(
         [
           s.seq,
@@ -123,6 +135,11 @@ function toCsv(snapshots: Awaited<ReturnType<import('../../lambdas/ports/snapsho
           c.fromHash,
           c.toHash,
           c.version,
+          attribution?.actor,
+          attribution?.actors.join(' '),
+          attribution ? describeAttribution(attribution) : undefined,
+          attribution?.eventTime,
+          attribution?.trackingNumber,
         ]
           .map(cell)
           .join(','),

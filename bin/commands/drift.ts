@@ -1,13 +1,14 @@
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { describeAttribution } from '../../lambdas/domain/attribution';
 import { isActive } from '../../lambdas/domain/classify';
 import type { DriftRecord, TenantState } from '../../lambdas/ports/snapshot-store';
 import type { Workspace } from '../../local/workspace';
 import { parseWhen } from './dates';
 import { requireTenant } from './history';
 import { nonEmptyOption, Refusal, UsageError } from './options';
-import { classificationColour, patchLines, plural, severityColour, table } from './render';
+import { attributionLines, classificationColour, patchLines, plural, severityColour, table } from './render';
 import { inWorkspace, print, type WorkspaceFlags, withWorkspaceOptions } from './workspace-options';
 
 export function registerDriftCommands(program: Command): void {
@@ -30,9 +31,14 @@ export function registerDriftCommands(program: Command): void {
           d.change,
           `${d.resource.kind} ${d.resource.name} (${d.resource.id})`,
           d.detectedAt,
+          describeAttribution(d.attribution),
         ]);
-        const details = shown.flatMap((d) => [`${d.resource.name}:`, ...patchLines(d.patch, '  ')]);
-        return `${table(['status', 'severity', 'change', 'resource', 'detected'], rows)}\n\n${details.join('\n')}`;
+        const details = shown.flatMap((d) => [
+          `${d.resource.name}:`,
+          ...attributionLines(d.attribution, '  '),
+          ...patchLines(d.patch, '  '),
+        ]);
+        return `${table(['status', 'severity', 'change', 'resource', 'detected', 'by'], rows)}\n\n${details.join('\n')}`;
       });
     });
   });

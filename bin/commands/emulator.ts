@@ -13,6 +13,7 @@ interface EmulatorFlags {
   clientSecret?: string;
   tokenTtl: number;
   churn: number;
+  eventDelayMs: number;
   rateLimit: boolean;
   json?: boolean;
 }
@@ -31,6 +32,12 @@ export function registerEmulatorCommand(program: Command): void {
     .option('--client-secret <secret>', 'client secret the token endpoint accepts (default: generated)', nonEmptyOption)
     .option('--token-ttl <seconds>', 'access token lifetime', integerOption(1, 86_400), 749)
     .option('--churn <n>', 'after each listing page, delete n listed integrations and create n new ones', integerOption(0, 250), 0)
+    .option(
+      '--event-delay-ms <ms>',
+      'delay before an audit event becomes searchable (ISC indexes within minutes)',
+      integerOption(0, 86_400_000),
+      0,
+    )
     .option('--no-rate-limit', 'turn off the 100 requests / 10 s limit')
     .option('--json', 'print the URL and credentials as one JSON line')
     .action(async (flags: EmulatorFlags) => {
@@ -48,6 +55,7 @@ export function registerEmulatorCommand(program: Command): void {
         tokenTtlSeconds: flags.tokenTtl,
         rateLimit: flags.rateLimit ? undefined : false,
         listingChurn: { deletes: flags.churn, creates: flags.churn },
+        eventDelayMs: flags.eventDelayMs,
       });
       // Listen for Ctrl-C before announcing readiness, so a signal sent right after the banner is never missed.
       const stopped = untilSignal();
@@ -65,7 +73,8 @@ export function registerEmulatorCommand(program: Command): void {
         process.stdout.write(
           [
             `ISC emulator listening on ${url}`,
-            `  API:            ${url}/v3/service-desk-integrations (also /v2024)`,
+            `  API:            ${url}/service-desk-integrations/v1 (deprecated: /v3, /v2024, /v2025, /v2026)`,
+            `  audit events:   POST ${url}/search/v1 (deprecated: /v3/search), indices ["events"]`,
             `  token:          POST ${url}/oauth/token (grant_type=client_credentials)`,
             `  client id:      ${client.clientId}`,
             `  client secret:  ${client.clientSecret}`,

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { compare, type Operation } from 'fast-json-patch';
 import pc from 'picocolors';
+import { type Attribution, currentAttribution, describeAttribution } from '../../lambdas/domain/attribution';
 import { versionsAt } from '../../lambdas/domain/chain';
 import type { Workspace } from '../../local/workspace';
 import { nonEmptyOption, Refusal } from './options';
@@ -27,24 +28,46 @@ export function registerHistoryCommands(program: Command): void {
     const key = resourceKeyFrom(flags, false);
     await inWorkspace(flags, async (ws) => {
       await requireTenant(ws, flags.tenant);
+      const [allSnapshots, annotations] = await Promise.all([ws.store.listSnapshots(flags.tenant), ws.store.listAnnotations(flags.tenant)]);
+      const attributionOf = (seq: number, changeKey: string) => {
+        const change = allSnapshots.find((s) => s.seq === seq)?.changes.find((c) => c.key === changeKey);
+        return change ? currentAttribution(changeKey, seq, change.attribution, annotations) : undefined;
+      };
       if (key) {
-        const versions = (await ws.store.listVersions(flags.tenant, key)).slice(-(limit ?? Number.MAX_SAFE_INTEGER));
+        const versions = (await ws.store.listVersions(flags.tenant, key))
+          .slice(-(limit ?? Number.MAX_SAFE_INTEGER))
+          .map((v) => ({ ...v, attribution: attributionOf(v.version, key) }));
         if (versions.length === 0) throw new Refusal(`no history for ${key} in tenant '${flags.tenant}'`);
         print(flags, versions, () =>
           table(
-            ['version', 'taken at', 'change', 'content hash', 'name'],
-            versions.map((v) => [String(v.version), v.takenAt, v.change, short(v.contentHash), v.ref.name]),
+            ['version', 'taken at', 'change', 'content hash', 'name', 'by'],
+            versions.map((v) => [
+              String(v.version),
+              v.takenAt,
+              v.change,
+              short(v.contentHash),
+              v.ref.name,
+              describeAttribution(v.attribution),
+            ]),
           ),
         );
         return;
       }
-      const snapshots = (await ws.store.listSnapshots(flags.tenant)).slice(-(limit ?? Number.MAX_SAFE_INTEGER));
+      const snapshots = allSnapshots.slice(-(limit ?? Number.MAX_SAFE_INTEGER));
+      const actorsOf = (s: (typeof snapshots)[number]) => {
+        const who = s.changes.map((c) => currentAttribution(c.key, s.seq, c.attribution, annotations)).filter((a) => a !== undefined);
+        return [...new Set(who.map((a) => (a.confidence === 'unknown' ? 'unknown' : a.actors.join(', '))))].join('; ');
+      };
       print(
         flags,
-        snapshots.map(({ changes, ...s }) => ({ ...s, changeCount: changes.length })),
+        snapshots.map(({ changes, ...s }) => ({
+          ...s,
+          changeCount: changes.length,
+          changes: changes.map((c) => ({ ...c, attribution: currentAttribution(c.key, s.seq, c.attribution, annotations) })),
+        })),
         () =>
           table(
-            ['#', 'taken at', 'resources', 'changes', 'unexpected', 'hash'],
+            ['#', 'taken at', 'resources', 'changes', 'unexpected', 'hash', 'by'],
             snapshots.map((s) => [
               String(s.seq),
               s.takenAt,
@@ -56,6 +79,7 @@ export function registerHistoryCommands(program: Command): void {
                   : String(s.changes.length),
               String(s.changes.filter((c) => c.classification === 'unexpected').length),
               short(s.hash),
+              s.baseline ? '' : actorsOf(s),
             ]),
           ),
       );
@@ -82,6 +106,7 @@ export function registerHistoryCommands(program: Command): void {
         return diffs
           .flatMap((d) => [
             `${pc.bold(d.key)} ${d.name ?? ''} ${pc.dim(`(${d.from ?? 'absent'} → ${d.to ?? 'absent'})`)}`,
+            ...d.by.map((a) => pc.dim(`    by ${describeAttribution(a)}`)),
             ...patchLines(d.patch),
           ])
           .join('\n');
@@ -96,6 +121,17 @@ interface ResourceDiff {
   from: number | null;
   to: number | null;
   patch: Operation[];
+  /** Who made the changes between the two, one attribution per recorded change (annotations applied). */
+  by: Attribution[];
+}
+
+/** The attributions of the changes recorded on `key` after snapshot `from` up to `to`. */
+async function attributionsBetween(ws: Workspace, tenant: string, key: string, from: number, to: number): Promise<Attribution[]> {
+  const [snapshots, annotations] = await Promise.all([ws.store.listSnapshots(tenant), ws.store.listAnnotations(tenant)]);
+  return snapshots
+    .filter((s) => s.seq > Math.min(from, to) && s.seq <= Math.max(from, to))
+    .flatMap((s) => s.changes.filter((c) => c.key === key).map((c) => currentAttribution(key, s.seq, c.attribution, annotations)))
+    .filter((a): a is Attribution => a !== undefined);
 }
 
 async function snapshotDiff(ws: Workspace, tenant: string, from: number, toRaw: string | undefined): Promise<ResourceDiff[]> {
@@ -117,7 +153,14 @@ async function snapshotDiff(ws: Workspace, tenant: string, from: number, toRaw: 
     const b = after.get(key);
     const left = a ? ((await ws.store.getVersionContent(tenant, key, a.version)) ?? {}) : {};
     const right = b ? ((await ws.store.getVersionContent(tenant, key, b.version)) ?? {}) : {};
-    out.push({ key, name: b?.name ?? a?.name, from: a?.version ?? null, to: b?.version ?? null, patch: compare(left, right) });
+    out.push({
+      key,
+      name: b?.name ?? a?.name,
+      from: a?.version ?? null,
+      to: b?.version ?? null,
+      patch: compare(left, right),
+      by: await attributionsBetween(ws, tenant, key, from, to),
+    });
   }
   return out;
 }
@@ -133,7 +176,9 @@ async function versionDiff(ws: Workspace, tenant: string, key: string, from: num
     return (await ws.store.getVersionContent(tenant, key, version)) ?? {};
   };
   const patch = compare(await content(from, '--from'), await content(to, '--to'));
-  return patch.length === 0 ? [] : [{ key, name: versions.at(-1)?.ref.name, from, to, patch }];
+  return patch.length === 0
+    ? []
+    : [{ key, name: versions.at(-1)?.ref.name, from, to, patch, by: await attributionsBetween(ws, tenant, key, from, to) }];
 }
 
 export async function requireTenant(ws: Workspace, tenant: string): Promise<void> {

@@ -1,5 +1,6 @@
 import { stripVTControlCharacters } from 'node:util';
 import pc from 'picocolors';
+import { type Attribution, describeAttribution } from '../../lambdas/domain/attribution';
 
 /** A plain column table; colour codes are not counted in widths. */
 export function table(headers: string[], rows: string[][]): string {
@@ -33,6 +34,17 @@ export function patchLines(patch: unknown[], indent = '    '): string[] {
     const text = `${indent}${op.op.padEnd(7)} ${op.path}${value}`;
     return op.op === 'add' ? pc.green(text) : op.op === 'remove' ? pc.red(text) : pc.yellow(text);
   });
+}
+
+/** Who, when and ISC's tracking number of each audit event behind a change. */
+export function attributionLines(attribution: Attribution | undefined, indent = '    '): string[] {
+  if (!attribution) return [];
+  if (attribution.confidence === 'unknown') return [pc.dim(`${indent}by ${describeAttribution(attribution)}`)];
+  const head = `${indent}by ${describeAttribution(attribution)}`;
+  const events = attribution.events.map((e) =>
+    pc.dim(`${indent}  ${e.eventTime}  ${e.actor}  ${e.action}${e.trackingNumber ? `  tracking ${e.trackingNumber}` : ''}`),
+  );
+  return [head, ...events];
 }
 
 export const short = (hash: string | null | undefined) => (hash ? hash.slice(0, 12) : '-');

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import pc from 'picocolors';
-import { normaliseTenantUrl } from '../../lambdas/isc/client';
+import { describeAttribution } from '../../lambdas/domain/attribution';
+import { API_VERSIONS, type IscApiVersion, isApiVersion, normaliseTenantUrl } from '../../lambdas/isc/client';
 import type { IscCredentials } from '../../lambdas/isc/token-provider';
 import { systemClock } from '../../lambdas/ports/clock';
 import type { SecretsPort } from '../../lambdas/ports/secrets';
@@ -8,7 +9,7 @@ import { assertTenantName, type TenantConfig } from '../../lambdas/ports/tenants
 import { type SnapshotResult, takeSnapshot } from '../../lambdas/use-cases/take-snapshot';
 import { snapshotDeps } from '../../lambdas/wiring';
 import { nonEmptyOption, Refusal, UsageError } from './options';
-import { classificationColour, patchLines, plural, severityColour, short } from './render';
+import { attributionLines, classificationColour, patchLines, plural, severityColour, short } from './render';
 import { explainIscError, inWorkspace, print, type WorkspaceFlags, withWorkspaceOptions } from './workspace-options';
 
 interface SnapshotFlags extends WorkspaceFlags {
@@ -16,7 +17,7 @@ interface SnapshotFlags extends WorkspaceFlags {
   tenantUrl?: string;
   clientId?: string;
   clientSecret?: string;
-  apiVersion: 'v3' | 'v2024';
+  apiVersion: IscApiVersion;
   repoint?: boolean;
 }
 
@@ -31,12 +32,12 @@ export function registerSnapshotCommand(program: Command): void {
       .option('--client-secret <secret>', 'ISC client secret (kept in the local secrets file, never in the store)', nonEmptyOption)
       .option(
         '--api-version <version>',
-        'v3 or v2024',
+        'v1 (the per-service API), or the deprecated v3 / v2024',
         (v) => {
-          if (v !== 'v3' && v !== 'v2024') throw new UsageError(`--api-version must be v3 or v2024, not '${v}'`);
+          if (!isApiVersion(v)) throw new UsageError(`--api-version must be one of ${API_VERSIONS.join(', ')}, not '${v}'`);
           return v;
         },
-        'v3',
+        'v1',
       )
       .option('--repoint', 'allow --tenant-url to move a registered tenant to another ISC (recorded as a repoint, not drift)'),
   ).action(async (flags: SnapshotFlags) => {
@@ -111,6 +112,14 @@ export function registerSnapshotCommand(program: Command): void {
   });
 }
 
+function warningLines(result: SnapshotResult): string[] {
+  const late = (result.lateAttributions ?? []).map(
+    (l) =>
+      `  late attribution: ${l.resource.kind} ${l.resource.name} (${l.resource.id}) of snapshot #${l.snapshotSeq} by ${describeAttribution(l.attribution)}`,
+  );
+  return [...late, ...(result.warnings ?? []).map((w) => pc.yellow(`  warning: ${w.message}`))];
+}
+
 function parseUrl(raw: string): string {
   try {
     return normaliseTenantUrl(raw);
@@ -125,15 +134,19 @@ export function describe(result: SnapshotResult): string {
     `  ${plural(result.stats.iscRequests, 'ISC request')}, fetch ${result.stats.fetchMs} ms, total ${result.stats.totalMs} ms, ${plural(result.stats.itemsWritten, 'item')} written`,
   );
   if (result.changes.length === 0)
-    return [head, result.baseline ? '  Every resource recorded as the baseline.' : '  No changes.', stats].join('\n');
+    return [head, result.baseline ? '  Every resource recorded as the baseline.' : '  No changes.', ...warningLines(result), stats].join(
+      '\n',
+    );
   const lines = [head, `  ${plural(result.changes.length, 'change')}:`];
   for (const change of result.changes) {
     lines.push(
       `  ${change.change.padEnd(8)} ${change.resource.kind} ${change.resource.name} (${change.resource.id})  ${severityColour(change.severity)}  ${classificationColour(change.classification)}`,
     );
+    lines.push(...attributionLines(change.attribution));
     lines.push(...patchLines(change.patch));
   }
   if (result.alerts.sent + result.alerts.pending > 0) lines.push(`  alerts: ${result.alerts.sent} sent, ${result.alerts.pending} pending`);
+  lines.push(...warningLines(result));
   lines.push(stats);
   return lines.join('\n');
 }

@@ -338,10 +338,18 @@ function RequestsPage({ tenants, me }: { tenants: string[]; me: string }) {
 // ---------- Drift ----------
 
 function actorOf(d: Drift): string {
-  const a = d.attribution?.actor;
+  const a = d.attribution;
   if (!a) return 'unknown (no attribution)';
-  const name = typeof a === 'string' ? a : (a.name ?? a.id ?? 'unknown');
-  return d.attribution?.eventTime ? `${name} at ${when(d.attribution.eventTime)}` : name;
+  if (!a.actor) return `unknown (${a.reason ?? 'no audit event'})`;
+  const others = (a.actors ?? []).filter((x) => x !== a.actor);
+  return [
+    a.actor,
+    a.confidence && a.confidence !== 'exact' ? `(${a.confidence})` : '',
+    a.eventTime ? `at ${when(a.eventTime)}` : '',
+    others.length ? `, also ${others.join(', ')}` : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
 }
 
 function DriftPage({ tenant }: { tenant: string }) {

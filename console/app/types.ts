@@ -50,11 +50,14 @@ export interface PatchOp {
   from?: string;
 }
 
+/** Who made a detected change, from ISC's audit events, when attribution is available (see docs). */
 export interface Attribution {
-  actor?: string | { name?: string; id?: string };
+  confidence?: 'exact' | 'probable' | 'unknown';
+  actor?: string;
+  actors?: string[];
   eventTime?: string;
   trackingNumber?: string;
-  confidence?: string;
+  reason?: string;
 }
 
 export interface Drift {

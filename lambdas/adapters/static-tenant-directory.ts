@@ -1,3 +1,4 @@
+import { API_VERSIONS, isApiVersion } from '../isc/client';
 import type { TenantConfig, TenantDirectory } from '../ports/tenants';
 import { assertDistinctTenantNames, assertTenantName } from '../ports/tenants';
 
@@ -15,10 +16,11 @@ export class StaticTenantDirectory implements TenantDirectory {
     const tenants = raw.map((t: Partial<TenantConfig>, i) => {
       if (typeof t?.name !== 'string' || typeof t.url !== 'string') throw new Error(`${source}[${i}] needs name and url`);
       assertTenantName(t.name);
-      if (t.apiVersion !== undefined && t.apiVersion !== 'v3' && t.apiVersion !== 'v2024')
-        throw new Error(`${source}[${i}].apiVersion must be v3 or v2024`);
+      if (t.apiVersion !== undefined && !isApiVersion(t.apiVersion)) {
+        throw new Error(`${source}[${i}].apiVersion must be one of ${API_VERSIONS.join(', ')}`);
+      }
       if (t.secretRef !== undefined && typeof t.secretRef !== 'string') throw new Error(`${source}[${i}].secretRef must be a string`);
-      return { name: t.name, url: t.url, apiVersion: t.apiVersion ?? 'v3', secretRef: t.secretRef };
+      return { name: t.name, url: t.url, apiVersion: t.apiVersion ?? 'v1', secretRef: t.secretRef };
     });
     assertDistinctTenantNames(tenants.map((t) => t.name));
     return new StaticTenantDirectory(tenants);

@@ -1,3 +1,4 @@
+import type { Attribution } from './attribution';
 import { canonicalJson, sha256Hex } from './canonical';
 import type { ChangeKind } from './detect';
 import type { ResourceKey } from './resources';
@@ -18,6 +19,8 @@ export interface ChainedChange {
   readonly severity?: 'low' | 'medium' | 'high';
   readonly classification?: 'expected' | 'accepted' | 'unexpected' | 'restored' | 'repoint';
   readonly requestId?: string;
+  /** Who made it, as the audit events known when it was recorded said; a late event is added as an annotation. */
+  readonly attribution?: Attribution;
 }
 
 export interface SnapshotLink {

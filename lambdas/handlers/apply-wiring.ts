@@ -1,6 +1,7 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SqsDeadLetters } from '../adapters/aws/sqs';
 import { DynamoChangeRequestStore } from '../adapters/dynamodb/change-request-store';
+import { scrubText } from '../domain/secrets';
 import { systemClock } from '../ports/clock';
 import { tenantResolver } from '../wiring';
 import type { ApplyHandlerDeps } from './apply';
@@ -23,7 +24,7 @@ export function applyDepsFromEnvironment(): ApplyHandlerDeps {
     tenantFor: tenantResolver(fromEnvironment.tenants(), fromEnvironment.secrets(), fromEnvironment.settings()),
     deadLetters: new SqsDeadLetters(new SQSClient({}), getStringFromEnv('DEAD_LETTER_QUEUE_URL')),
     maxReceiveCount: Number(process.env.MAX_RECEIVE_COUNT ?? '5'),
-    log: (line) => console.log(line),
+    log: (line) => console.log(scrubText(line)),
     metrics: emitMetrics,
     access: fromEnvironment.access(),
     leaseMs: Number(process.env.APPLY_LEASE_MS ?? '60000'),

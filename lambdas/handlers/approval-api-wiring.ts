@@ -10,11 +10,13 @@ export function approvalDepsFromEnvironment(): ApprovalApiDeps {
   if (deps) return deps;
   const { db, tableName } = fromEnvironment.table();
   const tenants = fromEnvironment.tenants();
+  const settings = fromEnvironment.settings();
   deps = {
     ...changeDepsFromEnvironment(),
     tenants,
     history: new DynamoSnapshotStore(db, tableName),
-    tenantFor: tenantResolver(tenants, fromEnvironment.secrets(), fromEnvironment.settings()),
+    tenantFor: tenantResolver(tenants, fromEnvironment.secrets(), settings),
+    maxAcceptanceDays: settings.maxAcceptanceDays,
   };
   return deps;
 }

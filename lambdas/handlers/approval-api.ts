@@ -2,6 +2,7 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { STATUSES as ALL_STATUSES, RequestRefused, type RequestStatus } from '../domain/change-request';
 import type { Route as AccessRoute } from '../domain/identity';
+import { scrubError } from '../domain/secrets';
 import { IscError } from '../isc/errors';
 import type { SnapshotStore } from '../ports/snapshot-store';
 import type { TenantDirectory } from '../ports/tenants';
@@ -33,6 +34,8 @@ export interface ApprovalApiDeps extends ChangeDeps {
   readonly tenants: TenantDirectory;
   readonly history: SnapshotStore;
   readonly tenantFor: (tenant: string) => Promise<Omit<TenantContext, 'tenant' | 'history'>>;
+  /** The longest a drift acceptance may run (settings `maxAcceptanceDays`). @default 90 */
+  readonly maxAcceptanceDays?: number;
 }
 
 const STATUSES = new Set<RequestStatus>(ALL_STATUSES);
@@ -45,7 +48,7 @@ function errorResponse(error: unknown): APIGatewayProxyResult {
   }
   if (error instanceof BadRequest) return json(400, { error: 'invalid', message: error.message });
   if (error instanceof IscError) return json(502, { error: 'isc', message: error.message });
-  console.error('approval API failure', error);
+  console.error('approval API failure', scrubError(error));
   return json(500, { error: 'internal', message: 'internal error; see the function logs' });
 }
 

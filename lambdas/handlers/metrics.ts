@@ -39,12 +39,18 @@ export function emitMetrics(
  * Snapshot outcome metrics. Only SnapshotSucceeded is per tenant (the "no successful snapshot" alarm needs it);
  * the rest are account-wide, because every custom metric is billed monthly and 100 tenants would multiply them.
  */
-export function snapshotMetrics(): middy.MiddlewareObj<{ tenant?: string }, { changes: Array<{ classification: string }> }> {
+export function snapshotMetrics(): middy.MiddlewareObj<
+  { tenant?: string },
+  { changes: Array<{ classification: string }>; warnings?: Array<{ code: string }> }
+> {
   return {
     after: async (request) => {
       const changes = request.response?.changes ?? [];
       emitMetrics({ Tenant: String(request.event?.tenant) }, { SnapshotSucceeded: 1 });
       emitMetrics({}, { Changes: changes.length, UnexpectedChanges: changes.filter((c) => c.classification === 'unexpected').length });
+      // Once a day per tenant still on a deprecated ISC API version (the snapshot's own daily warning).
+      const legacy = (request.response?.warnings ?? []).filter((w) => w.code === 'legacy-api-version').length;
+      if (legacy > 0) emitMetrics({}, { LegacyApiVersion: legacy });
     },
     onError: async () => {
       emitMetrics({}, { SnapshotFailed: 1 });

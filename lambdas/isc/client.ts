@@ -1,19 +1,38 @@
 import createClient from 'openapi-fetch';
+import type { AuditEventSearch, EventSearchPage, EventSearchQuery } from '../ports/audit-events';
 import type { IntegrationListing, IntegrationPage, IntegrationPageQuery, IscClient } from '../ports/isc-client';
 import { InconsistentListingError, IscApiError, IscError } from './errors';
 import type { paths } from './openapi/isc-sdim';
 import { ISC_RATE_LIMIT, type RateLimit, SlidingWindowLimiter, sharedLimiter } from './rate-limiter';
-import type { IntegrationTemplate, IntegrationType, JsonPatchOperation, ServiceDeskIntegration, StatusCheckConfig } from './schemas';
+import type {
+  EventDocument,
+  IntegrationTemplate,
+  IntegrationType,
+  JsonPatchOperation,
+  ServiceDeskIntegration,
+  StatusCheckConfig,
+} from './schemas';
 import { type IscCredentials, TokenProvider } from './token-provider';
 import { DEFAULT_RETRY, defaultWait, fullJitter, type RetryPolicy, Transport, type TransportEvent } from './transport';
 
-export type IscApiVersion = 'v3' | 'v2024';
+/** `v1` is the per-service API (`/service-desk-integrations/v1`); v3 and v2024 are deprecated and stop working in Q1 2029. */
+export type IscApiVersion = 'v1' | 'v3' | 'v2024';
+export const API_VERSIONS: readonly IscApiVersion[] = ['v1', 'v3', 'v2024'];
+export const LEGACY_API_VERSIONS: readonly IscApiVersion[] = ['v3', 'v2024'];
+/** SailPoint: the deprecated endpoints stop working in Q1 2029; the earliest day of that quarter is what we warn with. */
+export const LEGACY_API_SUNSET = '2029-01-01';
 export const PAGE_SIZE = 250;
+/** Most events one search request may return. */
+export const SEARCH_PAGE_SIZE = 10_000;
+
+export function isApiVersion(value: unknown): value is IscApiVersion {
+  return typeof value === 'string' && (API_VERSIONS as readonly string[]).includes(value);
+}
 
 export interface HttpIscClientOptions {
   /** The tenant's API root, e.g. https://acme.api.identitynow.com (no version segment). */
   readonly tenantUrl: string;
-  /** @default 'v3' */
+  /** @default 'v1' */
   readonly apiVersion?: IscApiVersion;
   /** Read on every token request, so rotated credentials are picked up without a restart. */
   readonly credentials: IscCredentials | (() => Promise<IscCredentials>);
@@ -33,18 +52,26 @@ export interface HttpIscClientOptions {
   readonly wait?: (ms: number) => Promise<unknown>;
 }
 
-/** The ISC client the Lambdas use: typed from the project's OpenAPI document, rate-limited, retrying. */
-export class HttpIscClient implements IscClient {
+/**
+ * The ISC client the Lambdas use: typed from the project's OpenAPI document, rate-limited, retrying. It calls the
+ * per-service paths (`/service-desk-integrations/v1/…`, `/search/v1`); for a tenant still configured on a deprecated
+ * version the same calls go to `/{version}/service-desk-integrations/…` and `/v3/search` (same bodies and errors).
+ */
+export class HttpIscClient implements IscClient, AuditEventSearch {
+  readonly apiVersion: IscApiVersion;
   private readonly api;
   private readonly transport: Transport;
+  private readonly searchTransport: Transport;
+  private readonly toVersion: ((url: string) => string) | undefined;
   private readonly tokens: TokenProvider;
   private readonly pageConcurrency: number;
   private readonly listingAttempts: number;
 
   constructor(options: HttpIscClientOptions) {
     const tenantUrl = normaliseTenantUrl(options.tenantUrl);
-    const version = options.apiVersion ?? 'v3';
-    if (version !== 'v3' && version !== 'v2024') throw new Error(`unsupported ISC API version '${String(version)}' (use v3 or v2024)`);
+    const version = options.apiVersion ?? 'v1';
+    if (!isApiVersion(version)) throw new Error(`unsupported ISC API version '${String(version)}' (use ${API_VERSIONS.join(', ')})`);
+    this.apiVersion = version;
     const fetchImpl = options.fetch ?? globalThis.fetch;
     const timeoutMs = options.timeoutMs ?? 15_000;
     const credentials = options.credentials;
@@ -61,38 +88,53 @@ export class HttpIscClient implements IscClient {
     );
     const rateLimit = options.rateLimit ?? ISC_RATE_LIMIT;
     const clientId = typeof credentials === 'function' ? 'dynamic' : credentials.clientId;
-    const limiter =
+    // ISC limits per client id and API version; the search API is a version of its own on the per-service paths.
+    const limiterFor = (api: string) =>
       rateLimit === false
         ? undefined
         : options.wait
           ? new SlidingWindowLimiter(rateLimit, 250, Date.now, options.wait)
-          : sharedLimiter(`${tenantUrl}|${clientId}|${version}`, rateLimit);
-    this.transport = new Transport({
-      tokens: this.tokens,
-      limiter,
-      fetchImpl,
-      timeoutMs,
-      retry,
-      random,
-      wait,
-      onRetry: options.onRetry,
-    });
-    this.api = createClient<paths>({ baseUrl: `${tenantUrl}/${version}` });
+          : sharedLimiter(`${tenantUrl}|${clientId}|${api}`, rateLimit);
+    const transportWith = (limiter: SlidingWindowLimiter | undefined) =>
+      new Transport({ tokens: this.tokens, limiter, fetchImpl, timeoutMs, retry, random, wait, onRetry: options.onRetry });
+    this.transport = transportWith(limiterFor(version));
+    this.searchTransport = version === 'v1' ? transportWith(limiterFor('search/v1')) : this.transport;
+    this.toVersion = version === 'v1' ? undefined : (url) => legacyUrl(url, version);
+    this.api = createClient<paths>({ baseUrl: tenantUrl });
     this.pageConcurrency = Math.max(1, options.pageConcurrency ?? 16);
     this.listingAttempts = Math.max(1, options.listingAttempts ?? 3);
   }
 
   requestCount(): number {
-    return this.transport.requests + this.tokens.requests;
+    return this.transport.requests + (this.searchTransport === this.transport ? 0 : this.searchTransport.requests) + this.tokens.requests;
+  }
+
+  /** The fetch for one SDIM operation, sent to the deprecated path when the tenant is on a legacy version. */
+  private op(operation: string) {
+    return this.transport.forOperation(operation, this.toVersion);
+  }
+
+  /** One page of audit events (POST /search/v1, or /v3/search on a legacy tenant). Needs `sp:search:read`. */
+  async searchEvents(query: EventSearchQuery): Promise<EventSearchPage> {
+    const limit = query.limit ?? SEARCH_PAGE_SIZE;
+    if (limit < 0 || limit > SEARCH_PAGE_SIZE)
+      throw new IscError('searchPost', `limit must be between 0 and ${SEARCH_PAGE_SIZE}, not ${limit}`);
+    const { data, response } = await this.api.POST('/search/v1', {
+      params: { query: { offset: query.offset, limit, count: query.count } },
+      body: query.body,
+      fetch: this.searchTransport.forOperation('searchPost', this.toVersion),
+    });
+    const header = response.headers.get('x-total-count');
+    return { items: required(data, 'searchPost') as EventDocument[], total: header === null ? undefined : Number(header) };
   }
 
   async listIntegrations(query: IntegrationPageQuery = {}): Promise<IntegrationPage> {
     if (query.limit !== undefined && (query.limit < 0 || query.limit > PAGE_SIZE)) {
       throw new IscError('getServiceDeskIntegrations', `limit must be between 0 and ${PAGE_SIZE}, not ${query.limit}`);
     }
-    const { data, response } = await this.api.GET('/service-desk-integrations', {
+    const { data, response } = await this.api.GET('/service-desk-integrations/v1', {
       params: { query: { offset: query.offset, limit: query.limit, filters: query.filters, sorters: query.sorters, count: query.count } },
-      fetch: this.transport.forOperation('getServiceDeskIntegrations'),
+      fetch: this.op('getServiceDeskIntegrations'),
     });
     const header = response.headers.get('x-total-count');
     return { items: required(data, 'getServiceDeskIntegrations'), total: header === null ? undefined : Number(header) };
@@ -158,26 +200,26 @@ export class HttpIscClient implements IscClient {
   }
 
   async getIntegration(id: string): Promise<ServiceDeskIntegration> {
-    const { data } = await this.api.GET('/service-desk-integrations/{id}', {
+    const { data } = await this.api.GET('/service-desk-integrations/v1/{id}', {
       params: { path: { id } },
-      fetch: this.transport.forOperation('getServiceDeskIntegration'),
+      fetch: this.op('getServiceDeskIntegration'),
     });
     return required(data, 'getServiceDeskIntegration');
   }
 
   async createIntegration(integration: ServiceDeskIntegration): Promise<ServiceDeskIntegration> {
-    const { data } = await this.api.POST('/service-desk-integrations', {
+    const { data } = await this.api.POST('/service-desk-integrations/v1', {
       body: integration,
-      fetch: this.transport.forOperation('createServiceDeskIntegration'),
+      fetch: this.op('createServiceDeskIntegration'),
     });
     return required(data, 'createServiceDeskIntegration');
   }
 
   async replaceIntegration(id: string, integration: ServiceDeskIntegration): Promise<ServiceDeskIntegration> {
-    const { data } = await this.api.PUT('/service-desk-integrations/{id}', {
+    const { data } = await this.api.PUT('/service-desk-integrations/v1/{id}', {
       params: { path: { id } },
       body: integration,
-      fetch: this.transport.forOperation('putServiceDeskIntegration'),
+      fetch: this.op('putServiceDeskIntegration'),
     });
     return required(data, 'putServiceDeskIntegration');
   }
@@ -190,48 +232,48 @@ export class HttpIscClient implements IscClient {
         `ISC accepts only 'replace' patch operations, not '${refused.op}' (${refused.path})`,
       );
     }
-    const { data } = await this.api.PATCH('/service-desk-integrations/{id}', {
+    const { data } = await this.api.PATCH('/service-desk-integrations/v1/{id}', {
       params: { path: { id } },
       body: operations,
       headers: { 'content-type': 'application/json-patch+json' },
-      fetch: this.transport.forOperation('patchServiceDeskIntegration'),
+      fetch: this.op('patchServiceDeskIntegration'),
     });
     return required(data, 'patchServiceDeskIntegration');
   }
 
   async deleteIntegration(id: string): Promise<void> {
-    await this.api.DELETE('/service-desk-integrations/{id}', {
+    await this.api.DELETE('/service-desk-integrations/v1/{id}', {
       params: { path: { id } },
-      fetch: this.transport.forOperation('deleteServiceDeskIntegration'),
+      fetch: this.op('deleteServiceDeskIntegration'),
     });
   }
 
   async getIntegrationTypes(): Promise<IntegrationType[]> {
-    const { data } = await this.api.GET('/service-desk-integrations/types', {
-      fetch: this.transport.forOperation('getServiceDeskIntegrationTypes'),
+    const { data } = await this.api.GET('/service-desk-integrations/v1/types', {
+      fetch: this.op('getServiceDeskIntegrationTypes'),
     });
     return required(data, 'getServiceDeskIntegrationTypes');
   }
 
   async getIntegrationTemplate(scriptName: string): Promise<IntegrationTemplate> {
-    const { data } = await this.api.GET('/service-desk-integrations/templates/{scriptName}', {
+    const { data } = await this.api.GET('/service-desk-integrations/v1/templates/{scriptName}', {
       params: { path: { scriptName } },
-      fetch: this.transport.forOperation('getServiceDeskIntegrationTemplate'),
+      fetch: this.op('getServiceDeskIntegrationTemplate'),
     });
     return required(data, 'getServiceDeskIntegrationTemplate');
   }
 
   async getStatusCheckConfig(): Promise<StatusCheckConfig> {
-    const { data } = await this.api.GET('/service-desk-integrations/status-check-configuration', {
-      fetch: this.transport.forOperation('getStatusCheckDetails'),
+    const { data } = await this.api.GET('/service-desk-integrations/v1/status-check-configuration', {
+      fetch: this.op('getStatusCheckDetails'),
     });
     return required(data, 'getStatusCheckDetails');
   }
 
   async setStatusCheckConfig(config: StatusCheckConfig): Promise<StatusCheckConfig> {
-    const { data } = await this.api.PUT('/service-desk-integrations/status-check-configuration', {
+    const { data } = await this.api.PUT('/service-desk-integrations/v1/status-check-configuration', {
       body: config,
-      fetch: this.transport.forOperation('updateStatusCheckDetails'),
+      fetch: this.op('updateStatusCheckDetails'),
     });
     return required(data, 'updateStatusCheckDetails');
   }
@@ -276,6 +318,15 @@ async function mapConcurrent<T, R>(items: readonly T[], concurrency: number, fn:
   return results;
 }
 
+/** `/service-desk-integrations/v1/x` → `/v3/service-desk-integrations/x`; `/search/v1` → `/v3/search` (search has no v2024). */
+export function legacyUrl(url: string, version: IscApiVersion): string {
+  const parsed = new URL(url);
+  const sdim = /^(.*)\/service-desk-integrations\/v1(\/.*)?$/.exec(parsed.pathname);
+  if (sdim) parsed.pathname = `${sdim[1]}/${version}/service-desk-integrations${sdim[2] ?? ''}`;
+  else parsed.pathname = parsed.pathname.replace(/\/search\/v1$/, '/v3/search');
+  return parsed.toString();
+}
+
 export function normaliseTenantUrl(raw: string): string {
   let url: URL;
   try {
@@ -286,6 +337,9 @@ export function normaliseTenantUrl(raw: string): string {
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error(`tenant URL must be http(s), not ${url.protocol}`);
   if (url.username || url.password) throw new Error('tenant URL must not carry credentials');
   // Accept a URL pasted with its version segment; the client adds its own.
-  const path = url.pathname.replace(/\/+$/, '').replace(/\/(v3|v2024|v2025|v2026|beta)$/, '');
+  const path = url.pathname
+    .replace(/\/+$/, '')
+    .replace(/\/(v3|v2024|v2025|v2026|beta)$/, '')
+    .replace(/\/service-desk-integrations\/v1$/, '');
   return `${url.origin}${path}`;
 }

@@ -1,12 +1,16 @@
-/** Errors the ISC client raises. Each names the operation; none ever carries a credential or a request body. */
+import { scrubText } from '../domain/secrets';
 
+/**
+ * Errors the ISC client raises. Each names the operation; none ever carries a credential or a request body: the
+ * message (which may quote ISC's answer) goes through the secret policy's scrubber.
+ */
 export class IscError extends Error {
   constructor(
     readonly operation: string,
     message: string,
     options?: ErrorOptions,
   ) {
-    super(message, options);
+    super(scrubText(message), options);
     this.name = new.target.name;
   }
 }

@@ -10,6 +10,8 @@ export type JsonPatchOperation = Schemas['JsonPatchOperation'];
 export type IntegrationType = Schemas['ServiceDeskIntegrationTemplateType'];
 export type IntegrationTemplate = Schemas['ServiceDeskIntegrationTemplateDto'];
 export type ErrorResponse = Schemas['ErrorResponseDto'];
+export type SearchRequest = Schemas['SearchRequest'];
+export type EventDocument = Schemas['EventDocument'];
 
 export type SchemaName = keyof typeof openapi.components.schemas;
 

@@ -57,11 +57,11 @@ export class Transport {
    * (429 after Retry-After; 5xx, network errors and timeouts on idempotent methods; 401 once with a fresh token),
    * and turns a final failure into an IscApiError or IscUnavailableError.
    */
-  forOperation(operation: string): (request: Request) => Promise<Response> {
-    return (request) => this.send(operation, request);
+  forOperation(operation: string, mapUrl?: (url: string) => string): (request: Request) => Promise<Response> {
+    return (request) => this.send(operation, request, mapUrl ? mapUrl(request.url) : request.url);
   }
 
-  private async send(operation: string, request: Request): Promise<Response> {
+  private async send(operation: string, request: Request, url: string): Promise<Response> {
     const { retry } = this.deps;
     const body = request.body ? await request.arrayBuffer() : undefined;
     const idempotent = IDEMPOTENT.has(request.method);
@@ -77,7 +77,7 @@ export class Transport {
       this.requests++;
       let response: Response;
       try {
-        response = await this.deps.fetchImpl(request.url, {
+        response = await this.deps.fetchImpl(url, {
           method: request.method,
           headers,
           body,

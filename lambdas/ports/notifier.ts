@@ -2,7 +2,9 @@
 export type GuardEventType =
   | 'Drift Detected'
   | 'Drift Acceptance Expired'
+  | 'Drift Attributed'
   | 'Snapshot Failed'
+  | 'Snapshot Warning'
   | 'Change Applied'
   | 'Change Conflict'
   | 'Change Failed'
@@ -25,9 +27,17 @@ export interface Notifier {
 
 /** One readable line for a person: what happened, where, how bad. */
 export function describeEvent(event: GuardEvent): string {
-  const d = event.detail as { resource?: { kind: string; name: string; id: string }; change?: string; severity?: string; error?: string };
+  const d = event.detail as {
+    resource?: { kind: string; name: string; id: string };
+    change?: string;
+    severity?: string;
+    error?: string;
+    message?: string;
+    by?: string;
+  };
   if (d.resource) {
-    return `${event.type} in ${event.tenant}: ${d.change ?? ''} ${d.resource.kind} "${d.resource.name}" (${d.resource.id})${d.severity ? `, severity ${d.severity}` : ''}`;
+    return `${event.type} in ${event.tenant}: ${d.change ?? ''} ${d.resource.kind} "${d.resource.name}" (${d.resource.id})${d.severity ? `, severity ${d.severity}` : ''}${d.by ? `, by ${d.by}` : ''}`;
   }
-  return `${event.type} in ${event.tenant}${d.error ? `: ${d.error}` : ''}`;
+  const text = d.error ?? d.message;
+  return `${event.type} in ${event.tenant}${text ? `: ${text}` : ''}`;
 }

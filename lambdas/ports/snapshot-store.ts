@@ -1,4 +1,5 @@
 import type { Operation } from 'fast-json-patch';
+import type { Attribution } from '../domain/attribution';
 import type { JsonObject } from '../domain/canonical';
 import type { ChainedChange, ChainedSnapshot } from '../domain/chain';
 import type { Acceptance, AppliedChange, Classification } from '../domain/classify';
@@ -37,7 +38,21 @@ export interface DriftRecord {
   /** Outbox state: an alert stays pending until the notifier took it, so a failed delivery is retried next run. */
   readonly alert: 'pending' | 'sent';
   /** Why the pending alert exists: a new drift, or an acceptance that ran out. */
-  readonly alertReason?: 'new-drift' | 'acceptance-expired';
+  readonly alertReason?: 'new-drift' | 'acceptance-expired' | 'attributed';
+  /** Who made the change: as known when detected, or from a later annotation (then `attributionAnnotatedAt` is set). */
+  readonly attribution?: Attribution;
+  readonly attributionAnnotatedAt?: string;
+}
+
+/** An attribution found after the change was recorded (its audit event was indexed late): a drift-annotated entry. */
+export interface AttributionAnnotation {
+  readonly key: ResourceKey;
+  /** The snapshot that recorded the change. */
+  readonly snapshotSeq: number;
+  readonly attribution: Attribution;
+  readonly annotatedAt: string;
+  /** The snapshot run that found it. */
+  readonly annotatedSeq: number;
 }
 
 export interface TenantState {
@@ -95,6 +110,8 @@ export interface SnapshotStore {
   /** Writes the snapshot; throws ConcurrentSnapshotError if another run committed this sequence number first. */
   commit(tenant: string, commit: SnapshotCommit): Promise<{ itemsWritten: number }>;
   markAlertsSent(tenant: string, drifts: readonly DriftRecord[]): Promise<void>;
+  /** Late attributions of drifts, from the journal's drift-annotated entries, oldest first. */
+  listAnnotations(tenant: string): Promise<AttributionAnnotation[]>;
   /** Writes a drift item and its journal entry (accepted, reopened, annotated...) in one transaction. */
   putDrift(tenant: string, drift: DriftRecord, event: DriftEvent): Promise<void>;
   /** Removes a drift item (closed) and journals why, in one transaction. */

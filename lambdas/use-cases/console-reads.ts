@@ -1,4 +1,5 @@
 import type { Operation } from 'fast-json-patch';
+import { type Attribution, currentAttribution } from '../domain/attribution';
 import type { Json, JsonObject } from '../domain/canonical';
 import { approve, type ChangeRequest, RequestRefused } from '../domain/change-request';
 import { type Acceptance, isActive } from '../domain/classify';
@@ -154,10 +155,11 @@ export async function requestView(
 
   let base: RequestView['base'] = null;
   if (!isCreate) {
-    const versions = (await deps.history.listVersions(request.tenant, request.resourceKey)).filter(
-      (v) => v.takenAt <= request.createdAt && v.change !== 'removed',
-    );
-    const at = versions.at(-1);
+    // The stored version ISC held when the request was written: the one with the recorded snapshot hash, else the
+    // latest one taken before the proposal (then `matchesProposal` says whether it is what the request was based on).
+    const versions = (await deps.history.listVersions(request.tenant, request.resourceKey)).filter((v) => v.change !== 'removed');
+    const exact = request.baseSnapshotHash ? versions.filter((v) => v.contentHash === request.baseSnapshotHash).at(-1) : undefined;
+    const at = exact ?? versions.filter((v) => v.takenAt <= request.createdAt).at(-1);
     const stored = at ? await deps.history.getVersionContent(request.tenant, request.resourceKey, at.version) : undefined;
     if (at && stored) {
       const { id: _id, created: _created, ...rest } = stored;
@@ -191,7 +193,13 @@ export async function listDrift(tenant: string, filter: { status?: 'open' | 'acc
   return drifts
     .filter((d) => !filter.status || d.status === filter.status)
     .sort((a, b) => b.detectedAt.localeCompare(a.detectedAt))
-    .map(({ alert: _a, alertReason: _r, patch, ...rest }) => ({ ...rest, patch: maskPatch(patch) }));
+    .map(forReaders);
+}
+
+/** A drift record without its alert outbox fields, credentials in its patch shown as "changed". */
+function forReaders(drift: DriftRecord): DriftView {
+  const { alert: _a, alertReason: _r, attributionAlert: _aa, patch, ...rest } = drift as DriftRecord & { attributionAlert?: unknown };
+  return { ...rest, patch: maskPatch(patch) };
 }
 
 export interface AcceptInput {
@@ -242,7 +250,7 @@ export async function acceptDrifts(tenant: string, input: AcceptInput, by: strin
     if (!same) await deps.history.putDrift(tenant, accepted, { type: 'drift-accepted', at: acceptance.at, by: acceptance.by });
     out.push(accepted);
   }
-  return out.map(({ alert: _a, alertReason: _r, patch, ...rest }) => ({ ...rest, patch: maskPatch(patch) }));
+  return out.map(forReaders);
 }
 
 // ---------- history ----------
@@ -261,13 +269,15 @@ export interface TimelineEntry {
     severity?: Severity;
     classification?: string;
     requestId?: string;
+    /** Who made it (a late audit event's annotation applied). */
+    attribution?: Attribution;
   }>;
 }
 
 /** A tenant's snapshots, newest first, each with the changes it recorded. */
 export async function tenantTimeline(tenant: string, deps: ReadDeps, limit = 200): Promise<TimelineEntry[]> {
   await requireKnownTenant(tenant, deps);
-  const snapshots = await deps.history.listSnapshots(tenant);
+  const [snapshots, annotations] = await Promise.all([deps.history.listSnapshots(tenant), deps.history.listAnnotations(tenant)]);
   return snapshots
     .slice(-limit)
     .reverse()
@@ -277,8 +287,11 @@ export async function tenantTimeline(tenant: string, deps: ReadDeps, limit = 200
       hash: s.hash,
       baseline: s.baseline,
       resourceCount: s.resourceCount,
-      changes: s.changes.map(({ key, name, change, version, severity, classification, requestId }) => ({
+      changes: s.changes.map(({ key, name, change, version, severity, classification, requestId, attribution }) => ({
         key,
+        ...(currentAttribution(key, s.seq, attribution, annotations)
+          ? { attribution: currentAttribution(key, s.seq, attribution, annotations) }
+          : {}),
         ...(name ? { name } : {}),
         change,
         version,

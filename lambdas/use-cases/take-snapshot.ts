@@ -1,3 +1,13 @@
+import {
+  type Attribution,
+  attributeChange,
+  type ChangeToAttribute,
+  describeAttribution,
+  isRetryable,
+  ownApply,
+  SEARCHED_ACTIONS,
+  unattributed,
+} from '../domain/attribution';
 import type { JsonObject } from '../domain/canonical';
 import { applyChanges, type ChainedChange, GENESIS_HASH, manifestHash, type SnapshotLink, snapshotHash } from '../domain/chain';
 import { type ClassifiedChange, classify, eligibleEntries, isActive, type PreviousSnapshot, restoring } from '../domain/classify';
@@ -7,8 +17,10 @@ import { type NormaliseOptions, normaliseIntegration, normaliseStatusCheck } fro
 import type { NormalisedResource, ResourceKey } from '../domain/resources';
 import type { SecretPolicy } from '../domain/secrets';
 import type { Severity, SeverityRules } from '../domain/severity';
+import { type IscApiVersion, LEGACY_API_SUNSET, LEGACY_API_VERSIONS, SEARCH_PAGE_SIZE } from '../isc/client';
 import { IscApiError } from '../isc/errors';
 import type { ServiceDeskIntegration, StatusCheckConfig } from '../isc/schemas';
+import type { AuditEventSearch } from '../ports/audit-events';
 import type { Clock } from '../ports/clock';
 import type { IscClient } from '../ports/isc-client';
 import type { GuardEvent, Notifier } from '../ports/notifier';
@@ -36,6 +48,23 @@ export interface SnapshotDeps {
   readonly repoint?: { readonly from: string; readonly to: string; readonly at: string };
   /** Apparent removals confirmed one by one with a GET; above this, by a second full listing. @default 50 */
   readonly removalCheckLimit?: number;
+  /** The tenant's configured ISC API version; a deprecated one is warned about once a day. @default 'v1' */
+  readonly apiVersion?: IscApiVersion;
+  /** ISC's audit-event search; without it changes carry no attribution. */
+  readonly auditEvents?: AuditEventSearch;
+  /** How long after a change a later snapshot still looks for its (late) audit event. @default 24 h */
+  readonly attributionLookbackMs?: number;
+}
+
+export const DEFAULT_ATTRIBUTION_LOOKBACK_MS = 24 * 3_600_000;
+
+/** Something the operator must act on although the snapshot itself succeeded. */
+export interface SnapshotWarning {
+  readonly code: 'legacy-api-version';
+  readonly message: string;
+  readonly apiVersion: IscApiVersion;
+  /** The day the deprecated endpoints may stop answering (SailPoint: Q1 2029). */
+  readonly sunset: string;
 }
 
 export interface SnapshotChangeView {
@@ -45,6 +74,7 @@ export interface SnapshotChangeView {
   readonly severity: Severity;
   readonly classification: ClassifiedChange['classification'];
   readonly requestId?: string;
+  readonly attribution?: Attribution;
 }
 
 /** What `snapshot --json` prints and the handler returns. */
@@ -57,6 +87,8 @@ export interface SnapshotResult {
   readonly resources: number;
   readonly changes: SnapshotChangeView[];
   readonly alerts: { readonly sent: number; readonly pending: number };
+  /** Once per UTC day per tenant (its first snapshot of the day), e.g. a deprecated API version. */
+  readonly warnings?: SnapshotWarning[];
   readonly stats: {
     iscRequests: number;
     fetchMs: number;
@@ -67,7 +99,11 @@ export interface SnapshotResult {
     removalsConfirmed: number;
     /** Integrations the listing skipped (pages shifted under it) that a GET found still there. */
     listingRecovered: number;
+    /** Audit-event search requests made for attribution (1 in the normal case, 0 without changes). */
+    searchRequests: number;
   };
+  /** Drifts of earlier snapshots whose late audit event this run found (each annotated and alerted once). */
+  readonly lateAttributions?: Array<{ resource: SnapshotChangeView['resource']; snapshotSeq: number; attribution: Attribution }>;
 }
 
 /**
@@ -144,6 +180,14 @@ export async function takeSnapshot(tenant: string, deps: SnapshotDeps): Promise<
   const seq = (state.latest?.seq ?? 0) + 1;
   const snapshotId = deps.newId();
   const takenAt = now.toISOString();
+  const changedKeysNow = new Set(classified.map((c) => c.key));
+  const retried = state.drifts.filter(
+    (d) => isRetryable(d.attribution, now, deps.attributionLookbackMs ?? DEFAULT_ATTRIBUTION_LOOKBACK_MS) && !changedKeysNow.has(d.key),
+  );
+  const attributed =
+    deps.auditEvents && !baseline
+      ? await attributeRun(deps.auditEvents, classified, retried, state.latest?.takenAt ?? null, takenAt, state.known)
+      : { byKey: new Map<ResourceKey, Attribution>(), late: [], searchRequests: 0 };
   const driftsToPut: DriftRecord[] = [];
   const driftsToDelete: ResourceKey[] = [];
   for (const change of classified) {
@@ -161,6 +205,7 @@ export async function takeSnapshot(tenant: string, deps: SnapshotDeps): Promise<
         status: 'open',
         alert: 'pending',
         alertReason: 'new-drift',
+        ...(attributed.byKey.has(change.key) ? { attribution: attributed.byKey.get(change.key) } : {}),
       });
     } else if (driftByKey.has(change.key) && change.classification !== 'accepted') {
       // Applied by request, restored to the state before the drift, or moved with a repoint: the drift is over.
@@ -198,7 +243,7 @@ export async function takeSnapshot(tenant: string, deps: SnapshotDeps): Promise<
       }),
     ),
   ];
-  const record = chainRecord(tenant, seq, snapshotId, takenAt, state.latest, state.known, current, classified, baseline);
+  const record = chainRecord(tenant, seq, snapshotId, takenAt, state.latest, state.known, current, classified, baseline, attributed.byKey);
   const written = baseline ? current : current.filter((r) => changedNow.has(r.key));
   const { itemsWritten } = await deps.store.commit(tenant, {
     record: { ...record, baseline, stats: { iscRequests: deps.isc.requestCount() - requestsBefore, fetchMs, totalMs: 0 } },
@@ -209,11 +254,26 @@ export async function takeSnapshot(tenant: string, deps: SnapshotDeps): Promise<
     journal,
   });
 
+  const annotated = await annotateLate(tenant, seq, takenAt, attributed.late, deps);
   const pending = [
-    ...state.drifts.filter((d) => d.alert === 'pending' && !changedNow.has(d.key) && !driftsToPut.some((p) => p.key === d.key)),
+    ...state.drifts.filter(
+      (d) =>
+        d.alert === 'pending' &&
+        !changedNow.has(d.key) &&
+        !driftsToPut.some((p) => p.key === d.key) &&
+        !annotated.some((a) => a.key === d.key),
+    ),
     ...driftsToPut,
+    ...annotated,
   ];
   const alerts = await deliverAlerts(tenant, pending, deps);
+  const lateAttributions = annotated.map((d) => ({
+    resource: d.resource,
+    snapshotSeq: d.snapshotSeq,
+    attribution: d.attribution as Attribution,
+  }));
+  const warnings = dailyWarnings(deps.apiVersion ?? 'v1', state.latest?.takenAt, takenAt);
+  await publishWarnings(tenant, seq, warnings, deps);
 
   return {
     snapshotId,
@@ -229,8 +289,11 @@ export async function takeSnapshot(tenant: string, deps: SnapshotDeps): Promise<
       severity: c.severity,
       classification: c.classification,
       ...(c.requestId ? { requestId: c.requestId } : {}),
+      ...(attributed.byKey.has(c.key) ? { attribution: attributed.byKey.get(c.key) } : {}),
     })),
     alerts,
+    ...(lateAttributions.length > 0 ? { lateAttributions } : {}),
+    ...(warnings.length > 0 ? { warnings } : {}),
     stats: {
       iscRequests: deps.isc.requestCount() - requestsBefore,
       fetchMs,
@@ -239,8 +302,154 @@ export async function takeSnapshot(tenant: string, deps: SnapshotDeps): Promise<
       listingAttempts: live.listingAttempts,
       removalsConfirmed,
       listingRecovered,
+      searchRequests: attributed.searchRequests,
     },
   };
+}
+
+/**
+ * Who made this run's changes, and the late events of earlier drifts: one search over the union of their windows
+ * (more only past 10,000 events), matched per change by the pure `attributeChange`. A search that fails never fails
+ * the snapshot: 403 means the credential lacks sp:search:read, anything else is retried by the next run.
+ */
+async function attributeRun(
+  search: AuditEventSearch,
+  classified: readonly ClassifiedChange[],
+  retried: readonly DriftRecord[],
+  previousTakenAt: string | null,
+  takenAt: string,
+  known: ReadonlyMap<ResourceKey, KnownResource>,
+) {
+  const window = { from: previousTakenAt, to: takenAt };
+  const toAttribute = (c: ClassifiedChange): ChangeToAttribute => {
+    const previousName = known.get(c.key)?.ref.name;
+    return {
+      resource: c.resource,
+      change: c.change,
+      window,
+      ...(previousName && previousName !== c.resource.name ? { previousName } : {}),
+    };
+  };
+  const byKey = new Map<ResourceKey, Attribution>();
+  const late: Array<{ drift: DriftRecord; attribution: Attribution }> = [];
+  const audited = classified.some((c) => c.resource.kind === 'integration') || retried.length > 0;
+  const windows = [window, ...retried.map((d) => (d.attribution as Attribution).window)];
+  const from = windows.some((w) => w.from === null) ? null : (windows.map((w) => w.from as string).sort()[0] ?? null);
+  const found = audited ? await searchEvents(search, from, takenAt) : { events: [], requests: 0, failure: undefined };
+  for (const change of classified) {
+    const subject = toAttribute(change);
+    if (change.classification === 'expected' && change.requestId) byKey.set(change.key, ownApply(change.requestId, found.events, subject));
+    else if (found.failure && change.resource.kind === 'integration') byKey.set(change.key, unattributed(found.failure, window));
+    else byKey.set(change.key, attributeChange(subject, found.events));
+  }
+  if (!found.failure) {
+    for (const drift of retried) {
+      const attribution = attributeChange(
+        { resource: drift.resource, change: drift.change, window: (drift.attribution as Attribution).window },
+        found.events,
+      );
+      if (attribution.confidence !== 'unknown') late.push({ drift, attribution });
+    }
+  }
+  return { byKey, late, searchRequests: found.requests };
+}
+
+async function searchEvents(search: AuditEventSearch, from: string | null, to: string) {
+  const range = { range: { created: { ...(from ? { gt: from } : {}), lte: to } } };
+  const body = {
+    indices: ['events' as const],
+    queryType: 'DSL' as const,
+    queryDsl: { bool: { filter: [{ terms: { action: SEARCHED_ACTIONS } }, range] } },
+    sort: ['created', 'id'],
+  };
+  const events: Awaited<ReturnType<AuditEventSearch['searchEvents']>>['items'] = [];
+  let requests = 0;
+  try {
+    let searchAfter: string[] | undefined;
+    for (;;) {
+      requests++;
+      const page = await search.searchEvents({ body: searchAfter ? { ...body, searchAfter } : body, limit: SEARCH_PAGE_SIZE });
+      events.push(...page.items);
+      const last = page.items.at(-1);
+      if (page.items.length < SEARCH_PAGE_SIZE || !last) break;
+      searchAfter = [last.created ?? '', last.id ?? ''];
+    }
+  } catch (error) {
+    const failure = error instanceof IscApiError && error.status === 403 ? ('no-search-scope' as const) : ('search-failed' as const);
+    return { events: [], requests, failure };
+  }
+  return { events, requests, failure: undefined };
+}
+
+/**
+ * A drift whose audit event arrived late: the drift item takes the attribution and a `drift-annotated` journal entry
+ * records it, in one transaction (the chained snapshot record stays as written). Its alert outbox is set to an
+ * `attributed` alert, so exactly one follow-up says who, retried by later runs until delivered.
+ */
+async function annotateLate(
+  tenant: string,
+  seq: number,
+  takenAt: string,
+  late: ReadonlyArray<{ drift: DriftRecord; attribution: Attribution }>,
+  deps: SnapshotDeps,
+): Promise<DriftRecord[]> {
+  const annotated: DriftRecord[] = [];
+  for (const { drift, attribution } of late) {
+    const updated: DriftRecord = {
+      ...drift,
+      attribution,
+      attributionAnnotatedAt: takenAt,
+      // A first alert still undelivered now carries who; otherwise one follow-up alert says it.
+      ...(drift.alert === 'pending' ? {} : { alert: 'pending' as const, alertReason: 'attributed' as const }),
+    };
+    await deps.store.putDrift(tenant, updated, {
+      type: 'drift-annotated',
+      at: takenAt,
+      by: JOURNAL_ACTOR,
+      data: { snapshotSeq: drift.snapshotSeq, annotatedSeq: seq, attribution: JSON.parse(JSON.stringify(attribution)) },
+    });
+    annotated.push(updated);
+  }
+  return annotated;
+}
+
+/** What an alert says about who: the summary, not the whole event list. */
+export function alertAttribution(attribution: Attribution | undefined) {
+  if (!attribution) return undefined;
+  const { confidence, actor, actors, eventTime, trackingNumber, reason, requestId } = attribution;
+  return { confidence, actor, actors, eventTime, trackingNumber, reason, requestId };
+}
+
+/**
+ * Warnings repeated once per UTC day: on the first snapshot of a day (comparing with the previous snapshot's day),
+ * so a tenant snapshotted every 5 minutes is not told 288 times, and a restart does not reset anything.
+ */
+export function dailyWarnings(apiVersion: IscApiVersion, previousTakenAt: string | undefined, takenAt: string): SnapshotWarning[] {
+  if (!LEGACY_API_VERSIONS.includes(apiVersion)) return [];
+  if (previousTakenAt !== undefined && previousTakenAt.slice(0, 10) === takenAt.slice(0, 10)) return [];
+  return [
+    {
+      code: 'legacy-api-version',
+      apiVersion,
+      sunset: LEGACY_API_SUNSET,
+      message: `ISC API ${apiVersion} is deprecated: SailPoint stops serving it in Q1 2029 (as early as ${LEGACY_API_SUNSET}). Set the tenant's apiVersion to v1 (/service-desk-integrations/v1).`,
+    },
+  ];
+}
+
+/** Best effort: a warning that cannot be delivered today is repeated tomorrow; it never fails the snapshot. */
+async function publishWarnings(tenant: string, seq: number, warnings: readonly SnapshotWarning[], deps: SnapshotDeps): Promise<void> {
+  for (const warning of warnings) {
+    await deps.notifier
+      .publish({
+        type: 'Snapshot Warning',
+        tenant,
+        time: deps.clock.now().toISOString(),
+        id: `${tenant}:${warning.code}:${seq}`,
+        detail: { ...warning },
+      })
+      .catch(() => undefined);
+  }
 }
 
 async function fetchLive(isc: IscClient, expectedTotal: number, statusCheckPending: Promise<StatusCheckConfig>) {
@@ -300,6 +509,7 @@ function chainRecord(
   current: NormalisedResource[],
   classified: ClassifiedChange[],
   baseline: boolean,
+  attributions: ReadonlyMap<ResourceKey, Attribution>,
 ) {
   const changes: ChainedChange[] = baseline
     ? current.map((r) => ({ key: r.key, name: r.name, change: 'added', fromHash: null, toHash: r.contentHash, version: seq }))
@@ -313,6 +523,7 @@ function chainRecord(
         severity: c.severity,
         classification: c.classification,
         ...(c.requestId ? { requestId: c.requestId } : {}),
+        ...(attributions.has(c.key) ? { attribution: attributions.get(c.key) } : {}),
       }));
   const manifest = new Map([...known.values()].map((k) => [k.key, k.contentHash]));
   applyChanges(manifest, changes);
@@ -330,11 +541,17 @@ function chainRecord(
 }
 
 /** Publishes pending drift alerts; a failure leaves them pending for the next run instead of losing them. */
+const ALERT_TYPES = {
+  'new-drift': 'Drift Detected',
+  'acceptance-expired': 'Drift Acceptance Expired',
+  attributed: 'Drift Attributed',
+} as const satisfies Record<NonNullable<DriftRecord['alertReason']>, GuardEvent['type']>;
+
 async function deliverAlerts(tenant: string, pending: DriftRecord[], deps: SnapshotDeps) {
   const sent: DriftRecord[] = [];
   for (const drift of pending) {
     const event: GuardEvent = {
-      type: drift.alertReason === 'acceptance-expired' ? 'Drift Acceptance Expired' : 'Drift Detected',
+      type: ALERT_TYPES[drift.alertReason ?? 'new-drift'],
       tenant,
       time: deps.clock.now().toISOString(),
       id: `${tenant}:${drift.key}:${drift.snapshotSeq}:${drift.alertReason ?? 'new-drift'}`,
@@ -348,6 +565,7 @@ async function deliverAlerts(tenant: string, pending: DriftRecord[], deps: Snaps
         detectedAt: drift.detectedAt,
         snapshotSeq: drift.snapshotSeq,
         ...(drift.acceptance ? { acceptance: drift.acceptance } : {}),
+        ...(drift.attribution ? { attribution: alertAttribution(drift.attribution), by: describeAttribution(drift.attribution) } : {}),
       },
     };
     try {

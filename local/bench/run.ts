@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { startDynamoDbLocal } from '../dynamodb-local';
+import { benchAttribution } from './attribution';
 import { benchColdStart } from './cold-start';
 import { benchDetection } from './detection';
 import { benchFetch } from './fetch';
@@ -35,12 +36,15 @@ export async function runBench(options: BenchOptions): Promise<{ goalsMet: boole
   let store: Awaited<ReturnType<typeof benchStore>>;
   let apply: Awaited<ReturnType<typeof benchApply>>;
   let scaleOut: Awaited<ReturnType<typeof benchScaleOut>>;
+  let attribution: Awaited<ReturnType<typeof benchAttribution>>;
   try {
     store = await benchStore(ddb.endpoint, options.quick ? [1000] : [1000, 5000]);
     out('apply throughput under the rate limit…');
     apply = await benchApply(ddb.endpoint, options.quick ? 40 : 120);
     out('scale-out: many tenants at once…');
     scaleOut = await benchScaleOut(ddb.endpoint, options.quick ? 20 : 100, 100, 60);
+    out('attribution: audit-event searches per snapshot…');
+    attribution = await benchAttribution(ddb.endpoint, options.quick ? 300 : 1000);
   } finally {
     await ddb.stop();
   }
@@ -75,9 +79,19 @@ export async function runBench(options: BenchOptions): Promise<{ goalsMet: boole
         ok: c.bytes < 1_048_576 && c.importMs < 150,
       })),
     { goal: 'apply receives no 429', value: String(apply.rateLimited), ok: apply.rateLimited === 0 },
+    {
+      goal: 'attribution: ≤ 1 search request per snapshot',
+      value: attribution.map((a) => a.searchRequests).join(' / '),
+      ok: attribution.every((a) => a.searchRequests <= 1),
+    },
+    {
+      goal: 'attribution: every edit attributed (late ones on the next run)',
+      value: `${attribution.reduce((n, a) => n + a.attributed, 0)} of ${attribution.reduce((n, a) => n + a.changes, 0)}`,
+      ok: attribution.reduce((n, a) => n + a.attributed, 0) === attribution.reduce((n, a) => n + a.changes, 0),
+    },
   ].filter((g): g is { goal: string; value: string; ok: boolean } => g !== undefined);
 
-  const figures = { machine: machine(), fetch, detection, coldStart, store, apply, scaleOut, goals };
+  const figures = { machine: machine(), fetch, detection, coldStart, store, apply, scaleOut, attribution, goals };
   const report = render(figures);
   if (options.json) process.stdout.write(`${JSON.stringify(figures, null, 2)}\n`);
   else process.stdout.write(`${report}\n`);
@@ -107,6 +121,7 @@ function render(f: {
   store: Awaited<ReturnType<typeof benchStore>>;
   apply: Awaited<ReturnType<typeof benchApply>>;
   scaleOut: Awaited<ReturnType<typeof benchScaleOut>>;
+  attribution: Awaited<ReturnType<typeof benchAttribution>>;
   goals: Array<{ goal: string; value: string; ok: boolean }>;
 }): string {
   return [
@@ -148,6 +163,12 @@ function render(f: {
         ['first (baselines)', ms(f.scaleOut.first.totalMs), ms(f.scaleOut.first.slowestMs)],
         ['steady (unchanged)', ms(f.scaleOut.steady.totalMs), ms(f.scaleOut.steady.slowestMs)],
       ],
+    ),
+    '',
+    `### Attribution: audit-event search requests per snapshot (${f.attribution[1]?.changes ?? 0} edits by 3 people, then 3 edits whose events are indexed late)`,
+    table(
+      ['run', 'changes', 'attributed', 'search requests', 'ISC requests'],
+      f.attribution.map((a) => [a.run, a.changes, a.attributed, a.searchRequests, a.iscRequests]),
     ),
     '',
     '### Goals',

@@ -173,7 +173,7 @@ export async function benchScaleOut(endpoint: string, tenants: number, integrati
   );
   try {
     const directory = new DynamoTenantDirectory(db, table);
-    for (const e of emulators) await directory.put({ name: e.name, url: e.url, apiVersion: 'v3' });
+    for (const e of emulators) await directory.put({ name: e.name, url: e.url, apiVersion: 'v1' });
     const secrets: SecretsPort = { tenantCredentials: async () => client, fingerprintKey: async () => fingerprintKey };
     const store = new DynamoSnapshotStore(db, table);
     const deps = { tenants: directory, store, secrets, notifier: silent, clock: systemClock, settings: DEFAULT_SETTINGS };

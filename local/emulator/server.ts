@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ServiceDeskIntegration, StatusCheckConfig } from '../../lambdas/isc/schemas';
 import { INTEGRATION_KINDS, kindByScriptName } from './catalog';
+import { AuditLog, MAX_SEARCH_RESULTS, type SdimOperation } from './events';
 import { FilterError, parseFilter } from './filters';
 import { hexId, seededRandom } from './prng';
 import { FixedWindowLimiter } from './rate-limit';
@@ -12,7 +13,11 @@ import { seedIntegrations } from './seed';
 import { EmulatorError, EmulatorState, type ListQuery } from './state';
 import { type ClientCredentials, TokenIssuer } from './tokens';
 
+/** Deprecated version prefixes: served from the same store, every answer marked `X-Deprecated: true`. */
 export const API_VERSIONS = ['v3', 'v2024', 'v2025', 'v2026'] as const;
+const SDIM_V1 = /^\/service-desk-integrations\/v1(\/.*)?$/;
+const SDIM_LEGACY = /^\/(v3|v2024|v2025|v2026)\/service-desk-integrations(\/.*)?$/;
+const SEARCH_SCOPES = ['sp:search:read', 'sp:scopes:all'];
 const MAX_BODY_BYTES = 1024 * 1024;
 const MAX_LOGGED_REQUESTS = 20_000;
 
@@ -53,6 +58,8 @@ export interface EmulatorOptions {
   readonly stateFile?: string;
   /** With `stateFile`: ignore what it holds and start from the seed again. @default false */
   readonly fresh?: boolean;
+  /** Milliseconds before an audit event becomes searchable (ISC indexes "usually within minutes"). @default 0 */
+  readonly eventDelayMs?: number;
 }
 
 export interface LoggedRequest {
@@ -110,7 +117,9 @@ const errorReply = (status: number, text: string): Reply => ({ status, body: err
  */
 export class IscEmulator {
   readonly state: EmulatorState;
-  readonly clients: readonly ClientCredentials[];
+  readonly clients: ClientCredentials[];
+  /** The audit events of every SDIM write, as the `events` search index holds them. */
+  readonly events: AuditLog;
   readonly requests: LoggedRequest[] = [];
   latencyMs: number;
   faultRate: number;
@@ -130,8 +139,9 @@ export class IscEmulator {
     this.now = options.now ?? Date.now;
     const seed = options.seed ?? 1;
     this.random = seededRandom(seed ^ 0x5eed);
-    this.clients = options.clients ?? [{ clientId: `emu-${hexId(Math.random, 12)}`, clientSecret: hexId(Math.random, 40) }];
+    this.clients = [...(options.clients ?? [{ clientId: `emu-${hexId(Math.random, 12)}`, clientSecret: hexId(Math.random, 40) }])];
     if (this.clients.length === 0) throw new Error('the emulator needs at least one client credential pair');
+    this.events = new AuditLog(this.now, options.eventDelayMs ?? 0, options.org ?? 'emulated');
     const saved = options.stateFile && !options.fresh ? loadStateFile(options.stateFile) : undefined;
     this.restored = saved !== undefined;
     this.state = new EmulatorState(this.now, saved?.integrations ?? seedIntegrations(options.integrations ?? 25, seed));
@@ -145,6 +155,12 @@ export class IscEmulator {
     this.writeFaultRate = options.writeFaultRate ?? 0;
     this.listingChurn = { deletes: 0, creates: 0, ...options.listingChurn };
     if (this.faultRate < 0 || this.faultRate > 1) throw new Error('faultRate must be between 0 and 1');
+  }
+
+  /** Another credential pair, e.g. a second person's personal access token, so tests can choose who acts. */
+  addClient(client: ClientCredentials): void {
+    if (this.clients.some((c) => c.clientId === client.clientId)) throw new Error(`client '${client.clientId}' exists already`);
+    this.clients.push(client);
   }
 
   async start(): Promise<string> {
@@ -193,12 +209,11 @@ export class IscEmulator {
       return this.finish(res, method, url.pathname, undefined, undefined, false, reply);
     }
 
-    const match = /^\/(v3|v2024|v2025|v2026)(\/service-desk-integrations(?:\/.*)?)$/.exec(url.pathname);
-    if (!match) {
+    const api = apiOf(url.pathname);
+    if (!api) {
       return this.finish(res, method, url.pathname, undefined, undefined, false, errorReply(404, `No API at ${url.pathname}.`));
     }
-    const version = match[1] as string;
-    const resourcePath = match[2] as string;
+    const { version, resourcePath, deprecated } = api;
 
     const auth = this.tokens.verify(req.headers.authorization);
     if ('error' in auth) {
@@ -214,24 +229,83 @@ export class IscEmulator {
     if (writeFault || (this.faultRate > 0 && this.random() < this.faultRate)) {
       return this.finish(res, method, url.pathname, version, auth.clientId, true, this.injectedFault());
     }
+    const client = this.clients.find((c) => c.clientId === auth.clientId);
+    const caller: Caller = {
+      actor: client?.identity ?? auth.clientId,
+      scopes: client?.scopes ?? ['sp:scopes:all'],
+      ipAddress: req.socket.remoteAddress,
+    };
     let reply: Reply;
     try {
-      reply = this.route(method, resourcePath, url.searchParams, req.headers['content-type'], bodyText);
+      reply =
+        resourcePath === undefined
+          ? this.search(method, url.searchParams, req.headers['content-type'], bodyText, caller)
+          : this.route(method, resourcePath, url.searchParams, req.headers['content-type'], bodyText, caller);
     } catch (error) {
       if (error instanceof EmulatorError) reply = errorReply(error.status, error.message);
       else throw error;
     }
     const churned = method === 'GET' && (this.listingChurn.deletes > 0 || this.listingChurn.creates > 0);
-    if (reply.status < 300 && (method !== 'GET' || churned)) this.persist();
+    if (reply.status < 300 && resourcePath !== undefined && (method !== 'GET' || churned)) this.persist();
+    if (deprecated) reply = { ...reply, headers: { ...reply.headers, 'X-Deprecated': 'true' } };
     this.finish(res, method, url.pathname, version, auth.clientId, false, reply);
   }
 
-  private route(method: string, path: string, query: URLSearchParams, contentType: string | undefined, body: string): Reply {
+  private search(method: string, query: URLSearchParams, contentType: string | undefined, body: string, caller: Caller): Reply {
+    if (method !== 'POST') return errorReply(405, `${method} is not supported on search.`);
+    if (!caller.scopes.some((s) => SEARCH_SCOPES.includes(s))) {
+      return errorReply(403, 'The token lacks the scope sp:search:read.');
+    }
+    const offset = integerParam(query, 'offset', 0);
+    const limit = integerParam(query, 'limit', 250, MAX_SEARCH_RESULTS);
+    const count = booleanParam(query, 'count');
+    const { items, total } = this.events.search(parseJson(body, contentType, 'application/json'), { offset, limit });
+    return { status: 200, body: items, headers: count ? { 'X-Total-Count': String(total) } : {} };
+  }
+
+  /**
+   * Runs one SDIM write and records its audit event, passed or failed, as ISC does. The event names the integration
+   * the request was about (by id, or by the name in the body when it never existed).
+   */
+  private audited(operation: SdimOperation, caller: Caller, id: string | undefined, write: () => Reply, bodyName?: string): Reply {
+    const before = id === undefined ? undefined : this.state.find(id);
+    const record = (passed: boolean, integration?: { id: string; name: string }) =>
+      this.events.record({ operation, passed, actor: caller.actor, integration, ipAddress: caller.ipAddress });
+    let reply: Reply;
+    try {
+      reply = write();
+    } catch (error) {
+      record(false, before ? { id: before.id as string, name: before.name } : id ? { id, name: bodyName ?? '' } : undefined);
+      throw error;
+    }
+    const after = reply.body as { id?: string; name?: string } | undefined;
+    const subject = after?.id
+      ? { id: after.id, name: after.name ?? '' }
+      : before
+        ? { id: before.id as string, name: before.name }
+        : undefined;
+    record(true, subject);
+    return reply;
+  }
+
+  private route(
+    method: string,
+    path: string,
+    query: URLSearchParams,
+    contentType: string | undefined,
+    body: string,
+    caller: Caller,
+  ): Reply {
     const segments = path.split('/').filter(Boolean).map(decodeSegment);
-    const [, first, second, ...rest] = segments;
+    const [first, second, ...rest] = segments;
     if (first === undefined) {
       if (method === 'GET') return this.list(query);
-      if (method === 'POST') return { status: 200, body: this.state.create(parseJson(body, contentType, 'application/json')) };
+      if (method === 'POST') {
+        return this.audited('CREATE', caller, undefined, () => ({
+          status: 200,
+          body: this.state.create(parseJson(body, contentType, 'application/json')),
+        }));
+      }
       return errorReply(405, `${method} is not supported on ${path}.`);
     }
     // Literal segments are routed before {id}, as ISC does.
@@ -253,14 +327,20 @@ export class IscEmulator {
       case 'GET':
         return { status: 200, body: this.state.get(first) };
       case 'PUT':
-        return { status: 200, body: this.state.replace(first, parseJson(body, contentType, 'application/json')) };
-      case 'PATCH': {
-        const parsed = parseJson(body, contentType, 'application/json-patch+json');
-        return { status: 200, body: this.state.patch(first, unwrapLegacyPatch(parsed)) };
-      }
+        return this.audited('UPDATE', caller, first, () => ({
+          status: 200,
+          body: this.state.replace(first, parseJson(body, contentType, 'application/json')),
+        }));
+      case 'PATCH':
+        return this.audited('UPDATE', caller, first, () => {
+          const parsed = parseJson(body, contentType, 'application/json-patch+json');
+          return { status: 200, body: this.state.patch(first, unwrapLegacyPatch(parsed)) };
+        });
       case 'DELETE':
-        this.state.delete(first);
-        return { status: 204 };
+        return this.audited('DELETE', caller, first, () => {
+          this.state.delete(first);
+          return { status: 204 };
+        });
       default:
         return errorReply(405, `${method} is not supported on ${path}.`);
     }
@@ -392,6 +472,24 @@ export class IscEmulator {
   }
 }
 
+interface Caller {
+  /** The identity behind the token: what ISC's audit events name as `actor.name`. */
+  readonly actor: string;
+  readonly scopes: readonly string[];
+  readonly ipAddress: string | undefined;
+}
+
+/** Which API a path belongs to: the per-service SDIM or search paths, or a deprecated version-prefixed one. */
+function apiOf(pathname: string): { version: string; resourcePath: string | undefined; deprecated: boolean } | undefined {
+  const v1 = SDIM_V1.exec(pathname);
+  if (v1) return { version: 'v1', resourcePath: v1[1] ?? '', deprecated: false };
+  const legacy = SDIM_LEGACY.exec(pathname);
+  if (legacy) return { version: legacy[1] as string, resourcePath: legacy[2] ?? '', deprecated: true };
+  if (pathname === '/search/v1') return { version: 'search/v1', resourcePath: undefined, deprecated: false };
+  if (pathname === '/v3/search') return { version: 'v3', resourcePath: undefined, deprecated: true };
+  return undefined;
+}
+
 /** A malformed percent-escape is the client's error (400), as ISC's gateway answers it, never a 500. */
 function decodeSegment(segment: string): string {
   try {
@@ -464,21 +562,25 @@ function unwrapLegacyPatch(body: unknown): unknown {
   return body;
 }
 
+function integerParam(query: URLSearchParams, name: string, fallback: number, max?: number): number {
+  const raw = query.get(name);
+  if (raw === null) return fallback;
+  if (!/^\d+$/.test(raw)) throw new EmulatorError(400, `${name} must be a whole number ≥ 0, not '${raw}'.`);
+  const value = Number(raw);
+  if (max !== undefined && value > max) throw new EmulatorError(400, `${name} must be at most ${max}, not ${value}.`);
+  return value;
+}
+
+function booleanParam(query: URLSearchParams, name: string): boolean {
+  const raw = query.get(name);
+  if (raw !== null && raw !== 'true' && raw !== 'false') throw new EmulatorError(400, `${name} must be true or false, not '${raw}'.`);
+  return raw === 'true';
+}
+
 function parseListQuery(query: URLSearchParams): { query: ListQuery; count: boolean } {
-  const integer = (name: string, fallback: number, max?: number): number => {
-    const raw = query.get(name);
-    if (raw === null) return fallback;
-    if (!/^\d+$/.test(raw)) throw new EmulatorError(400, `${name} must be a whole number ≥ 0, not '${raw}'.`);
-    const value = Number(raw);
-    if (max !== undefined && value > max) throw new EmulatorError(400, `${name} must be at most ${max}, not ${value}.`);
-    return value;
-  };
-  const offset = integer('offset', 0);
-  const limit = integer('limit', 250, 250);
-  const countRaw = query.get('count');
-  if (countRaw !== null && countRaw !== 'true' && countRaw !== 'false') {
-    throw new EmulatorError(400, `count must be true or false, not '${countRaw}'.`);
-  }
+  const offset = integerParam(query, 'offset', 0);
+  const limit = integerParam(query, 'limit', 250, 250);
+  const count = booleanParam(query, 'count');
   const sorters = query.get('sorters');
   let sort: ListQuery['sort'];
   if (sorters !== null) {
@@ -498,5 +600,5 @@ function parseListQuery(query: URLSearchParams): { query: ListQuery; count: bool
       throw error;
     }
   }
-  return { query: { offset, limit, sort, filter }, count: countRaw === 'true' };
+  return { query: { offset, limit, sort, filter }, count };
 }

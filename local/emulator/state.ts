@@ -91,6 +91,11 @@ export class EmulatorState {
     return this.sorted;
   }
 
+  /** The stored integration, or undefined; no copy (callers only read its id and name). */
+  find(id: string): ServiceDeskIntegration | undefined {
+    return this.integrations.get(id);
+  }
+
   get(id: string): ServiceDeskIntegration {
     const found = this.integrations.get(id);
     if (!found) throw new EmulatorError(404, `Service desk integration '${id}' was not found.`);

@@ -3,6 +3,10 @@ import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 export interface ClientCredentials {
   clientId: string;
   clientSecret: string;
+  /** The identity the credential belongs to (a personal access token's owner): audit events name it. @default clientId */
+  identity?: string;
+  /** Granted scopes; search needs sp:search:read (or sp:scopes:all). @default ['sp:scopes:all'] */
+  scopes?: string[];
 }
 
 interface IssuedToken {
@@ -33,6 +37,7 @@ export class TokenIssuer {
   }
 
   issue(clientId: string) {
+    const scopes = this.clients.find((c) => c.clientId === clientId)?.scopes ?? ['sp:scopes:all'];
     const jti = randomUUID();
     const issuedAt = Math.floor(this.now() / 1000);
     const header = b64url({ alg: 'HS256', typ: 'JWT' });
@@ -41,7 +46,7 @@ export class TokenIssuer {
       pod: 'emulator',
       org: this.org,
       client_id: clientId,
-      scope: ['sp:scopes:all'],
+      scope: scopes,
       iat: issuedAt,
       exp: issuedAt + this.ttlSeconds,
       jti,
@@ -53,7 +58,7 @@ export class TokenIssuer {
       access_token: accessToken,
       token_type: 'bearer',
       expires_in: this.ttlSeconds,
-      scope: 'sp:scopes:all',
+      scope: scopes.join(' '),
       tenant_id: `${this.org}-tenant`,
       pod: 'emulator',
       strong_auth_supported: false,

@@ -105,7 +105,13 @@ export class LocalChangeRuntime {
 
 /** The approval API's dependencies on a workspace: the composition the Lambda wiring does, with local adapters. */
 export function localApprovalDeps(ws: Workspace, queue: ChangeQueue): ApprovalApiDeps {
-  return { ...changeDeps(ws, queue), tenants: ws.tenants, history: ws.store, tenantFor: tenantContexts(ws) };
+  return {
+    ...changeDeps(ws, queue),
+    tenants: ws.tenants,
+    history: ws.store,
+    tenantFor: tenantContexts(ws),
+    maxAcceptanceDays: ws.settings.maxAcceptanceDays,
+  };
 }
 
 /** An API Gateway-shaped event for the approval handler; locally the caller is whoever the user header names. */

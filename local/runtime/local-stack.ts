@@ -74,7 +74,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const [client] = emulator.clients;
   if (!client) throw new Error('the emulator has no credentials');
   workspace.secrets.setTenantCredentials(tenant, client);
-  await workspace.tenants.put({ name: tenant, url: emulatorUrl, apiVersion: 'v3' });
+  await workspace.tenants.put({ name: tenant, url: emulatorUrl, apiVersion: 'v1' });
   const changes = new LocalChangeRuntime(workspace, (line) => log(`${pc.dim(time())} apply ${line}`));
   const api = await startApprovalApi(workspace, changes.queue, options.apiPort ?? 0, (line) =>
     log(`${pc.dim(time())} ${pc.red('approval API')} ${line}`),

@@ -1,12 +1,14 @@
 import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { HttpIscClient } from '../../lambdas/isc/client';
 import type { IscEmulator } from '../../local/emulator/server';
 import { cliWorkspace, runCli } from '../support/cli';
 import { startEmulator, TEST_CLIENT } from '../support/emulator';
 
 // The read side as a user drives it: one CLI process per command, on one data directory.
 
+const MALLORY = { clientId: 'mallory-pat', clientSecret: 'mallory-secret-3e1f', identity: 'mallory' };
 /** Within the default 90-day cap on acceptances. */
 const inAMonth = new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10);
 
@@ -16,7 +18,7 @@ describe('sdim-guard snapshot, history, diff, drift, accept, verify and export',
   const { dataDir, env, cli, json } = cliWorkspace('cli');
 
   beforeAll(async () => {
-    ({ emulator, url } = await startEmulator({ integrations: 12, seed: 31 }));
+    ({ emulator, url } = await startEmulator({ integrations: 12, seed: 31, clients: [TEST_CLIENT, MALLORY] }));
   });
   afterAll(() => emulator.stop());
 
@@ -35,7 +37,10 @@ describe('sdim-guard snapshot, history, diff, drift, accept, verify and export',
     );
     expect(first).toMatchObject({ seq: 1, baseline: true, resources: 13, changes: [] });
     const id = emulator.state.ids()[3] as string;
-    emulator.state.patch(id, [{ op: 'replace', path: '/description', value: 'changed by someone' }]);
+    // mallory edits through her own token, so ISC's audit trail names her.
+    await new HttpIscClient({ tenantUrl: url, credentials: MALLORY, rateLimit: false }).patchIntegration(id, [
+      { op: 'replace', path: '/description', value: 'changed by someone' },
+    ]);
 
     // Act: the tenant is remembered by name now.
     const second = await json<{
@@ -52,12 +57,21 @@ describe('sdim-guard snapshot, history, diff, drift, accept, verify and export',
         patch: [{ op: 'replace', path: '/description', value: 'changed by someone' }],
         severity: 'low',
         classification: 'unexpected',
+        attribution: expect.objectContaining({ confidence: 'exact', actor: 'mallory', actors: ['mallory'] }),
       },
     ]);
-    expect(Object.keys(second.stats).sort()).toEqual(expect.arrayContaining(['fetchMs', 'iscRequests', 'itemsWritten', 'totalMs']));
+    expect(Object.keys(second.stats).sort()).toEqual(
+      expect.arrayContaining(['fetchMs', 'iscRequests', 'itemsWritten', 'searchRequests', 'totalMs']),
+    );
+    expect(second.stats.searchRequests).toBe(1);
 
     const drifts = await json<Array<{ key: string; status: string }>>('drift', '--tenant', 'acme');
-    expect(drifts).toEqual([expect.objectContaining({ key: `integration:${id}`, status: 'open' })]);
+    expect(drifts).toEqual([
+      expect.objectContaining({ key: `integration:${id}`, status: 'open', attribution: expect.objectContaining({ actor: 'mallory' }) }),
+    ]);
+    const driftText = await cli('drift', '--tenant', 'acme');
+    expect(driftText.stdout).toMatch(/mallory \(exact\)/);
+    expect(driftText.stdout).toMatch(/SERVICE_DESK_INTEGRATION_UPDATED {2}tracking [0-9a-f]{32}/);
     const accepted = await json<{ status: string; acceptance: { reason: string } }>(
       'accept',
       '--tenant',
@@ -90,8 +104,10 @@ describe('sdim-guard snapshot, history, diff, drift, accept, verify and export',
         from: 1,
         to: 2,
         patch: [{ op: 'replace', path: '/description', value: 'changed by someone' }],
+        by: [expect.objectContaining({ actor: 'mallory' })],
       },
     ]);
+    expect((await cli('history', '--tenant', 'acme')).stdout).toMatch(/\bmallory\s*$/m);
 
     const verify = await cli('verify', '--tenant', 'acme');
     expect(verify.code).toBe(0);
@@ -102,10 +118,12 @@ describe('sdim-guard snapshot, history, diff, drift, accept, verify and export',
     expect(exported.code).toBe(0);
     const csv = readFileSync(csvFile, 'utf8').trim().split('\n');
     expect(csv[0]).toBe(
-      'seq,takenAt,snapshotHash,prevHash,resourceKey,name,change,severity,classification,requestId,fromHash,toHash,version',
+      'seq,takenAt,snapshotHash,prevHash,resourceKey,name,change,severity,classification,requestId,fromHash,toHash,version,actor,actors,attribution,eventTime,trackingNumber',
     );
     expect(csv).toHaveLength(1 + 13 + 1);
-    expect(csv.at(-1)).toMatch(new RegExp(`^2,.*,integration:${id},.*,modified,low,unexpected,`));
+    expect(csv.at(-1)).toMatch(
+      new RegExp(`^2,.*,integration:${id},.*,modified,low,unexpected,.*,2,mallory,mallory,mallory \\(exact\\),.+,[0-9a-f]{32}$`),
+    );
     const evidence = await json<{ chain: { ok: boolean }; snapshots: unknown[] }>('export', '--tenant', 'acme', '--format', 'json');
     expect(evidence.chain.ok).toBe(true);
     expect(evidence.snapshots).toHaveLength(2);

@@ -13,7 +13,7 @@ describe('sdim-guard console (the command)', () => {
     const both = await cli('console', '--as', 'bob', '--api-url', 'https://abc.execute-api.eu-west-1.amazonaws.com/prod/');
     expect(both.code).toBe(2);
     expect(both.stderr).toMatch(/--as is not accepted with --api-url/);
-  });
+  }, 120_000);
 
   it('serves the app on 127.0.0.1 with a strict content security policy, and stops cleanly on SIGINT', async () => {
     const child = spawn(process.execPath, [CLI, 'console', '--as', 'bob', '--data-dir', dataDir], {

@@ -320,6 +320,46 @@ describe('sdim-guard console in a browser', () => {
     );
   });
 
+  it('works from the keyboard and labels every control, on every page', async () => {
+    await page.goto(`${bob.url}/#/requests`);
+    await page.reload();
+    await page.getByTestId('caller').getByText('bob', { exact: true }).waitFor();
+    await page.keyboard.press('Tab');
+    await expect(
+      page.evaluate(
+        () => (globalThis as unknown as { document: { activeElement: { textContent: string } } }).document.activeElement.textContent,
+      ),
+    ).resolves.toBe('Skip to content');
+    for (const name of ['Requests', 'Drift', 'History', 'Integrations']) {
+      await page.getByRole('link', { name, exact: true }).focus();
+      await page.keyboard.press('Enter');
+      await page.locator('main h1').waitFor();
+      await expect(page.getByRole('link', { name, exact: true }).getAttribute('aria-current')).resolves.toBe('page');
+      // Every form control has an accessible name: a <label>, aria-label, or (buttons) its text.
+      const unnamed = await page.locator('input, select, button, a[href]').evaluateAll((elements) =>
+        (
+          elements as unknown as Array<{
+            outerHTML: string;
+            labels?: { length: number } | null;
+            getAttribute(n: string): string | null;
+            textContent: string | null;
+            tagName: string;
+          }>
+        )
+          .filter(
+            (e) =>
+              !(
+                (e.labels?.length ?? 0) > 0 ||
+                e.getAttribute('aria-label') ||
+                ((e.tagName === 'BUTTON' || e.tagName === 'A') && e.textContent?.trim())
+              ),
+          )
+          .map((e) => e.outerHTML.slice(0, 120)),
+      );
+      expect([name, unnamed]).toEqual([name, []]);
+    }
+  });
+
   it('has a dark mode', async () => {
     await page.emulateMedia({ colorScheme: 'dark' });
     await page.goto(`${bob.url}/#/requests`);

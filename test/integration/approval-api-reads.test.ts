@@ -155,6 +155,15 @@ describe('the approval API read routes', () => {
     expect(result.body.message).toMatch(message);
   });
 
+  it('caps an acceptance at the configured maxAcceptanceDays', async () => {
+    const body = { keys: [`integration:${ids[1]}`], reason: 'r', until: SOON };
+    const refused = await call(event('POST', '/tenants/acme/drift/accept', bob, body), { maxAcceptanceDays: 7 });
+    expect(refused).toEqual({
+      status: 400,
+      body: { error: 'invalid', message: `until ${SOON} is more than 7 days away (maxAcceptanceDays); accept it again when it runs out` },
+    });
+  });
+
   it('gives the timeline newest first, versions, a comparison with credentials as unchanged, and a verify verdict', async () => {
     const timeline = await call(event('GET', '/tenants/acme/history', alice));
     expect(timeline.body.map((s: { seq: number }) => s.seq)).toEqual([2, 1]);

@@ -1,12 +1,14 @@
 import type { IscEmulator } from '../../local/emulator/server';
 import { startEmulator, TEST_CLIENT, tokenFor } from '../support/emulator';
-import { officialValidators, projectValidator } from '../support/openapi-validator';
+import { conformance, officialValidators, projectValidator } from '../support/openapi-validator';
 
-// Every malformed request gets the status and body the API description documents for it.
+// Every malformed request gets the status and body the API description documents for it, on the per-service path and
+// on a deprecated one (which also says X-Deprecated: true).
 
-const validators = [projectValidator(), ...officialValidators().map((v) => v.validator)];
+const conforms = conformance([projectValidator(), ...officialValidators().map((v) => v.validator)]);
+const SDIM_ROOT = { v1: '/service-desk-integrations/v1', v3: '/v3/service-desk-integrations' } as const;
 
-describe('the emulator refuses bad input with the documented errors', () => {
+describe.each(['v1', 'v3'] as const)('the emulator refuses bad input with the documented errors (%s paths)', (version) => {
   let emulator: IscEmulator;
   let url: string;
   let auth: Record<string, string>;
@@ -22,11 +24,13 @@ describe('the emulator refuses bad input with the documented errors', () => {
   async function call(method: string, path: string, init: { body?: string; contentType?: string; headers?: Record<string, string> } = {}) {
     const headers: Record<string, string> = { ...auth, ...init.headers };
     if (init.contentType) headers['content-type'] = init.contentType;
-    const response = await fetch(`${url}/v3${path}`, { method, headers, body: init.body });
+    const fullPath = path.replace(/^\/service-desk-integrations/, SDIM_ROOT[version]);
+    const response = await fetch(`${url}${fullPath}`, { method, headers, body: init.body });
     const text = await response.text();
     const body = text ? JSON.parse(text) : undefined;
-    const apiPath = path.split('?')[0] as string;
-    for (const validator of validators) expect(validator.problems(method, apiPath, response.status, body)).toEqual([]);
+    const apiPath = fullPath.split('?')[0] as string;
+    for (const result of conforms(method, apiPath, response.status, body)) expect(result.problems).toEqual([]);
+    expect(response.headers.get('x-deprecated')).toBe(version === 'v1' ? null : 'true');
     return { status: response.status, body, headers: response.headers };
   }
 
@@ -159,7 +163,7 @@ describe('the emulator refuses bad input with the documented errors', () => {
 
   it('answers 401 with {"error"} without a token, with an unknown token, and with an expired one', async () => {
     for (const authorization of [undefined, 'Bearer not-a-token', 'Basic abc']) {
-      const response = await fetch(`${url}/v3/service-desk-integrations`, { headers: authorization ? { authorization } : {} });
+      const response = await fetch(`${url}${SDIM_ROOT[version]}`, { headers: authorization ? { authorization } : {} });
       expect(response.status).toBe(401);
       expect(await response.json()).toEqual({ error: expect.stringMatching(/^JWT validation failed: JWT is (missing|invalid)$/) });
     }
@@ -246,6 +250,7 @@ describe('the emulator refuses bad input with the documented errors', () => {
       expect(await refused.json()).toEqual({ message: ' Rate Limit Exceeded ' });
       // Another API version has its own budget.
       expect((await fetch(`${limitedUrl}/v2024/service-desk-integrations?limit=1`, { headers })).status).toBe(200);
+      expect((await fetch(`${limitedUrl}/service-desk-integrations/v1?limit=1`, { headers })).status).toBe(200);
       now += 10_000;
       expect((await fetch(`${limitedUrl}/v3/service-desk-integrations?limit=1`, { headers })).status).toBe(200);
     } finally {

@@ -73,7 +73,7 @@ describe('HttpIscClient against the emulator', () => {
     const { emulator, url } = await start({ integrations: 10, rateLimit: { limit: 10, windowMs: 1000 } });
     const client = clientFor(url, { rateLimit: { limit: 10, windowMs: 1000 } });
     await Promise.all(Array.from({ length: 35 }, () => client.listIntegrations({ limit: 1 })));
-    const served = emulator.requests.filter((r) => r.path.startsWith('/v3'));
+    const served = emulator.requests.filter((r) => r.path.startsWith('/service-desk-integrations/v1'));
     expect(served).toHaveLength(35);
     expect(served.filter((r) => r.status === 429)).toEqual([]);
   });
@@ -110,7 +110,7 @@ describe('HttpIscClient against the emulator', () => {
     expect(apiError.status).toBe(404);
     expect(apiError.trackingId).toMatch(/^[0-9a-f]{32}$/);
     expect(apiError.message).toContain(apiError.trackingId as string);
-    expect(emulator.requests.filter((r) => r.path.startsWith('/v3'))).toHaveLength(1);
+    expect(emulator.requests.filter((r) => r.path.startsWith('/service-desk-integrations/v1'))).toHaveLength(1);
   });
 
   it('says the credentials are wrong without printing the secret', async () => {
@@ -143,7 +143,7 @@ describe('HttpIscClient against the emulator', () => {
       .createIntegration({ name: 'once', description: 'd', type: 'ServiceNowSDIM', attributes: {} })
       .catch((e: unknown) => e);
     expect(create).toBeInstanceOf(IscError);
-    const posts = emulator.requests.filter((r) => r.method === 'POST' && r.path.startsWith('/v3'));
+    const posts = emulator.requests.filter((r) => r.method === 'POST' && r.path.startsWith('/service-desk-integrations/v1'));
     // Faults are 429 (retried: nothing was done) or 5xx (not retried: it may have been done).
     expect(posts.length).toBeLessThanOrEqual(3);
     const fiveHundreds = posts.filter((r) => r.status >= 500);
@@ -196,7 +196,7 @@ describe('HttpIscClient speculative listing', () => {
       const client = clientFor(url);
       const listing = await client.listAllIntegrations({ expectedTotal: expected });
       expect([...listing.items.map((i) => i.id)].sort()).toEqual([...emulator.state.ids()].sort());
-      const listRequests = emulator.requests.filter((r) => r.path === '/v3/service-desk-integrations').length;
+      const listRequests = emulator.requests.filter((r) => r.path === '/service-desk-integrations/v1').length;
       expect(listRequests).toBe(expected > actual ? Math.ceil(expected / 250) : requests);
     } finally {
       await emulator.stop();

@@ -24,7 +24,10 @@ const TENANT_SECRET = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:sdim
 describe('the snapshot Lambda handler', () => {
   let emulator: IscEmulator;
   let table: Awaited<ReturnType<typeof freshTable>>;
-  let handler: (event: unknown, context: Context) => Promise<{ seq: number; changes: Array<{ classification: string }> }>;
+  let handler: (
+    event: unknown,
+    context: Context,
+  ) => Promise<{ seq: number; changes: Array<{ classification: string }>; warnings?: Array<Record<string, unknown>> }>;
 
   beforeAll(async () => {
     let url: string;
@@ -77,12 +80,23 @@ describe('the snapshot Lambda handler', () => {
     // Prepare
     const baseline = await handler({ tenant: 'acme' }, {} as Context);
     expect(baseline.seq).toBe(1);
+    // The tenant is still on the deprecated v3: its first snapshot of the day says so in the result, as a Snapshot
+    // Warning event and as a metric; the later ones that day do not repeat it.
+    expect(baseline.warnings).toEqual([expect.objectContaining({ code: 'legacy-api-version', apiVersion: 'v3', sunset: '2029-01-01' })]);
+    const warned = eventBridge.commandCalls(PutEventsCommand).map((c) => c.args[0].input.Entries?.[0]);
+    expect(warned).toEqual([expect.objectContaining({ DetailType: 'Snapshot Warning' })]);
+    expect(JSON.parse(warned[0]?.Detail ?? '{}')).toMatchObject({ apiVersion: 'v3', message: expect.stringMatching(/Q1 2029/) });
+    expect(logged.map((line) => JSON.parse(line))).toEqual(expect.arrayContaining([expect.objectContaining({ LegacyApiVersion: 1 })]));
+    eventBridge.resetHistory();
+    sns.resetHistory();
+    logged.length = 0;
     const id = emulator.state.ids()[1] as string;
     emulator.state.patch(id, [{ op: 'replace', path: '/description', value: 'edited' }]);
     // Act
     const result = await handler({ tenant: 'acme' }, {} as Context);
     // Assess
     expect(result.changes.map((c) => c.classification)).toEqual(['unexpected']);
+    expect(result.warnings).toBeUndefined();
     const put = eventBridge.commandCalls(PutEventsCommand)[0]?.args[0].input.Entries?.[0];
     expect(put).toMatchObject({ Source: 'sdim-guard', DetailType: 'Drift Detected', EventBusName: 'sdim-guard-bus' });
     expect(JSON.parse(put?.Detail ?? '{}')).toMatchObject({ tenant: 'acme', resource: { id }, severity: 'low' });

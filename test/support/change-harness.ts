@@ -78,6 +78,12 @@ export async function changeHarness(emulatorOptions: EmulatorOptions = {}) {
     applyDeps,
     /** Writes the emulator served for one integration id (PUT, PATCH, DELETE), to count ISC calls. */
     writesTo: (id: string) =>
-      h.emulator.requests.filter((r) => r.path.endsWith(`/service-desk-integrations/${id}`) && r.method !== 'GET' && r.status < 300).length,
+      h.emulator.requests.filter(
+        (r) =>
+          /\/service-desk-integrations(\/v1)?\/[0-9a-f]+$/.test(r.path) &&
+          r.path.endsWith(`/${id}`) &&
+          r.method !== 'GET' &&
+          r.status < 300,
+      ).length,
   };
 }

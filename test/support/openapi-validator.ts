@@ -15,19 +15,36 @@ export class OpenApiResponseValidator {
 
   constructor(
     private readonly document: Json,
-    private readonly id: string,
+    readonly id: string,
+    /** Where the document's paths start below the tenant root (`/v3` for the v3 excerpt; '' for per-service ones). */
+    private readonly basePath = '',
+    /** Paths served with the same contract as one of the document's, e.g. `/v3/search` for `/search/v1`. */
+    private readonly aliases: Record<string, string> = {},
   ) {
     this.ajv = createOpenApiAjv(document, id);
     // Literal segments first, as ISC routes them, so /types never matches /{id}.
     this.routes = Object.keys(document.paths as Json)
-      .sort((a, b) => (a.includes('{') ? 1 : 0) - (b.includes('{') ? 1 : 0))
+      .sort((a, b) => a.split('{').length - b.split('{').length)
       .map((template) => ({ template, pattern: new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+')}$`) }));
   }
 
-  /** Problems with this answer, or [] when it conforms. `path` is relative to the API version root. */
-  problems(method: string, path: string, status: number, body: unknown): string[] {
-    const route = this.routes.find((r) => r.pattern.test(path));
-    if (!route) return [`${path} is not in the document`];
+  private documentPath(path: string): string | undefined {
+    const aliased = this.aliases[path] ?? path;
+    if (!aliased.startsWith(`${this.basePath}/`)) return undefined;
+    const relative = aliased.slice(this.basePath.length);
+    return this.routes.some((r) => r.pattern.test(relative)) ? relative : undefined;
+  }
+
+  /** Whether this document describes `path` (from the tenant root) at all. */
+  covers(path: string): boolean {
+    return this.documentPath(path) !== undefined;
+  }
+
+  /** Problems with this answer, or [] when it conforms. `path` is from the tenant root, e.g. `/service-desk-integrations/v1/x`. */
+  problems(method: string, fullPath: string, status: number, body: unknown): string[] {
+    const path = this.documentPath(fullPath);
+    const route = path === undefined ? undefined : this.routes.find((r) => r.pattern.test(path));
+    if (!route) return [`${fullPath} is not in the document`];
     const operation = ((this.document.paths as Json)[route.template] as Json)[method.toLowerCase()] as Json | undefined;
     if (!operation) return [`${method} ${route.template} is not in the document`];
     const responses = operation.responses as Json;
@@ -62,14 +79,31 @@ export function projectValidator(): OpenApiResponseValidator {
   return new OpenApiResponseValidator(iscOpenApiDocument as unknown as Json, 'project-doc');
 }
 
+const OFFICIAL_EXCERPTS = [
+  { version: 'v1', file: 'sdim-v1.openapi.json', basePath: '' },
+  { version: 'search-v1', file: 'search-v1.openapi.json', basePath: '', aliases: { '/v3/search': '/search/v1' } },
+  { version: 'v3', file: 'sdim-v3.openapi.json', basePath: '/v3' },
+  { version: 'v2024', file: 'sdim-v2024.openapi.json', basePath: '/v2024' },
+];
+
 /** SailPoint's official excerpts live beside the repository in CI (../shared); a user's clone does not have them. */
 export function officialValidators(): Array<{ version: string; validator: OpenApiResponseValidator }> {
   const dir = join(__dirname, '..', '..', '..', 'shared', 'isc-api');
-  return ['v3', 'v2024']
-    .map((version) => ({ version, file: join(dir, `sdim-${version}.openapi.json`) }))
-    .filter(({ file }) => existsSync(file))
-    .map(({ version, file }) => ({
-      version,
-      validator: new OpenApiResponseValidator(JSON.parse(readFileSync(file, 'utf8')) as Json, `official-${version}`),
-    }));
+  return OFFICIAL_EXCERPTS.filter(({ file }) => existsSync(join(dir, file))).map(({ version, file, basePath, aliases }) => ({
+    version,
+    validator: new OpenApiResponseValidator(
+      JSON.parse(readFileSync(join(dir, file), 'utf8')) as Json,
+      `official-${version}`,
+      basePath,
+      aliases,
+    ),
+  }));
+}
+
+/** The project's document and every official excerpt that describes `path`: each one's problems with the answer. */
+export function conformance(validators: readonly OpenApiResponseValidator[]) {
+  return (method: string, path: string, status: number, body: unknown): Array<{ document: string; problems: string[] }> =>
+    validators
+      .filter((v, index) => index === 0 || v.covers(path))
+      .map((v) => ({ document: v.id, problems: v.problems(method, path, status, body) }));
 }

@@ -12,11 +12,21 @@ import { freshTable } from './dynamodb';
 import { startEmulator, TEST_CLIENT } from './emulator';
 import { MemoryNotifier } from './memory-notifier';
 
-/** A tenant (the emulator), a store (a fresh DynamoDB Local table) and the snapshot flow wired between them. */
-export async function snapshotHarness(emulatorOptions: EmulatorOptions = {}, overrides: Partial<SnapshotDeps> = {}) {
-  const { emulator, url } = await startEmulator(emulatorOptions);
-  const table = await freshTable();
+/**
+ * A tenant (the emulator), a store (a fresh DynamoDB Local table) and the snapshot flow wired between them.
+ * `attribution: true` lets the flow search the emulator's audit events, and runs the emulator on the harness clock so
+ * event times and snapshot times are comparable.
+ */
+export async function snapshotHarness(
+  emulatorOptions: EmulatorOptions = {},
+  overrides: Partial<SnapshotDeps> = {},
+  { attribution = false }: { attribution?: boolean } = {},
+) {
   let now = new Date('2026-11-24T10:00:00.000Z');
+  const { emulator, url } = await startEmulator(
+    attribution ? { rateLimit: false, ...emulatorOptions, now: () => now.getTime() } : emulatorOptions,
+  );
+  const table = await freshTable();
   const clock: Clock = { now: () => new Date(now) };
   const store = new DynamoSnapshotStore(table.db, table.tableName, clock.now);
   const notifier = new MemoryNotifier();
@@ -36,6 +46,7 @@ export async function snapshotHarness(emulatorOptions: EmulatorOptions = {}, ove
     fingerprintKey: randomBytes(32),
     secretPolicy: new SecretPolicy(),
     severityRules: new SeverityRules(),
+    ...(attribution ? { auditEvents: isc } : {}),
     ...overrides,
   };
   return {
@@ -44,6 +55,7 @@ export async function snapshotHarness(emulatorOptions: EmulatorOptions = {}, ove
     store,
     notifier,
     deps,
+    isc,
     tenant: 'acme',
     snapshot: (tenant = 'acme') => takeSnapshot(tenant, deps),
     advance: (ms: number) => {

@@ -28,7 +28,7 @@ describe('the bundled deploy config', () => {
     ['[]', /f.json must be a JSON object/],
     ['{}', /f.json: tenants must be a JSON list of tenants/],
     [JSON.stringify({ tenants: [{ name: 'acme' }] }), /f.json: tenants\[0\] needs name and url/],
-    [JSON.stringify({ tenants: [{ ...acme, apiVersion: 'v9' }] }), /tenants\[0\].apiVersion must be v3 or v2024/],
+    [JSON.stringify({ tenants: [{ ...acme, apiVersion: 'v9' }] }), /tenants\[0\].apiVersion must be one of v1, v3, v2024/],
     [JSON.stringify({ tenants: [{ ...acme, secretRef: 7 }] }), /tenants\[0\].secretRef must be a string/],
     [JSON.stringify({ tenants: [acme, { ...acme, name: 'ACME' }] }), /tenant names 'acme' and 'ACME' collide/],
     [JSON.stringify({ tenants: [acme], settings: { nope: 1 } }), /f.json: settings: unknown setting\(s\) nope/],

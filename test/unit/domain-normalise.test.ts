@@ -87,9 +87,9 @@ describe('normaliseIntegration', () => {
 });
 
 describe('SecretPolicy', () => {
-  it('takes configured patterns and refuses invalid ones', () => {
-    expect(new SecretPolicy(['^pin$']).isSecretKey('PIN')).toBe(true);
-    expect(new SecretPolicy(['^pin$']).isSecretKey('password')).toBe(false);
-    expect(() => new SecretPolicy(['(unclosed'])).toThrow(/not a valid regular expression/);
+  it('adds configured patterns to the built-in ones and refuses invalid ones', () => {
+    expect(new SecretPolicy({ extraPatterns: ['^otp$'] }).isSecretKey('OTP')).toBe(true);
+    expect(new SecretPolicy({ extraPatterns: ['^otp$'] }).isSecretKey('password')).toBe(true);
+    expect(() => new SecretPolicy({ extraPatterns: ['(unclosed'] })).toThrow(/not a valid regular expression/);
   });
 });

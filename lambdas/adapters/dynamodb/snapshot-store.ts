@@ -10,6 +10,7 @@ import {
   type QueryCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import type { Attribution } from '../../domain/attribution';
 import { canonicalJson, type JsonObject } from '../../domain/canonical';
 import type { ChainedChange } from '../../domain/chain';
 import type { AppliedChange } from '../../domain/classify';
@@ -18,6 +19,7 @@ import { driftClosedEntry, driftEntry, type JournalEntryInput } from '../../doma
 import type { ResourceKey, ResourceRef } from '../../domain/resources';
 import {
   type AppliedChangeLedger,
+  type AttributionAnnotation,
   ConcurrentSnapshotError,
   type DriftEvent,
   type DriftRecord,
@@ -67,6 +69,23 @@ export class DynamoSnapshotStore implements SnapshotStore, AppliedChangeLedger {
       known = await this.rollForward(tenant, latest.snapshot, known);
     }
     return { latest: latest?.snapshot, known, drifts: drifts.map((i) => itemToDrift<DriftRecord>(i)) };
+  }
+
+  async listAnnotations(tenant: string): Promise<AttributionAnnotation[]> {
+    const entries = await this.journal.list(tenant);
+    return entries.flatMap((e) => {
+      const data = e.data as { snapshotSeq?: unknown; annotatedSeq?: unknown; attribution?: unknown } | undefined;
+      if (e.type !== 'drift-annotated' || !data || typeof data.snapshotSeq !== 'number' || !data.attribution) return [];
+      return [
+        {
+          key: e.subject,
+          snapshotSeq: data.snapshotSeq,
+          attribution: data.attribution as unknown as Attribution,
+          annotatedAt: e.at,
+          annotatedSeq: typeof data.annotatedSeq === 'number' ? data.annotatedSeq : data.snapshotSeq,
+        },
+      ];
+    });
   }
 
   async loadContents(tenant: string, refs: ReadonlyArray<{ key: ResourceKey; version: number }>): Promise<Map<ResourceKey, JsonObject>> {

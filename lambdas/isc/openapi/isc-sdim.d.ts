@@ -20,23 +20,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/service-desk-integrations": {
+    "/service-desk-integrations/v1": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        get: operations["getServiceDeskIntegrations"];
+        get: operations["getServiceDeskIntegrationsV1"];
         put?: never;
-        post: operations["createServiceDeskIntegration"];
+        post: operations["createServiceDeskIntegrationV1"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/service-desk-integrations/{id}": {
+    "/service-desk-integrations/v1/{id}": {
         parameters: {
             query?: never;
             header?: never;
@@ -45,23 +45,143 @@ export interface paths {
             };
             cookie?: never;
         };
-        get: operations["getServiceDeskIntegration"];
-        put: operations["putServiceDeskIntegration"];
+        get: operations["getServiceDeskIntegrationV1"];
+        put: operations["putServiceDeskIntegrationV1"];
         post?: never;
-        delete: operations["deleteServiceDeskIntegration"];
+        delete: operations["deleteServiceDeskIntegrationV1"];
         options?: never;
         head?: never;
         /** @description Only replace operations are accepted; any other op is refused with 403. */
-        patch: operations["patchServiceDeskIntegration"];
+        patch: operations["patchServiceDeskIntegrationV1"];
         trace?: never;
     };
-    "/service-desk-integrations/types": {
+    "/service-desk-integrations/v1/types": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
+        get: operations["getServiceDeskIntegrationTypesV1"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/service-desk-integrations/v1/templates/{scriptName}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                scriptName: string;
+            };
+            cookie?: never;
+        };
+        get: operations["getServiceDeskIntegrationTemplateV1"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/service-desk-integrations/v1/status-check-configuration": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["getStatusCheckDetailsV1"];
+        put: operations["updateStatusCheckDetailsV1"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/{version}/service-desk-integrations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A deprecated version prefix; the same operations live at /service-desk-integrations/v1. */
+                version: components["parameters"]["apiVersion"];
+            };
+            cookie?: never;
+        };
+        /**
+         * @deprecated
+         * @description Deprecated: every answer carries X-Deprecated: true.
+         */
+        get: operations["getServiceDeskIntegrations"];
+        put?: never;
+        /**
+         * @deprecated
+         * @description Deprecated: every answer carries X-Deprecated: true.
+         */
+        post: operations["createServiceDeskIntegration"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/{version}/service-desk-integrations/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A deprecated version prefix; the same operations live at /service-desk-integrations/v1. */
+                version: components["parameters"]["apiVersion"];
+                id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * @deprecated
+         * @description Deprecated: every answer carries X-Deprecated: true.
+         */
+        get: operations["getServiceDeskIntegration"];
+        /**
+         * @deprecated
+         * @description Deprecated: every answer carries X-Deprecated: true.
+         */
+        put: operations["putServiceDeskIntegration"];
+        post?: never;
+        /**
+         * @deprecated
+         * @description Deprecated: every answer carries X-Deprecated: true.
+         */
+        delete: operations["deleteServiceDeskIntegration"];
+        options?: never;
+        head?: never;
+        /**
+         * @deprecated
+         * @description Only replace operations are accepted; any other op is refused with 403. Deprecated: every answer carries X-Deprecated: true.
+         */
+        patch: operations["patchServiceDeskIntegration"];
+        trace?: never;
+    };
+    "/{version}/service-desk-integrations/types": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A deprecated version prefix; the same operations live at /service-desk-integrations/v1. */
+                version: components["parameters"]["apiVersion"];
+            };
+            cookie?: never;
+        };
+        /**
+         * @deprecated
+         * @description Deprecated: every answer carries X-Deprecated: true.
+         */
         get: operations["getServiceDeskIntegrationTypes"];
         put?: never;
         post?: never;
@@ -71,15 +191,21 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/service-desk-integrations/templates/{scriptName}": {
+    "/{version}/service-desk-integrations/templates/{scriptName}": {
         parameters: {
             query?: never;
             header?: never;
             path: {
+                /** @description A deprecated version prefix; the same operations live at /service-desk-integrations/v1. */
+                version: components["parameters"]["apiVersion"];
                 scriptName: string;
             };
             cookie?: never;
         };
+        /**
+         * @deprecated
+         * @description Deprecated: every answer carries X-Deprecated: true.
+         */
         get: operations["getServiceDeskIntegrationTemplate"];
         put?: never;
         post?: never;
@@ -89,16 +215,64 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/service-desk-integrations/status-check-configuration": {
+    "/{version}/service-desk-integrations/status-check-configuration": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A deprecated version prefix; the same operations live at /service-desk-integrations/v1. */
+                version: components["parameters"]["apiVersion"];
+            };
+            cookie?: never;
+        };
+        /**
+         * @deprecated
+         * @description Deprecated: every answer carries X-Deprecated: true.
+         */
+        get: operations["getStatusCheckDetails"];
+        /**
+         * @deprecated
+         * @description Deprecated: every answer carries X-Deprecated: true.
+         */
+        put: operations["updateStatusCheckDetails"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/search/v1": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        get: operations["getStatusCheckDetails"];
-        put: operations["updateStatusCheckDetails"];
-        post?: never;
+        get?: never;
+        put?: never;
+        /** @description Audit events (indices ["events"]). Needs the scope sp:search:read; without it 403. */
+        post: operations["searchPostV1"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v3/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @deprecated
+         * @description Audit events (indices ["events"]). Needs the scope sp:search:read; without it 403. Deprecated: every answer carries X-Deprecated: true.
+         */
+        post: operations["searchPost"];
         delete?: never;
         options?: never;
         head?: never;
@@ -234,6 +408,62 @@ export interface components {
             messages?: components["schemas"]["ErrorMessageDto"][];
             causes?: components["schemas"]["ErrorMessageDto"][];
         };
+        /** @description The part of the search request sdim-guard sends: audit events, a DSL or SAILPOINT query, sorted, paged with searchAfter. */
+        SearchRequest: {
+            indices: ("accessprofiles" | "accountactivities" | "entitlements" | "events" | "identities" | "roles" | "*")[];
+            /**
+             * @default SAILPOINT
+             * @enum {string}
+             */
+            queryType?: "DSL" | "SAILPOINT" | "TEXT" | "TYPEAHEAD";
+            queryVersion?: string;
+            query?: {
+                query?: string;
+                fields?: string[];
+            };
+            /** @description Elasticsearch Query DSL; sdim-guard uses bool (filter, must, should, must_not), match, term, terms and range. */
+            queryDsl?: {
+                [key: string]: unknown;
+            };
+            /** @description Field names, - prefix for descending. */
+            sort?: string[];
+            /** @description The sort values of the last record of the previous page. */
+            searchAfter?: string[];
+            /** @default true */
+            includeNested?: boolean;
+        };
+        /** @description An audit event as the events index returns it. For service desk integrations action is SERVICE_DESK_INTEGRATION_CREATED/_UPDATED/_DELETED or _CREATE_FAILED/_UPDATE_FAILED/_DELETE_FAILED; actor.name is the identity behind the token. What target.name and attributes hold for these events is not documented. */
+        EventDocument: {
+            id?: string;
+            name?: string;
+            /** Format: date-time */
+            created?: string | null;
+            synced?: string;
+            action?: string;
+            type?: string;
+            actor?: {
+                name?: string;
+            };
+            target?: {
+                name?: string;
+            };
+            stack?: string;
+            trackingNumber?: string;
+            ipAddress?: string;
+            details?: string;
+            attributes?: {
+                [key: string]: unknown;
+            };
+            objects?: string[];
+            operation?: string;
+            status?: string;
+            technicalName?: string;
+            pod?: string;
+            org?: string;
+            /** @enum {string} */
+            _type?: "accessprofile" | "accountactivity" | "entitlement" | "event" | "identity" | "role";
+            _version?: string;
+        };
     };
     responses: {
         /** @description Client error: the request is invalid */
@@ -297,9 +527,14 @@ export interface components {
         offset: number;
         limit: number;
         count: boolean;
+        /** @description A deprecated version prefix; the same operations live at /service-desk-integrations/v1. */
+        apiVersion: "v3" | "v2024" | "v2025" | "v2026";
     };
     requestBodies: never;
-    headers: never;
+    headers: {
+        /** @description true on every answer of a deprecated endpoint (beta, v3 and the year versions; they stop working in Q1 2029). */
+        "X-Deprecated": "true";
+    };
     pathItems: never;
 }
 export type $defs = Record<string, never>;
@@ -347,7 +582,7 @@ export interface operations {
             };
         };
     };
-    getServiceDeskIntegrations: {
+    getServiceDeskIntegrationsV1: {
         parameters: {
             query?: {
                 offset?: components["parameters"]["offset"];
@@ -382,11 +617,306 @@ export interface operations {
             500: components["responses"]["500"];
         };
     };
-    createServiceDeskIntegration: {
+    createServiceDeskIntegrationV1: {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ServiceDeskIntegrationDto"];
+            };
+        };
+        responses: {
+            /** @description Details of the created integration */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceDeskIntegrationDto"];
+                };
+            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            429: components["responses"]["429"];
+            500: components["responses"]["500"];
+        };
+    };
+    getServiceDeskIntegrationV1: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description ServiceDeskIntegrationDto with the given ID */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceDeskIntegrationDto"];
+                };
+            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            429: components["responses"]["429"];
+            500: components["responses"]["500"];
+        };
+    };
+    putServiceDeskIntegrationV1: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ServiceDeskIntegrationDto"];
+            };
+        };
+        responses: {
+            /** @description ServiceDeskIntegrationDto as updated */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceDeskIntegrationDto"];
+                };
+            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            429: components["responses"]["429"];
+            500: components["responses"]["500"];
+        };
+    };
+    deleteServiceDeskIntegrationV1: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted; no body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            429: components["responses"]["429"];
+            500: components["responses"]["500"];
+        };
+    };
+    patchServiceDeskIntegrationV1: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json-patch+json": components["schemas"]["JsonPatchOperation"][];
+            };
+        };
+        responses: {
+            /** @description ServiceDeskIntegrationDto as updated */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceDeskIntegrationDto"];
+                };
+            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            429: components["responses"]["429"];
+            500: components["responses"]["500"];
+        };
+    };
+    getServiceDeskIntegrationTypesV1: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Supported integration types */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceDeskIntegrationTemplateType"][];
+                };
+            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            429: components["responses"]["429"];
+            500: components["responses"]["500"];
+        };
+    };
+    getServiceDeskIntegrationTemplateV1: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                scriptName: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The template with this scriptName */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceDeskIntegrationTemplateDto"];
+                };
+            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            429: components["responses"]["429"];
+            500: components["responses"]["500"];
+        };
+    };
+    getStatusCheckDetailsV1: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The configured values */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QueuedCheckConfigDetails"];
+                };
+            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            429: components["responses"]["429"];
+            500: components["responses"]["500"];
+        };
+    };
+    updateStatusCheckDetailsV1: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["QueuedCheckConfigDetails"];
+            };
+        };
+        responses: {
+            /** @description The configuration as updated */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QueuedCheckConfigDetails"];
+                };
+            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            429: components["responses"]["429"];
+            500: components["responses"]["500"];
+        };
+    };
+    getServiceDeskIntegrations: {
+        parameters: {
+            query?: {
+                offset?: components["parameters"]["offset"];
+                limit?: components["parameters"]["limit"];
+                /** @description Sortable by name; '-' prefix for descending. */
+                sorters?: string;
+                /** @description id: eq, in; name: eq; type: eq, in; cluster: eq, in. */
+                filters?: string;
+                count?: components["parameters"]["count"];
+            };
+            header?: never;
+            path: {
+                /** @description A deprecated version prefix; the same operations live at /service-desk-integrations/v1. */
+                version: components["parameters"]["apiVersion"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description List of ServiceDeskIntegrationDto */
+            200: {
+                headers: {
+                    /** @description Present when count=true. */
+                    "X-Total-Count"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceDeskIntegrationDto"][];
+                };
+            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            429: components["responses"]["429"];
+            500: components["responses"]["500"];
+        };
+    };
+    createServiceDeskIntegration: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A deprecated version prefix; the same operations live at /service-desk-integrations/v1. */
+                version: components["parameters"]["apiVersion"];
+            };
             cookie?: never;
         };
         requestBody: {
@@ -416,6 +946,8 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description A deprecated version prefix; the same operations live at /service-desk-integrations/v1. */
+                version: components["parameters"]["apiVersion"];
                 id: string;
             };
             cookie?: never;
@@ -444,6 +976,8 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description A deprecated version prefix; the same operations live at /service-desk-integrations/v1. */
+                version: components["parameters"]["apiVersion"];
                 id: string;
             };
             cookie?: never;
@@ -476,6 +1010,8 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description A deprecated version prefix; the same operations live at /service-desk-integrations/v1. */
+                version: components["parameters"]["apiVersion"];
                 id: string;
             };
             cookie?: never;
@@ -502,6 +1038,8 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description A deprecated version prefix; the same operations live at /service-desk-integrations/v1. */
+                version: components["parameters"]["apiVersion"];
                 id: string;
             };
             cookie?: never;
@@ -533,7 +1071,10 @@ export interface operations {
         parameters: {
             query?: never;
             header?: never;
-            path?: never;
+            path: {
+                /** @description A deprecated version prefix; the same operations live at /service-desk-integrations/v1. */
+                version: components["parameters"]["apiVersion"];
+            };
             cookie?: never;
         };
         requestBody?: never;
@@ -559,6 +1100,8 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description A deprecated version prefix; the same operations live at /service-desk-integrations/v1. */
+                version: components["parameters"]["apiVersion"];
                 scriptName: string;
             };
             cookie?: never;
@@ -586,7 +1129,10 @@ export interface operations {
         parameters: {
             query?: never;
             header?: never;
-            path?: never;
+            path: {
+                /** @description A deprecated version prefix; the same operations live at /service-desk-integrations/v1. */
+                version: components["parameters"]["apiVersion"];
+            };
             cookie?: never;
         };
         requestBody?: never;
@@ -611,7 +1157,10 @@ export interface operations {
         parameters: {
             query?: never;
             header?: never;
-            path?: never;
+            path: {
+                /** @description A deprecated version prefix; the same operations live at /service-desk-integrations/v1. */
+                version: components["parameters"]["apiVersion"];
+            };
             cookie?: never;
         };
         requestBody: {
@@ -627,6 +1176,76 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["QueuedCheckConfigDetails"];
+                };
+            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            429: components["responses"]["429"];
+            500: components["responses"]["500"];
+        };
+    };
+    searchPostV1: {
+        parameters: {
+            query?: {
+                offset?: components["parameters"]["offset"];
+                limit?: number;
+                count?: components["parameters"]["count"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SearchRequest"];
+            };
+        };
+        responses: {
+            /** @description Matching documents */
+            200: {
+                headers: {
+                    /** @description With count=true: all matches, offset and limit ignored. */
+                    "X-Total-Count"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventDocument"][];
+                };
+            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            429: components["responses"]["429"];
+            500: components["responses"]["500"];
+        };
+    };
+    searchPost: {
+        parameters: {
+            query?: {
+                offset?: components["parameters"]["offset"];
+                limit?: number;
+                count?: components["parameters"]["count"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SearchRequest"];
+            };
+        };
+        responses: {
+            /** @description Matching documents */
+            200: {
+                headers: {
+                    /** @description With count=true: all matches, offset and limit ignored. */
+                    "X-Total-Count"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventDocument"][];
                 };
             };
             400: components["responses"]["400"];
