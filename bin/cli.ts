@@ -7,6 +7,7 @@ import { registerConsoleCommand } from './commands/console';
 import { registerDriftCommands } from './commands/drift';
 import { registerEmulatorCommand } from './commands/emulator';
 import { registerHistoryCommands } from './commands/history';
+import { registerIntegrationsCommand } from './commands/integrations';
 import { UsageError } from './commands/options';
 import { registerRequestCommands } from './commands/requests';
 import { registerSnapshotCommand } from './commands/snapshot';
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerEmulatorCommand(program);
   registerSnapshotCommand(program);
   registerHistoryCommands(program);
+  registerIntegrationsCommand(program);
   registerDriftCommands(program);
   registerAuditCommands(program);
   registerRequestCommands(program);

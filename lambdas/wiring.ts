@@ -46,6 +46,9 @@ export async function snapshotDeps(tenant: TenantConfig, wiring: SnapshotWiring)
     severityRules,
     ignoreReferenceNames: wiring.settings.ignoreReferenceNames,
     apiVersion: tenant.apiVersion,
+    ...(tenant.repointedFrom && tenant.repointedAt
+      ? { repoint: { from: tenant.repointedFrom, to: tenant.url, at: tenant.repointedAt } }
+      : {}),
   };
 }
 

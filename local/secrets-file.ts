@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { SecretValues } from '../lambdas/domain/payload-secrets';
 import type { IscCredentials } from '../lambdas/isc/token-provider';
@@ -26,13 +26,18 @@ export class SecretsFileError extends Error {}
  */
 export class LocalSecretsFile implements SecretsPort, RequestSecretVault {
   private document: SecretsDocument;
+  /** What the file looked like when last read: another process (a CLI naming a tenant) may replace it any time. */
+  private seen = '';
 
   constructor(readonly path: string) {
     this.document = existsSync(path) ? parse(path) : { version: 1, fingerprintKey: randomBytes(32).toString('base64'), tenants: {} };
     if (!existsSync(path)) this.save();
+    this.seen = signature(path);
   }
 
   async tenantCredentials(tenant: TenantConfig): Promise<IscCredentials> {
+    // Re-read when the file changed: writers replace it by rename, so what is read is always a whole document.
+    if (signature(this.path) !== this.seen) this.reload();
     const credentials = this.document.tenants[tenant.name];
     if (!credentials) {
       throw new SecretsFileError(`no credentials for tenant '${tenant.name}' in ${this.path}: give --client-id and --client-secret once`);
@@ -41,6 +46,7 @@ export class LocalSecretsFile implements SecretsPort, RequestSecretVault {
   }
 
   has(tenant: string): boolean {
+    if (signature(this.path) !== this.seen) this.reload();
     return tenant in this.document.tenants;
   }
 
@@ -80,7 +86,10 @@ export class LocalSecretsFile implements SecretsPort, RequestSecretVault {
 
   /** Another CLI process (propose) may have written since this one started. */
   private reload(): void {
-    if (existsSync(this.path)) this.document = parse(this.path);
+    if (!existsSync(this.path)) return;
+    const seen = signature(this.path);
+    this.document = parse(this.path);
+    this.seen = seen;
   }
 
   /** Written to a temporary file and renamed, so a crash never leaves half a secrets file. */
@@ -90,6 +99,17 @@ export class LocalSecretsFile implements SecretsPort, RequestSecretVault {
     writeFileSync(temporary, `${JSON.stringify(this.document, null, 2)}\n`, { mode: 0o600 });
     renameSync(temporary, this.path);
     chmodSync(this.path, 0o600);
+    this.seen = signature(this.path);
+  }
+}
+
+/** Inode, size and modification time: a rename-replaced or edited file has a different one. */
+export function signature(path: string): string {
+  try {
+    const stat = statSync(path);
+    return `${stat.ino}:${stat.size}:${stat.mtimeMs}`;
+  } catch {
+    return 'absent';
   }
 }
 

@@ -12,9 +12,23 @@ import { type GuardSettings, parseSettings } from '../lambdas/settings';
 import { type DynamoDbLocal, ensureTable, startDynamoDbLocal } from './dynamodb-local';
 import { LocalNotifier } from './local-notifier';
 import { readRuntime } from './runtime/runtime-file';
-import { LocalSecretsFile } from './secrets-file';
+import { LocalSecretsFile, signature } from './secrets-file';
 
 export const DEFAULT_DATA_DIR = '.sdim-guard';
+
+/** A JSON file parsed now and again after every change to it (another process saved it); absent reads as undefined. */
+function watched<T>(path: string, parse: (text: string | undefined) => T): () => T {
+  let seen = signature(path);
+  let value = parse(existsSync(path) ? readFileSync(path, 'utf8') : undefined);
+  return () => {
+    const now = signature(path);
+    if (now !== seen) {
+      value = parse(existsSync(path) ? readFileSync(path, 'utf8') : undefined);
+      seen = now;
+    }
+    return value;
+  };
+}
 export const LOCAL_TABLE = 'sdim-guard';
 
 /** Everything the local CLI and runtime work on, under one data directory. */
@@ -27,8 +41,9 @@ export interface Workspace {
   readonly tenants: DynamoTenantDirectory;
   readonly secrets: LocalSecretsFile;
   readonly notifier: LocalNotifier;
+  /** `<dataDir>/settings.json`, re-read when it changed since the last look. */
   readonly settings: GuardSettings;
-  /** `<dataDir>/access.json`: proposers, approvers, people (the identity model); absent = the defaults. */
+  /** `<dataDir>/access.json` (re-read when it changed): proposers, approvers, people (the identity model); absent = the defaults. */
   readonly access: AccessConfig;
   readonly eventsFile: string;
   close(): Promise<void>;
@@ -76,9 +91,11 @@ export async function openWorkspace(
   // Read the secrets and settings first: a corrupt file must stop us before a Java process is started.
   const secrets = new LocalSecretsFile(join(dataDir, 'secrets.json'));
   const settingsPath = join(dataDir, 'settings.json');
-  const settings = parseSettings(existsSync(settingsPath) ? readFileSync(settingsPath, 'utf8') : undefined, settingsPath);
+  // Read now (a broken file stops a command before Java starts) and again whenever the file changes, so a running
+  // stack uses what was saved on its next tick. A broken edit fails that tick with its message, never half-applies.
+  const settings = watched(settingsPath, (text) => parseSettings(text, settingsPath));
   const accessPath = join(dataDir, 'access.json');
-  const access = parseAccessConfig(existsSync(accessPath) ? readFileSync(accessPath, 'utf8') : undefined, accessPath);
+  const access = watched(accessPath, (text) => parseAccessConfig(text, accessPath));
   // An already running DynamoDB (Local) can be named instead of the embedded one: handy for several CLIs at once.
   // So is the DynamoDB Local of an `npm start` that owns this data directory: two Java processes must not share it.
   const external = options.endpoint ?? process.env.SDIM_GUARD_DYNAMODB_ENDPOINT ?? readRuntime(dataDir)?.dynamodbEndpoint;
@@ -102,8 +119,12 @@ export async function openWorkspace(
     tenants: new DynamoTenantDirectory(db, tableName),
     secrets,
     notifier: new LocalNotifier(eventsFile, options.onEvent),
-    settings,
-    access,
+    get settings() {
+      return settings();
+    },
+    get access() {
+      return access();
+    },
     eventsFile,
     close: async () => {
       db.destroy();

@@ -8,6 +8,7 @@ import { describeBreak, verifyHistory } from '../../lambdas/use-cases/verify-his
 import { parseWhen } from './dates';
 import { requireTenant } from './history';
 import { nonEmptyOption, UsageError } from './options';
+import { plural } from './render';
 import { inWorkspace, print, type WorkspaceFlags, withWorkspaceOptions } from './workspace-options';
 
 export function registerAuditCommands(program: Command): void {
@@ -66,7 +67,9 @@ export function registerAuditCommands(program: Command): void {
         } catch (error) {
           throw new Error(`--out ${flags.out}: cannot write it (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
         }
-        process.stderr.write(`Wrote ${snapshots.length} snapshot(s) to ${flags.out} (chain ${verdict.ok ? 'verified' : 'BROKEN'}).\n`);
+        process.stderr.write(
+          `Wrote ${plural(snapshots.length, 'snapshot')} to ${flags.out} (chain ${verdict.ok ? 'verified' : 'BROKEN'}).\n`,
+        );
       } else {
         process.stdout.write(text);
       }

@@ -72,7 +72,11 @@ export function registerHistoryCommands(program: Command): void {
               String(s.seq),
               s.takenAt,
               String(s.resourceCount),
-              s.baseline ? 'baseline' : String(s.changes.length),
+              s.baseline
+                ? 'baseline'
+                : s.changes.some((c) => c.classification === 'repoint')
+                  ? `${s.changes.length} (repoint)`
+                  : String(s.changes.length),
               String(s.changes.filter((c) => c.classification === 'unexpected').length),
               short(s.hash),
               s.baseline ? '' : actorsOf(s),

@@ -21,7 +21,7 @@ export function severityColour(severity: string): string {
 export function classificationColour(classification: string): string {
   return classification === 'unexpected'
     ? pc.red(classification)
-    : classification === 'expected'
+    : classification === 'expected' || classification === 'restored'
       ? pc.green(classification)
       : pc.cyan(classification);
 }
@@ -49,6 +49,16 @@ export function attributionLines(attribution: Attribution | undefined, indent = 
 
 export const short = (hash: string | null | undefined) => (hash ? hash.slice(0, 12) : '-');
 
+/** Cut to `max` characters with an ellipsis, so a table column stays inside 120 columns. */
+export function clip(text: string, max: number): string {
+  return truncate(text, max);
+}
+
 function truncate(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+/** "1 item", "2 items": counts read as sentences. */
+export function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }

@@ -8,6 +8,7 @@ import type { RequestReview } from '../../lambdas/domain/review';
 import type { ServiceDeskIntegration } from '../../lambdas/isc/schemas';
 import {
   approveRequest,
+  getRequest,
   listRequests,
   type ProposalInput,
   propose,
@@ -19,6 +20,7 @@ import { requireTenant } from './history';
 import { nonEmptyOption, UsageError } from './options';
 import { RemoteApprovalApi } from './remote-api';
 import { patchLines, table } from './render';
+import { retryProposal } from './retry';
 import { explainIscError, inWorkspace, positiveInt, print, type WorkspaceFlags, withWorkspaceOptions } from './workspace-options';
 
 interface ProposeFlags extends WorkspaceFlags, IdentityFlags {
@@ -196,6 +198,39 @@ export function registerRequestCommands(program: Command): void {
         request.status === 'queued'
           ? `Approved ${id}; queued for apply (the local runtime applies it: sdim-guard start, or sdim-guard local --once).`
           : `Approved ${id}: ${request.approvals.length} of ${request.approvalsRequired} approvals.`,
+      );
+    });
+  });
+
+  withWorkspaceOptions(
+    program
+      .command('retry <id>')
+      .description('Propose a failed, conflicting or expired request again: a new request linked to it, approved again.')
+      .option('--as <user>', 'who proposes the retry (locally)', nonEmptyOption)
+      .option(...apiUrlOption),
+  ).action(async (id: string, flags: WorkspaceFlags & IdentityFlags) => {
+    const api = remoteApi(flags);
+    if (api) {
+      const old = (await api.call('GET', `/requests/${encodeURIComponent(id)}`)) as ChangeRequest;
+      const { tenant, reason, input } = retryProposal(old);
+      const request = (await api.call('POST', '/requests', { tenant, reason, operation: input })) as ChangeRequest;
+      print(flags, request, () => `Proposed ${pc.bold(request.id)} to retry ${id}; status ${request.status}.`);
+      return;
+    }
+    await inWorkspace(flags, async (ws) => {
+      const deps = changeDeps(ws, storeOutbox);
+      const { tenant, reason, input } = retryProposal(await getRequest(id, deps));
+      const context = await tenantContexts(ws)(tenant);
+      const url = (await ws.tenants.get(tenant))?.url ?? '';
+      const request = await propose(input, flags.as as string, reason, context, deps).catch((error: unknown) => {
+        if (error instanceof RequestRefused) throw error;
+        throw explainIscError(error, url);
+      });
+      print(
+        flags,
+        request,
+        () =>
+          `Proposed ${pc.bold(request.id)} to retry ${id}; status ${request.status}. Approve with: sdim-guard approve ${request.id} --as <someone else>`,
       );
     });
   });

@@ -9,7 +9,7 @@ import { assertTenantName, type TenantConfig } from '../../lambdas/ports/tenants
 import { type SnapshotResult, takeSnapshot } from '../../lambdas/use-cases/take-snapshot';
 import { snapshotDeps } from '../../lambdas/wiring';
 import { nonEmptyOption, Refusal, UsageError } from './options';
-import { attributionLines, classificationColour, patchLines, severityColour, short } from './render';
+import { attributionLines, classificationColour, patchLines, plural, severityColour, short } from './render';
 import { explainIscError, inWorkspace, print, type WorkspaceFlags, withWorkspaceOptions } from './workspace-options';
 
 interface SnapshotFlags extends WorkspaceFlags {
@@ -18,6 +18,7 @@ interface SnapshotFlags extends WorkspaceFlags {
   clientId?: string;
   clientSecret?: string;
   apiVersion: IscApiVersion;
+  repoint?: boolean;
 }
 
 export function registerSnapshotCommand(program: Command): void {
@@ -37,7 +38,8 @@ export function registerSnapshotCommand(program: Command): void {
           return v;
         },
         'v1',
-      ),
+      )
+      .option('--repoint', 'allow --tenant-url to move a registered tenant to another ISC (recorded as a repoint, not drift)'),
   ).action(async (flags: SnapshotFlags) => {
     try {
       assertTenantName(flags.tenant);
@@ -60,10 +62,19 @@ export function registerSnapshotCommand(program: Command): void {
         if (!given && !ws.secrets.has(flags.tenant)) {
           throw new Refusal(`no credentials stored for tenant '${flags.tenant}': give --client-id and --client-secret`);
         }
+        const moving = remembered !== undefined && url !== undefined && url !== remembered.url;
+        if (moving && !flags.repoint) {
+          throw new Refusal(
+            `tenant '${flags.tenant}' is registered at ${remembered.url}; to point it at ${url} give --repoint (the move is recorded in its history instead of raising every difference as drift)`,
+          );
+        }
+        if (flags.repoint && !moving) throw new UsageError('--repoint goes with a --tenant-url other than the one registered');
         const tenant: TenantConfig = {
+          ...(remembered ?? {}),
           name: flags.tenant,
           url: url ?? (remembered as TenantConfig).url,
           apiVersion: url ? flags.apiVersion : (remembered?.apiVersion ?? 'v3'),
+          ...(moving ? { repointedFrom: remembered.url, repointedAt: new Date().toISOString() } : {}),
         };
         // Credentials given on this command line are tried first and only remembered once they worked.
         const secrets: SecretsPort = given
@@ -77,6 +88,15 @@ export function registerSnapshotCommand(program: Command): void {
           settings: ws.settings,
           clientOptions: { retry: { maxAttempts: 4 } },
         });
+        if (moving) {
+          // The new ISC must answer before the move is registered; then it is registered before the snapshot, so a
+          // running stack ticking in between also takes its first snapshot there as the repoint, not as drift.
+          await deps.isc.getStatusCheckConfig().catch((error: unknown) => {
+            throw explainIscError(error, tenant.url);
+          });
+          if (given) ws.secrets.setTenantCredentials(tenant.name, given);
+          await ws.tenants.put(tenant);
+        }
         let result: SnapshotResult;
         try {
           result = await takeSnapshot(tenant.name, deps);
@@ -84,7 +104,7 @@ export function registerSnapshotCommand(program: Command): void {
           throw explainIscError(error, tenant.url);
         }
         if (given) ws.secrets.setTenantCredentials(tenant.name, given);
-        if (!remembered || url) await ws.tenants.put(tenant);
+        if (!remembered || (url && !moving)) await ws.tenants.put(tenant);
         print(flags, result, () => describe(result));
       },
       { create: url !== undefined },
@@ -111,13 +131,13 @@ function parseUrl(raw: string): string {
 export function describe(result: SnapshotResult): string {
   const head = `${pc.bold(`Snapshot #${result.seq}`)} of ${result.tenant}: ${result.resources} resources, hash ${short(result.hash)}${result.baseline ? ' (baseline)' : ''}`;
   const stats = pc.dim(
-    `  ${result.stats.iscRequests} ISC requests, fetch ${result.stats.fetchMs} ms, total ${result.stats.totalMs} ms, ${result.stats.itemsWritten} items written`,
+    `  ${plural(result.stats.iscRequests, 'ISC request')}, fetch ${result.stats.fetchMs} ms, total ${result.stats.totalMs} ms, ${plural(result.stats.itemsWritten, 'item')} written`,
   );
   if (result.changes.length === 0)
     return [head, result.baseline ? '  Every resource recorded as the baseline.' : '  No changes.', ...warningLines(result), stats].join(
       '\n',
     );
-  const lines = [head, `  ${result.changes.length} change(s):`];
+  const lines = [head, `  ${plural(result.changes.length, 'change')}:`];
   for (const change of result.changes) {
     lines.push(
       `  ${change.change.padEnd(8)} ${change.resource.kind} ${change.resource.name} (${change.resource.id})  ${severityColour(change.severity)}  ${classificationColour(change.classification)}`,

@@ -14,6 +14,7 @@ interface StartFlags {
   seed: number;
   latencyMs: number;
   faultRate: number;
+  fresh?: boolean;
 }
 
 const emulatorOf = (flags: StartFlags) => ({
@@ -31,7 +32,8 @@ const stackOptions = (command: Command) =>
     .option('--integrations <n>', 'integrations seeded into the emulator', integerOption(0, 100_000), 25)
     .option('--seed <s>', 'seed of the emulator data', integerOption(0, 2 ** 31 - 1), 1)
     .option('--latency-ms <ms>', 'latency the emulator adds', integerOption(0, 60_000), 0)
-    .option('--fault-rate <r>', 'share of emulator requests answered 429/5xx (0-1)', fractionOption, 0);
+    .option('--fault-rate <r>', 'share of emulator requests answered 429/5xx (0-1)', fractionOption, 0)
+    .option('--fresh', 're-seed the embedded emulator instead of resuming <data-dir>/emulator.json');
 
 export function registerStartCommands(program: Command): void {
   stackOptions(
@@ -45,6 +47,7 @@ export function registerStartCommands(program: Command): void {
       dataDir: flags.dataDir,
       intervalMs: flags.interval * 1000,
       emulator: emulatorOf(flags),
+      fresh: flags.fresh,
     });
     banner(stack, flags.interval);
     stack.run();
@@ -64,6 +67,7 @@ export function registerStartCommands(program: Command): void {
       dataDir: flags.dataDir,
       intervalMs: 60_000,
       emulator: emulatorOf(flags),
+      fresh: flags.fresh,
     });
     try {
       const failures = await stack.tickOnce();
@@ -104,7 +108,7 @@ function banner(stack: LocalStack, interval: number): void {
     [
       pc.bold('sdim-guard is running locally.'),
       `  data:        ${stack.workspace.dataDir} (DynamoDB Local at ${stack.workspace.endpoint})`,
-      `  ISC:         emulator at ${stack.emulator.url}, tenant "${stack.tenant}" (client id ${client?.clientId})`,
+      `  ISC:         emulator at ${stack.emulator.url}, tenant "${stack.tenant}" (client id ${client?.clientId}), ${stack.emulator.restored ? `${stack.emulator.state.size} integrations resumed from ${join(stack.workspace.dataDir, 'emulator.json')} (--fresh re-seeds)` : `${stack.emulator.state.size} integrations seeded`}`,
       `  schedule:    a snapshot of every known tenant each ${interval} s`,
       `  approvals:   API at ${stack.approvalApiUrl} (header x-sdim-guard-user names the caller locally); queue applied every second`,
       `  alerts:      printed here and appended to ${stack.workspace.eventsFile}`,

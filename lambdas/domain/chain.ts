@@ -17,7 +17,7 @@ export interface ChainedChange {
   readonly version: number;
   /** Recorded in the chain so exported evidence of how a change was judged cannot be edited afterwards. */
   readonly severity?: 'low' | 'medium' | 'high';
-  readonly classification?: 'expected' | 'accepted' | 'unexpected';
+  readonly classification?: 'expected' | 'accepted' | 'unexpected' | 'restored' | 'repoint';
   readonly requestId?: string;
   /** Who made it, as the audit events known when it was recorded said; a late event is added as an annotation. */
   readonly attribution?: Attribution;

@@ -1,7 +1,11 @@
 import type { DetectedChange } from './detect';
 import type { ResourceKey } from './resources';
 
-export type Classification = 'expected' | 'accepted' | 'unexpected';
+/**
+ * `restored`: the resource went back to the state it had before its standing drift, which closes that drift;
+ * `repoint`: the tenant was pointed at another ISC on purpose; every difference is the move, not drift.
+ */
+export type Classification = 'expected' | 'accepted' | 'unexpected' | 'restored' | 'repoint';
 
 /**
  * An approved change request that was applied, as the apply flow registers it: one transition of one resource,
@@ -105,4 +109,13 @@ export function classify(
   const acceptance = acceptances.find((a) => a.key === change.key && a.contentHash === change.toHash && isActive(a, now));
   if (acceptance) return { ...change, classification: 'accepted', acceptance };
   return { ...change, classification: 'unexpected' };
+}
+
+/**
+ * An unexpected change that takes a drifted resource back to the state it held before the drift (the last known
+ * or accepted state) undoes the drift: it is `restored`, closes the drift and alerts nobody.
+ */
+export function restoring(change: ClassifiedChange, standingDrift: { readonly fromHash: string | null } | undefined): ClassifiedChange {
+  if (change.classification !== 'unexpected' || !standingDrift) return change;
+  return change.toHash === standingDrift.fromHash ? { ...change, classification: 'restored' } : change;
 }

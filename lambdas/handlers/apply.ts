@@ -90,7 +90,13 @@ async function giveUp(record: SQSRecord, error: Error, deps: ApplyHandlerDeps): 
   const reason = `gave up after ${receiveCount(record)} deliveries: ${error.message}`;
   try {
     const { requestId } = parseMessage(record.body);
-    await resolveByReading(requestId, reason, deps);
+    const status = await resolveByReading(requestId, reason, deps);
+    // Said on the console too: the last word on a request must never be "will be retried".
+    deps.log?.(
+      status === 'applying'
+        ? `request ${requestId}: ${reason}; ISC cannot be read, so it stays applying until the sweeper sends it again`
+        : `request ${requestId}: ${status ?? 'not found'} (${reason})`,
+    );
   } finally {
     await deps.deadLetters.send(record.body, reason, record.attributes.MessageGroupId ?? 'default');
   }

@@ -8,6 +8,12 @@ export interface TenantConfig {
   readonly apiVersion: IscApiVersion;
   /** Where its credentials are: a Secrets Manager ARN in AWS; unused locally (the secrets file is keyed by name). */
   readonly secretRef?: string;
+  /**
+   * Set when the tenant was deliberately pointed at another ISC (`snapshot --repoint`): the first snapshot after
+   * `repointedAt` records the differences as the repoint, without drift or alerts.
+   */
+  readonly repointedFrom?: string;
+  readonly repointedAt?: string;
 }
 
 export interface TenantDirectory {

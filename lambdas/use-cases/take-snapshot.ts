@@ -10,7 +10,7 @@ import {
 } from '../domain/attribution';
 import type { JsonObject } from '../domain/canonical';
 import { applyChanges, type ChainedChange, GENESIS_HASH, manifestHash, type SnapshotLink, snapshotHash } from '../domain/chain';
-import { type ClassifiedChange, classify, eligibleEntries, isActive, type PreviousSnapshot } from '../domain/classify';
+import { type ClassifiedChange, classify, eligibleEntries, isActive, type PreviousSnapshot, restoring } from '../domain/classify';
 import { boundedPatch, changedKeys, detectChanges, type KnownResource } from '../domain/detect';
 import { driftClosedEntry, driftEntry, type JournalEntryInput } from '../domain/journal';
 import { type NormaliseOptions, normaliseIntegration, normaliseStatusCheck } from '../domain/normalise';
@@ -41,6 +41,11 @@ export interface SnapshotDeps {
   readonly severityRules: SeverityRules;
   /** @default true */
   readonly ignoreReferenceNames?: boolean;
+  /**
+   * The tenant was pointed at another ISC at `at`: the first snapshot after it records every difference as the
+   * repoint (classification `repoint`), closes the old URL's drift and alerts nothing.
+   */
+  readonly repoint?: { readonly from: string; readonly to: string; readonly at: string };
   /** Apparent removals confirmed one by one with a GET; above this, by a second full listing. @default 50 */
   readonly removalCheckLimit?: number;
   /** The tenant's configured ISC API version; a deprecated one is warned about once a day. @default 'v1' */
@@ -167,7 +172,10 @@ export async function takeSnapshot(tenant: string, deps: SnapshotDeps): Promise<
   const driftByKey = new Map(state.drifts.map((d) => [d.key, d]));
   const acceptances = state.drifts.flatMap((d) => (d.status === 'accepted' && d.acceptance ? [d.acceptance] : []));
   const eligible = eligibleEntries(applied, previousSnapshot(state.latest));
-  const classified = detected.map((c) => classify(c, eligible, acceptances, now));
+  const repointing = deps.repoint !== undefined && state.latest !== undefined && state.latest.takenAt < deps.repoint.at;
+  const classified: ClassifiedChange[] = repointing
+    ? detected.map((c) => ({ ...c, classification: 'repoint' as const }))
+    : detected.map((c) => restoring(classify(c, eligible, acceptances, now), driftByKey.get(c.key)));
 
   const seq = (state.latest?.seq ?? 0) + 1;
   const snapshotId = deps.newId();
@@ -199,10 +207,13 @@ export async function takeSnapshot(tenant: string, deps: SnapshotDeps): Promise<
         alertReason: 'new-drift',
         ...(attributed.byKey.has(change.key) ? { attribution: attributed.byKey.get(change.key) } : {}),
       });
-    } else if (change.classification === 'expected' && driftByKey.has(change.key)) {
+    } else if (driftByKey.has(change.key) && change.classification !== 'accepted') {
+      // Applied by request, restored to the state before the drift, or moved with a repoint: the drift is over.
       driftsToDelete.push(change.key);
     }
   }
+  // After a repoint no drift of the old URL stands: it described another ISC.
+  if (repointing) for (const d of state.drifts) if (!driftsToDelete.includes(d.key)) driftsToDelete.push(d.key);
   const changedNow = new Set(classified.map((c) => c.key));
   const currentHash = new Map(current.map((r) => [r.key, r.contentHash]));
   for (const drift of state.drifts) {

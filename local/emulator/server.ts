@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { ServiceDeskIntegration, StatusCheckConfig } from '../../lambdas/isc/schemas';
 import { INTEGRATION_KINDS, kindByScriptName } from './catalog';
 import { AuditLog, MAX_SEARCH_RESULTS, type SdimOperation } from './events';
 import { FilterError, parseFilter } from './filters';
@@ -32,6 +34,8 @@ export interface EmulatorOptions {
   readonly latencyMs?: number;
   /** Share of API requests answered with an injected 429 or 5xx instead of being served. @default 0 */
   readonly faultRate?: number;
+  /** Share of write requests (POST, PUT, PATCH, DELETE) answered with an injected 429 or 5xx; reads are served. @default 0 */
+  readonly writeFaultRate?: number;
   /** The credentials the token endpoint accepts. @default one generated pair */
   readonly clients?: readonly ClientCredentials[];
   /** Token lifetime; ISC's documented example is 749 s. @default 749 */
@@ -47,6 +51,13 @@ export interface EmulatorOptions {
   readonly org?: string;
   /** Injectable clock for token expiry and rate-limit tests. @default Date.now */
   readonly now?: () => number;
+  /**
+   * Keep the tenant's data in this file: loaded at construction when it exists (instead of seeding), rewritten
+   * atomically after every change served. The local stack uses it so a restart is not a new tenant.
+   */
+  readonly stateFile?: string;
+  /** With `stateFile`: ignore what it holds and start from the seed again. @default false */
+  readonly fresh?: boolean;
   /** Milliseconds before an audit event becomes searchable (ISC indexes "usually within minutes"). @default 0 */
   readonly eventDelayMs?: number;
 }
@@ -112,6 +123,7 @@ export class IscEmulator {
   readonly requests: LoggedRequest[] = [];
   latencyMs: number;
   faultRate: number;
+  writeFaultRate: number;
   listingChurn: { deletes: number; creates: number; pages?: number };
 
   private readonly now: () => number;
@@ -120,6 +132,8 @@ export class IscEmulator {
   private readonly random: () => number;
   private server: Server | undefined;
   private churnCounter = 0;
+  /** True when the data came from `stateFile` rather than the seed. */
+  readonly restored: boolean;
 
   constructor(private readonly options: EmulatorOptions = {}) {
     this.now = options.now ?? Date.now;
@@ -128,12 +142,17 @@ export class IscEmulator {
     this.clients = [...(options.clients ?? [{ clientId: `emu-${hexId(Math.random, 12)}`, clientSecret: hexId(Math.random, 40) }])];
     if (this.clients.length === 0) throw new Error('the emulator needs at least one client credential pair');
     this.events = new AuditLog(this.now, options.eventDelayMs ?? 0, options.org ?? 'emulated');
-    this.state = new EmulatorState(this.now, seedIntegrations(options.integrations ?? 25, seed));
+    const saved = options.stateFile && !options.fresh ? loadStateFile(options.stateFile) : undefined;
+    this.restored = saved !== undefined;
+    this.state = new EmulatorState(this.now, saved?.integrations ?? seedIntegrations(options.integrations ?? 25, seed));
+    if (saved) this.state.setStatusCheck(saved.statusCheck);
+    if (options.stateFile && !saved) this.persist();
     this.tokens = new TokenIssuer(this.clients, options.tokenTtlSeconds ?? 749, this.now, options.org ?? 'emulated');
     const rateLimit = options.rateLimit ?? { limit: 100, windowMs: 10_000 };
     this.limiter = rateLimit ? new FixedWindowLimiter(rateLimit.limit, rateLimit.windowMs, this.now) : undefined;
     this.latencyMs = options.latencyMs ?? 0;
     this.faultRate = options.faultRate ?? 0;
+    this.writeFaultRate = options.writeFaultRate ?? 0;
     this.listingChurn = { deletes: 0, creates: 0, ...options.listingChurn };
     if (this.faultRate < 0 || this.faultRate > 1) throw new Error('faultRate must be between 0 and 1');
   }
@@ -206,7 +225,8 @@ export class IscEmulator {
         return this.finish(res, method, url.pathname, version, auth.clientId, false, rateLimited(retryAfter));
       }
     }
-    if (this.faultRate > 0 && this.random() < this.faultRate) {
+    const writeFault = method !== 'GET' && this.writeFaultRate > 0 && this.random() < this.writeFaultRate;
+    if (writeFault || (this.faultRate > 0 && this.random() < this.faultRate)) {
       return this.finish(res, method, url.pathname, version, auth.clientId, true, this.injectedFault());
     }
     const client = this.clients.find((c) => c.clientId === auth.clientId);
@@ -225,6 +245,8 @@ export class IscEmulator {
       if (error instanceof EmulatorError) reply = errorReply(error.status, error.message);
       else throw error;
     }
+    const churned = method === 'GET' && (this.listingChurn.deletes > 0 || this.listingChurn.creates > 0);
+    if (reply.status < 300 && resourcePath !== undefined && (method !== 'GET' || churned)) this.persist();
     if (deprecated) reply = { ...reply, headers: { ...reply.headers, 'X-Deprecated': 'true' } };
     this.finish(res, method, url.pathname, version, auth.clientId, false, reply);
   }
@@ -351,6 +373,16 @@ export class IscEmulator {
     }
   }
 
+  /** Written to a temporary file and renamed: a crash leaves the previous state or the new one, never half of one. */
+  private persist(): void {
+    const file = this.options.stateFile;
+    if (!file) return;
+    const document: StateFile = { version: 1, integrations: this.state.all(), statusCheck: this.state.getStatusCheck() };
+    const temporary = `${file}.${process.pid}.tmp`;
+    writeFileSync(temporary, JSON.stringify(document));
+    renameSync(temporary, file);
+  }
+
   private template(scriptName: string): Reply {
     const kind = kindByScriptName(scriptName);
     if (!kind) return errorReply(404, `No service desk integration template with scriptName '${scriptName}'.`);
@@ -465,6 +497,26 @@ function decodeSegment(segment: string): string {
   } catch {
     throw new EmulatorError(400, `Malformed percent-escape in the path segment '${segment}'.`);
   }
+}
+
+interface StateFile {
+  readonly version: 1;
+  readonly integrations: ServiceDeskIntegration[];
+  readonly statusCheck: StatusCheckConfig;
+}
+
+function loadStateFile(path: string): StateFile | undefined {
+  if (!existsSync(path)) return undefined;
+  let parsed: Partial<StateFile>;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8')) as Partial<StateFile>;
+  } catch (error) {
+    throw new Error(`the emulator state ${path} cannot be read (${(error as Error).message}); start with --fresh to re-seed it`);
+  }
+  if (parsed.version !== 1 || !Array.isArray(parsed.integrations) || typeof parsed.statusCheck !== 'object' || !parsed.statusCheck) {
+    throw new Error(`the emulator state ${path} is not one this version wrote; start with --fresh to re-seed it`);
+  }
+  return parsed as StateFile;
 }
 
 function rateLimited(retryAfterSeconds: number): Reply {

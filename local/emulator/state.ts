@@ -192,6 +192,11 @@ export class EmulatorState {
     return this.getStatusCheck();
   }
 
+  /** Every integration, in storage order (copies), for persisting the tenant. */
+  all(): ServiceDeskIntegration[] {
+    return [...this.integrations.values()].map((i) => structuredClone(i));
+  }
+
   /** Ids in storage order; used by the churn option to pick something to delete. */
   ids(): string[] {
     return [...this.integrations.keys()];

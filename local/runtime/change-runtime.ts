@@ -35,8 +35,28 @@ export function changeDeps(ws: Workspace, queue: ChangeQueue, approvalsRequired 
 }
 
 export function tenantContexts(ws: Workspace) {
-  const resolve = tenantResolver(ws.tenants, ws.secrets, ws.settings);
+  const resolve = workspaceTenantResolver(ws);
   return async (tenant: string) => ({ ...(await resolve(tenant)), tenant, history: ws.store });
+}
+
+/**
+ * The ISC client and fingerprinting of a tenant as the workspace says now: a tenant repointed or settings saved by
+ * another process get a new client on the next use; unchanged ones keep theirs (and its token).
+ */
+export function workspaceTenantResolver(ws: Workspace) {
+  const cache = new Map<string, { key: string; resolve: ReturnType<typeof tenantResolver> }>();
+  return async (name: string) => {
+    const tenant = await ws.tenants.get(name);
+    if (!tenant) throw new Error(`unknown tenant '${name}'`);
+    const settings = ws.settings;
+    const key = JSON.stringify([tenant.url, tenant.apiVersion, settings]);
+    let entry = cache.get(name);
+    if (!entry || entry.key !== key) {
+      entry = { key, resolve: tenantResolver(ws.tenants, ws.secrets, settings) };
+      cache.set(name, entry);
+    }
+    return entry.resolve(name);
+  };
 }
 
 /** The apply side of the local runtime: FIFO queue, dispatcher from the store, and the apply handler's `main`. */
@@ -49,7 +69,7 @@ export class LocalChangeRuntime {
     log: (line: string) => void,
   ) {
     this.queue = new LocalFifoQueue({ visibilityTimeoutMs: 2_000, maxReceiveCount: 5 });
-    const resolve = tenantResolver(ws.tenants, ws.secrets, ws.settings);
+    const resolve = workspaceTenantResolver(ws);
     this.applyDeps = {
       requests: ws.requests,
       vault: ws.secrets,

@@ -1,10 +1,12 @@
+import { join, resolve } from 'node:path';
 import pc from 'picocolors';
+
 import { main as snapshotMain } from '../../lambdas/handlers/snapshot';
 import { systemClock } from '../../lambdas/ports/clock';
 import { describeEvent, type GuardEvent } from '../../lambdas/ports/notifier';
 import type { SnapshotResult } from '../../lambdas/use-cases/take-snapshot';
 import { IscEmulator } from '../emulator/server';
-import { openWorkspace, type Workspace } from '../workspace';
+import { openWorkspace, prepareDataDir, type Workspace } from '../workspace';
 import { LocalChangeRuntime, startApprovalApi } from './change-runtime';
 import { readRuntime, removeRuntime, writeRuntime } from './runtime-file';
 import { TenantScheduler } from './scheduler';
@@ -15,6 +17,8 @@ export interface LocalStackOptions {
   /** Name under which the embedded emulator is registered as a tenant. @default 'demo' */
   readonly emulatorTenant?: string;
   readonly emulator?: { port?: number; integrations?: number; seed?: number; latencyMs?: number; faultRate?: number };
+  /** Re-seed the embedded emulator instead of loading `<dataDir>/emulator.json`. @default false */
+  readonly fresh?: boolean;
   /** Port of the local approval API. @default 0 (a free one) */
   readonly apiPort?: number;
   readonly log?: (line: string) => void;
@@ -34,6 +38,8 @@ export interface LocalStack {
   stop(): Promise<void>;
 }
 
+const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ? '' : 's'}`;
+
 const time = () => new Date().toISOString().slice(11, 19);
 
 /**
@@ -51,6 +57,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     seed: options.emulator?.seed ?? 1,
     latencyMs: options.emulator?.latencyMs,
     faultRate: options.emulator?.faultRate,
+    // The store persists, so the tenant it guards must too: a re-seeded emulator would undo every applied change
+    // and raise it as drift.
+    stateFile: join(prepareStackDir(options.dataDir), 'emulator.json'),
+    fresh: options.fresh,
   });
   const emulatorUrl = await emulator.start();
   let workspace: Workspace;
@@ -77,13 +87,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     startedAt: new Date().toISOString(),
   });
 
+  const ws = workspace;
+  // Read on every snapshot: tenants, credentials and settings saved by other CLI processes count from the next tick.
   const deps = {
-    tenants: workspace.tenants,
-    store: workspace.store,
-    secrets: workspace.secrets,
-    notifier: workspace.notifier,
+    tenants: ws.tenants,
+    store: ws.store,
+    secrets: ws.secrets,
+    notifier: ws.notifier,
     clock: systemClock,
-    settings: workspace.settings,
+    get settings() {
+      return ws.settings;
+    },
   };
   let failures = new Map<string, string>();
   const job = async (name: string) => {
@@ -151,7 +165,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 export function formatSnapshot(result: SnapshotResult): string {
   const head = `${pc.dim(time())} snapshot ${result.tenant} #${result.seq}: ${result.resources} resources`;
   const stats = pc.dim(
-    `(${result.stats.iscRequests} ISC requests, ${result.stats.totalMs} ms, ${result.stats.itemsWritten} items written)`,
+    `(${plural(result.stats.iscRequests, 'ISC request')}, ${result.stats.totalMs} ms, ${plural(result.stats.itemsWritten, 'item')} written)`,
   );
   if (result.baseline) return `${head}, baseline recorded ${stats}`;
   if (result.changes.length === 0) return `${head}, no changes ${stats}`;
@@ -159,12 +173,18 @@ export function formatSnapshot(result: SnapshotResult): string {
     const label =
       c.classification === 'unexpected'
         ? pc.red('UNEXPECTED')
-        : c.classification === 'expected'
-          ? pc.green('expected')
-          : pc.cyan('accepted');
+        : c.classification === 'expected' || c.classification === 'restored'
+          ? pc.green(c.classification)
+          : pc.cyan(c.classification);
     return `    ${c.change} ${c.resource.kind} "${c.resource.name}" ${c.severity} ${label}`;
   });
-  return [`${head}, ${result.changes.length} change(s) ${stats}`, ...lines].join('\n');
+  return [`${head}, ${plural(result.changes.length, 'change')} ${stats}`, ...lines].join('\n');
+}
+
+function prepareStackDir(dataDir: string): string {
+  const dir = resolve(dataDir);
+  prepareDataDir(dir, true);
+  return dir;
 }
 
 function formatEvent(event: GuardEvent): string {

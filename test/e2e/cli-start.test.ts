@@ -33,7 +33,7 @@ describe('sdim-guard start (npm start)', () => {
     // Assess
     expect(await exitOf(child)).toBe(0);
     expect(output()).toMatch(/snapshot demo #1: 31 resources, baseline recorded/);
-    expect(output()).toMatch(/snapshot demo #2: 31 resources, no changes .*1 items written/);
+    expect(output()).toMatch(/snapshot demo #2: 31 resources, no changes .*1 item written/);
     expect(output()).toMatch(/Stopped\./);
     expect(existsSync(join(dataDir, 'runtime.json'))).toBe(false);
     expect(await portOpen(runtime.dynamodbEndpoint)).toBe(false);

@@ -25,12 +25,26 @@ export class DynamoTenantDirectory implements WritableTenantDirectory {
     await this.db.send(
       new PutCommand({
         TableName: this.tableName,
-        Item: { pk: 'TENANT', sk: `T#${tenant.name}`, name: tenant.name, url: tenant.url, apiVersion: tenant.apiVersion },
+        Item: {
+          pk: 'TENANT',
+          sk: `T#${tenant.name}`,
+          name: tenant.name,
+          url: tenant.url,
+          apiVersion: tenant.apiVersion,
+          ...(tenant.repointedFrom && tenant.repointedAt ? { repointedFrom: tenant.repointedFrom, repointedAt: tenant.repointedAt } : {}),
+        },
       }),
     );
   }
 }
 
 function toConfig(item: Record<string, unknown>): TenantConfig {
-  return { name: item.name as string, url: item.url as string, apiVersion: item.apiVersion as IscApiVersion };
+  return {
+    name: item.name as string,
+    url: item.url as string,
+    apiVersion: item.apiVersion as IscApiVersion,
+    ...(typeof item.repointedFrom === 'string' && typeof item.repointedAt === 'string'
+      ? { repointedFrom: item.repointedFrom, repointedAt: item.repointedAt }
+      : {}),
+  };
 }
