@@ -238,7 +238,7 @@ describe('sdim-guard console in a browser', () => {
     const rows = page.locator('table.list tbody tr');
     await rows.nth(1).waitFor();
     expect(await rows.count()).toBe(2);
-    await expect(rows.first().textContent()).resolves.toMatch(/modified.*(low|medium|high).*unknown \(no attribution\).*open/);
+    await expect(rows.first().textContent()).resolves.toMatch(/modified.*(low|medium|high).*unknown \([^)]+\).*open/);
     await shot('drift');
     await page.getByLabel('Select all open drift').check();
     await page.getByLabel('Reason').fill('CHG-77 agreed with the service desk team');
