@@ -59,8 +59,8 @@ export function registerIntegrationsCommand(program: Command): void {
               ['id', 'name', 'type', 'last change', 'drift'],
               rows.map((r) => [
                 r.id,
-                clip(r.name, 30),
-                clip(r.type ?? '-', 16),
+                clip(r.name, 22),
+                clip(r.type ?? '-', 14),
                 `#${r.lastChange.seq} ${r.lastChange.change ?? ''} ${r.lastChange.at?.slice(0, 16).replace('T', ' ') ?? ''}`.trim(),
                 r.drift ? `${r.drift.status === 'open' ? 'OPEN' : 'accepted'} ${severityColour(r.drift.severity)}` : '-',
               ]),
