@@ -75,7 +75,7 @@ export class ChatDelivery extends Construct {
     for (const channel of teams)
       for (const key of ['teamId', 'tenantId'] as const)
         if (!UUID.test(channel[key])) throw new Error(`chat channel '${channel.name}': ${key} '${channel[key]}' is not a UUID`);
-    const teamsChannelIds = teams.map(teamsChannelIdForCloudFormation);
+    for (const channel of teams) teamsChannelIdForCloudFormation(channel);
     if (names.size === 0) return;
     // Receives notifications only: no policy, and the guardrail below caps every chat user at nothing.
     this.role = new Role(this, 'Role', {
@@ -95,12 +95,12 @@ export class ChatDelivery extends Construct {
         loggingLevel: LoggingLevel.ERROR,
       });
     }
-    for (const [i, channel] of teams.entries()) {
+    for (const channel of teams) {
       new CfnMicrosoftTeamsChannelConfiguration(this, `Teams-${channel.name}`, {
         configurationName: channel.name,
         teamId: channel.teamId,
         teamsTenantId: channel.tenantId,
-        teamsChannelId: teamsChannelIds[i],
+        teamsChannelId: teamsChannelIdForCloudFormation(channel),
         iamRoleArn: this.role.roleArn,
         snsTopicArns: [props.topic.topicArn],
         guardrailPolicies: [denyAll.managedPolicyArn],
