@@ -72,10 +72,10 @@ export class GuardStore extends Construct {
   /**
    * Sets TABLE_NAME and grants exactly the DynamoDB access the handler performs: each grant its own statement, limited
    * by `ForAllValues:StringLike` on `dynamodb:LeadingKeys` to the partition-key families it touches (and the key to
-   * use them). Index grants name gsi1 itself and its partition values: for a Query on an index the partition key in
-   * the request is the index's (DynamoDB Developer Guide, "Using IAM policy conditions for fine-grained access
-   * control", example 5 grants one LeadingKeys condition on a table and its index), so limiting the index statement
-   * to the gsi1pk values queried is right, and the table statements never allow an index. Scan is never granted: it
+   * use them). Index grants name gsi1 itself and list gsi1 partition values: a Query on an index carries no table
+   * partition key, only the index's (the DynamoDB Developer Guide, "Using IAM policy conditions for fine-grained access
+   * control", example 5, puts one LeadingKeys condition on a table and its index), and no table statement allows the
+   * index ARN, so the index statement alone decides and allows only the gsi1pk values queried. Scan is never granted: it
    * carries no partition key, and `ForAllValues` over no value is true.
    */
   bindTable(fn: LambdaFunction, grants: readonly TableGrant[]): void {
