@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Annotations, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import {
   AccessLogFormat,
   AuthorizationType,
@@ -9,9 +9,21 @@ import {
   RestApi,
 } from 'aws-cdk-lib/aws-apigateway';
 import type { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
+import {
+  AccountPrincipal,
+  AccountRootPrincipal,
+  AnyPrincipal,
+  Effect,
+  type IPrincipal,
+  PolicyDocument,
+  PolicyStatement,
+} from 'aws-cdk-lib/aws-iam';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { GSI1_FAMILIES, KEY_FAMILIES } from '../lambdas/adapters/dynamodb/table';
 import type { DeployConfig } from '../lambdas/deploy-config';
+import { gateRules } from '../lambdas/domain/iam-patterns';
+import { type AccessConfig, DEFAULT_ACCESS } from '../lambdas/domain/identity';
 import { atLeastOnce } from './alarms';
 import type { ChangeQueue } from './change-queue';
 import { GuardFunction } from './guard-function';
@@ -20,6 +32,37 @@ import type { GuardStore } from './store';
 import type { TenantCredentials, TenantProps } from './tenant-credentials';
 
 export type ApiGatewayLogsRole = 'create' | 'existing';
+
+/** Who besides the deploying account's principals may call the API at all (their own IAM policies still decide). */
+export interface ApiCallers {
+  /** Other AWS accounts (12 digits) whose principals may call the API. @default none */
+  readonly accounts?: readonly string[];
+  /** An AWS Organizations id (`o-…`): principals of any account in it may call the API. @default none */
+  readonly organizationId?: string;
+}
+
+/** API Gateway's limit on the size of a REST API's resource policy. */
+export const RESOURCE_POLICY_MAX_BYTES = 8192;
+
+/** Checks `apiCallers` as it comes from the config file; every problem names the field. */
+export function parseApiCallers(raw: unknown): ApiCallers {
+  if (raw === undefined) return {};
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new Error('apiCallers must be an object: {"accounts": ["123456789012"], "organizationId": "o-…"}');
+  const unknown = Object.keys(raw).filter((k) => k !== 'accounts' && k !== 'organizationId');
+  if (unknown.length > 0) throw new Error(`apiCallers: unknown field(s) ${unknown.join(', ')}; known: accounts, organizationId`);
+  const { accounts, organizationId } = raw as { accounts?: unknown; organizationId?: unknown };
+  if (accounts !== undefined && (!Array.isArray(accounts) || accounts.some((a) => typeof a !== 'string' || !/^\d{12}$/.test(a))))
+    throw new Error(`apiCallers.accounts must be a list of 12-digit AWS account ids, not ${JSON.stringify(accounts)}`);
+  if (organizationId !== undefined && (typeof organizationId !== 'string' || !/^o-[a-z0-9]{10,32}$/.test(organizationId)))
+    throw new Error(
+      `apiCallers.organizationId must be an AWS Organizations id (o- and 10 to 32 letters or digits), not ${JSON.stringify(organizationId)}`,
+    );
+  return {
+    ...(accounts ? { accounts: [...new Set(accounts as string[])] } : {}),
+    ...(organizationId ? { organizationId } : {}),
+  };
+}
 
 /** API Gateway gives up on an integration after 29 seconds. */
 export const API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS = 29;
@@ -41,6 +84,10 @@ export interface ApprovalApiProps {
   readonly apiGatewayLogsRole: ApiGatewayLogsRole;
   /** Tenants and settings bundled with the functions that read them. */
   readonly deployConfig: DeployConfig;
+  /** Proposers and approvers: the function enforces them, and the resource policy denies by them too. @default DEFAULT_ACCESS */
+  readonly access?: AccessConfig;
+  /** Callers outside the deploying account allowed to reach the API. @default the deploying account only */
+  readonly apiCallers?: ApiCallers;
 }
 
 /**
@@ -74,7 +121,17 @@ export class ApprovalApi extends Construct {
         APPROVALS_REQUIRED: String(approvals),
       },
     });
-    props.store.bindTable(this.function, ['GetItem', 'BatchGetItem', 'Query', 'PutItem']);
+    props.store.bindTable(this.function, [
+      // It serves every read: requests, a tenant's history, drift and journal, resource versions.
+      {
+        actions: ['GetItem', 'BatchGetItem', 'Query'],
+        partitionKeys: [KEY_FAMILIES.request, KEY_FAMILIES.tenant, KEY_FAMILIES.resource],
+      },
+      { actions: ['Query'], partitionKeys: [GSI1_FAMILIES.requests, GSI1_FAMILIES.snapshots], index: true },
+      // Writes only requests and, for them and for drift acceptance, T#<tenant> items (D#…, J#…): never a resource
+      // version. (LeadingKeys cannot limit sort keys: docs/architecture.md "What an insider can still do".)
+      { actions: ['PutItem'], partitionKeys: [KEY_FAMILIES.request, KEY_FAMILIES.tenant] },
+    ]);
     props.credentials.bindReaders(this.function);
     props.credentials.bindRequestVault(this.function, ['CreateSecret', 'DeleteSecret']);
     props.changeQueue.queue.grantSendMessages(this.function);
@@ -96,6 +153,7 @@ export class ApprovalApi extends Construct {
         throttlingBurstLimit: 20,
       },
       defaultMethodOptions: { authorizationType: AuthorizationType.IAM },
+      policy: this.resourcePolicy(props.access ?? DEFAULT_ACCESS, parseApiCallers(props.apiCallers)),
     });
     acknowledge(this.function, {
       'Serverless-LambdaDLQ': 'Invoked synchronously by API Gateway; the caller gets every error as an HTTP status.',
@@ -146,5 +204,58 @@ export class ApprovalApi extends Construct {
         'The approval function failed or timed out (docs/deploy.md, "Alarms")',
       ),
     ];
+  }
+
+  /**
+   * The API's resource policy, from the access configuration the function enforces (one source, two gates): only the
+   * deploying account's principals (and `apiCallers`) may invoke it at all, and each route is denied to every
+   * principal outside its lists (lambdas/domain/iam-patterns.ts). IAM cannot see session names: a listed role's
+   * every session passes this gate, and the function decides (docs/deploy.md section 9).
+   */
+  private resourcePolicy(access: AccessConfig, callers: ApiCallers): PolicyDocument {
+    const invoke = { actions: ['execute-api:Invoke'], resources: ['execute-api:/*'] };
+    const principals: IPrincipal[] = [new AccountRootPrincipal(), ...(callers.accounts ?? []).map((a) => new AccountPrincipal(a))];
+    const statements = [
+      new PolicyStatement({ sid: 'AccountCallersOnly', effect: Effect.ALLOW, principals, ...invoke }),
+      ...(callers.organizationId
+        ? [
+            new PolicyStatement({
+              sid: 'OrganizationCallers',
+              effect: Effect.ALLOW,
+              principals: [new AnyPrincipal()],
+              ...invoke,
+              conditions: { StringEquals: { 'aws:PrincipalOrgID': callers.organizationId } },
+            }),
+          ]
+        : []),
+    ];
+    for (const rule of gateRules(access)) {
+      const route = `${rule.gate.method} ${rule.gate.path}`;
+      for (const reason of rule.unconvertible)
+        Annotations.of(this).addWarningV2(
+          'sdim-guard:access-pattern-not-iam',
+          `${route} gets no IAM-level deny: ${reason}. The approval function still enforces it (docs/deploy.md section 9).`,
+        );
+      for (const note of rule.notes) Annotations.of(this).addWarningV2('sdim-guard:access-pattern-matches-nobody', `${route}: ${note}`);
+      if (rule.allow === 'anyone') continue;
+      statements.push(
+        new PolicyStatement({
+          sid: `OnlyListedCallers${rule.gate.method}${rule.gate.path.replace(/[^A-Za-z]/g, '')}`,
+          effect: Effect.DENY,
+          principals: [new AnyPrincipal()],
+          actions: ['execute-api:Invoke'],
+          resources: [`execute-api:/*/${rule.gate.method}${rule.gate.path}`],
+          // No pattern left (every one matches no caller): the route is denied to everyone, as the function denies it.
+          ...(rule.allow.length > 0 ? { conditions: { ArnNotLike: { 'aws:PrincipalArn': [...rule.allow] } } } : {}),
+        }),
+      );
+    }
+    const document = new PolicyDocument({ statements });
+    const bytes = JSON.stringify(Stack.of(this).resolve(document.toJSON())).length;
+    if (bytes > RESOURCE_POLICY_MAX_BYTES)
+      throw new Error(
+        `the approval API's resource policy would be ${bytes} bytes, over API Gateway's ${RESOURCE_POLICY_MAX_BYTES}: use fewer or broader proposers/approvers patterns`,
+      );
+    return document;
   }
 }

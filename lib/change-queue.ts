@@ -7,6 +7,7 @@ import { Schedule, ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import { DeduplicationScope, FifoThroughputLimit, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { GSI1_FAMILIES, KEY_FAMILIES } from '../lambdas/adapters/dynamodb/table';
 import type { DeployConfig } from '../lambdas/deploy-config';
 import { atLeastOnce } from './alarms';
 import type { Alerts } from './alerts';
@@ -82,7 +83,13 @@ export class ChangeQueue extends Construct {
         APPLY_LEASE_MS: String(timeout.toMilliseconds()),
       },
     });
-    props.store.bindTable(this.function, ['GetItem', 'PutItem']);
+    props.store.bindTable(this.function, [
+      { actions: ['GetItem'], partitionKeys: [KEY_FAMILIES.request] },
+      // The journal head, read before each journalled write.
+      { actions: ['Query'], partitionKeys: [KEY_FAMILIES.tenant] },
+      // The request, its ledger entry (T#…/A#…) and their journal entries (T#…/J#…), in one transaction.
+      { actions: ['PutItem'], partitionKeys: [KEY_FAMILIES.request, KEY_FAMILIES.tenant] },
+    ]);
     props.credentials.bindReaders(this.function);
     props.credentials.bindRequestVault(this.function, ['GetSecretValue', 'DeleteSecret']);
     props.alerts.bindNotifier(this.function);
@@ -105,7 +112,12 @@ export class ChangeQueue extends Construct {
       deployConfig: props.deployConfig,
       environment: { CHANGE_QUEUE_URL: this.queue.queueUrl },
     });
-    props.store.bindTable(this.sweeper, ['GetItem', 'Query', 'PutItem']);
+    props.store.bindTable(this.sweeper, [
+      { actions: ['GetItem'], partitionKeys: [KEY_FAMILIES.request] },
+      { actions: ['Query'], partitionKeys: [KEY_FAMILIES.tenant] },
+      { actions: ['Query'], partitionKeys: [GSI1_FAMILIES.requests], index: true },
+      { actions: ['PutItem'], partitionKeys: [KEY_FAMILIES.request, KEY_FAMILIES.tenant] },
+    ]);
     props.credentials.bindRequestVault(this.sweeper, ['DeleteSecret']);
     // It builds the same change dependencies as the approval API, which seal approvals with the fingerprint key.
     props.credentials.bindFingerprintKey(this.sweeper);

@@ -20,8 +20,28 @@ export interface TeamsChannel {
   readonly teamId: string;
   /** The Microsoft Entra tenant id (a UUID). */
   readonly tenantId: string;
-  /** The channel id, from the channel's link. */
+  /**
+   * The channel id, from the channel's link: as Teams shows it (`19:…@thread.tacv2`) or URL-encoded
+   * (`19%3a…%40thread.tacv2`, the form CloudFormation requires; the construct encodes the first form).
+   */
   readonly channelId: string;
+}
+
+const UUID = /^[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}$/;
+/** CloudFormation's pattern for AWS::Chatbot::MicrosoftTeamsChannelConfiguration TeamsChannelId. */
+const TEAMS_CHANNEL_ID = /^[a-zA-Z0-9\-_=+/.,]*%3[aA][a-zA-Z0-9\-_=+/.,]*%40[a-zA-Z0-9\-_=+/.,]*$/;
+
+/**
+ * The id as CloudFormation takes it. Teams shows `19:abc@thread.tacv2`; CloudFormation wants the `:` and `@`
+ * URL-encoded, and a raw id fails only at deploy time, so encode it here and refuse anything else at synth.
+ */
+export function teamsChannelIdForCloudFormation(channel: TeamsChannel): string {
+  const encoded = channel.channelId.trim().replace(/:/g, '%3A').replace(/@/g, '%40');
+  if (!TEAMS_CHANNEL_ID.test(encoded))
+    throw new Error(
+      `chat channel '${channel.name}': channelId '${channel.channelId}' is not a Teams channel id (expected 19:…@thread.tacv2 or 19%3a…%40thread.tacv2, from the channel's link)`,
+    );
+  return encoded;
 }
 
 export interface ChatProps {
@@ -51,6 +71,11 @@ export class ChatDelivery extends Construct {
       for (const [key, value] of Object.entries(channel))
         if (typeof value !== 'string' || value.trim() === '') throw new Error(`chat channel '${channel.name}': ${key} is required`);
     }
+    // Checked before any resource exists, so a bad id fails synth with its channel named, not the deploy.
+    for (const channel of teams)
+      for (const key of ['teamId', 'tenantId'] as const)
+        if (!UUID.test(channel[key])) throw new Error(`chat channel '${channel.name}': ${key} '${channel[key]}' is not a UUID`);
+    for (const channel of teams) teamsChannelIdForCloudFormation(channel);
     if (names.size === 0) return;
     // Receives notifications only: no policy, and the guardrail below caps every chat user at nothing.
     this.role = new Role(this, 'Role', {
@@ -75,7 +100,7 @@ export class ChatDelivery extends Construct {
         configurationName: channel.name,
         teamId: channel.teamId,
         teamsTenantId: channel.tenantId,
-        teamsChannelId: channel.channelId,
+        teamsChannelId: teamsChannelIdForCloudFormation(channel),
         iamRoleArn: this.role.roleArn,
         snsTopicArns: [props.topic.topicArn],
         guardrailPolicies: [denyAll.managedPolicyArn],

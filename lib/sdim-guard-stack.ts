@@ -6,7 +6,7 @@ import type { Construct } from 'constructs';
 import { parseAccessConfig } from '../lambdas/domain/identity';
 import { parseSettings } from '../lambdas/settings';
 import { Alerts } from './alerts';
-import { type ApiGatewayLogsRole, ApprovalApi } from './approval-api';
+import { type ApiCallers, type ApiGatewayLogsRole, ApprovalApi } from './approval-api';
 import { ChangeQueue } from './change-queue';
 import { ChatDelivery, type SlackChannel, type TeamsChannel } from './chat';
 import { acknowledge, arnToken } from './nag';
@@ -32,6 +32,8 @@ export interface SdimGuardStackProps extends StackProps {
   readonly chat?: { readonly slack?: readonly SlackChannel[]; readonly teams?: readonly TeamsChannel[] };
   /** Proposers, approvers and the identity model, as lambdas/domain/identity.ts parses them. @default its defaults */
   readonly access?: Record<string, unknown>;
+  /** Principals outside the deploying account that may call the approval API (docs/deploy.md section 9). @default none */
+  readonly apiCallers?: ApiCallers;
   /** Secret key patterns and severity rules, as lambdas/settings.ts parses them. @default the built-in defaults */
   readonly settings?: Record<string, unknown>;
 }
@@ -53,7 +55,7 @@ export class SdimGuardStack extends Stack {
     const logRetention = props.logRetention ?? RetentionDays.THREE_MONTHS;
     // Checked here, so a bad setting fails `cdk synth` instead of the first invocation.
     if (props.settings) parseSettings(JSON.stringify(props.settings), 'settings');
-    if (props.access) parseAccessConfig(JSON.stringify(props.access), 'access');
+    const access = props.access ? parseAccessConfig(JSON.stringify(props.access), 'access') : undefined;
     this.store = new GuardStore(this, 'Store');
     this.alerts = new Alerts(this, 'Alerts', { emails: props.alertEmails });
     this.chat = new ChatDelivery(this, 'Chat', { topic: this.alerts.topic, ...props.chat });
@@ -77,6 +79,8 @@ export class SdimGuardStack extends Stack {
       changeQueue: this.changes,
       approvalsRequired: props.approvalsRequired,
       apiGatewayLogsRole: props.apiGatewayLogsRole,
+      access,
+      apiCallers: props.apiCallers,
     });
 
     const alarms = [...this.snapshots.alarms, ...this.changes.alarms, ...this.approvals.alarms, ...this.alerts.alarms];

@@ -5,6 +5,7 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Schedule, ScheduleExpression, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import { Construct } from 'constructs';
+import { KEY_FAMILIES } from '../lambdas/adapters/dynamodb/table';
 import type { DeployConfig } from '../lambdas/deploy-config';
 import { atLeastOnce } from './alarms';
 import type { Alerts } from './alerts';
@@ -56,15 +57,14 @@ export class SnapshotSchedule extends Construct {
       'Serverless-LambdaDLQ':
         'A failed snapshot records nothing and is retried by the next schedule; it is reported by a Snapshot Failed event and the error alarm.',
     });
+    // Its own tenant's items and resource versions only: never a change request (CR#*) nor the request index, so a
+    // compromised snapshot function cannot forge, approve or read one (test/integration/table-access.test.ts).
     props.store.bindTable(this.function, [
-      'GetItem',
-      'BatchGetItem',
-      'Query',
-      'PutItem',
-      'UpdateItem',
-      'DeleteItem',
-      'BatchWriteItem',
-      'ConditionCheckItem',
+      { actions: ['BatchGetItem', 'Query'], partitionKeys: [KEY_FAMILIES.tenant, KEY_FAMILIES.resource] },
+      {
+        actions: ['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem'],
+        partitionKeys: [KEY_FAMILIES.tenant, KEY_FAMILIES.resource],
+      },
     ]);
     props.credentials.bindReaders(this.function);
     props.alerts.bindNotifier(this.function);

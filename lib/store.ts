@@ -5,7 +5,7 @@ import { Key } from 'aws-cdk-lib/aws-kms';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { GSI1, TABLE_KEYS, TTL_ATTRIBUTE } from '../lambdas/adapters/dynamodb/table';
-import { acknowledge, arnToken } from './nag';
+import { acknowledge } from './nag';
 
 export type TableAction =
   | 'GetItem'
@@ -16,6 +16,19 @@ export type TableAction =
   | 'DeleteItem'
   | 'BatchWriteItem'
   | 'ConditionCheckItem';
+
+/**
+ * One statement of a function's table access: these actions, on items whose partition key matches one of
+ * `partitionKeys` (IAM `StringLike` on `dynamodb:LeadingKeys`, e.g. KEY_FAMILIES.request). A transaction needs the
+ * action of each of its parts (a Put in TransactWriteItems is checked as PutItem).
+ */
+export interface TableGrant {
+  readonly actions: readonly TableAction[];
+  /** Partition-key patterns; for `index: true`, gsi1 partition values (GSI1_FAMILIES). */
+  readonly partitionKeys: readonly string[];
+  /** A Query on gsi1 instead of the table. @default false */
+  readonly index?: boolean;
+}
 
 export interface GuardStoreProps {
   /** @default RemovalPolicy.RETAIN — the history is audit evidence */
@@ -56,18 +69,37 @@ export class GuardStore extends Construct {
     });
   }
 
-  /** Sets TABLE_NAME and grants exactly the DynamoDB actions the handler performs (and the key to use them). */
-  bindTable(fn: LambdaFunction, actions: readonly TableAction[]): void {
+  /**
+   * Sets TABLE_NAME and grants exactly the DynamoDB access the handler performs: each grant its own statement, limited
+   * by `ForAllValues:StringLike` on `dynamodb:LeadingKeys` to the partition-key families it touches (and the key to
+   * use them). Index grants name gsi1 itself and list gsi1 partition values: a Query on an index carries no table
+   * partition key, only the index's (the DynamoDB Developer Guide, "Using IAM policy conditions for fine-grained access
+   * control", example 5, puts one LeadingKeys condition on a table and its index), and no table statement allows the
+   * index ARN, so the index statement alone decides and allows only the gsi1pk values queried. Scan is never granted: it
+   * carries no partition key, and `ForAllValues` over no value is true.
+   */
+  bindTable(fn: LambdaFunction, grants: readonly TableGrant[]): void {
+    if (grants.length === 0) throw new Error(`${fn.node.path}: bindTable needs at least one grant`);
+    for (const grant of grants) {
+      if (grant.actions.length === 0 || grant.partitionKeys.length === 0)
+        throw new Error(`${fn.node.path}: a table grant needs actions and partition keys`);
+      if (grant.index && grant.actions.some((a) => a !== 'Query'))
+        throw new Error(`${fn.node.path}: an index grant can only Query (not ${grant.actions.join(', ')})`);
+      if (grant.partitionKeys.some((k) => !k || /^\*+$/.test(k)))
+        throw new Error(`${fn.node.path}: '${grant.partitionKeys.join("', '")}' would not limit the partition keys`);
+    }
     fn.addEnvironment('TABLE_NAME', this.table.tableName);
-    fn.addToRolePolicy(
-      new PolicyStatement({
-        actions: actions.map((a) => `dynamodb:${a}`),
-        resources: [this.table.tableArn, `${this.table.tableArn}/index/*`],
-      }),
-    );
+    for (const grant of grants) {
+      fn.addToRolePolicy(
+        new PolicyStatement({
+          actions: grant.actions.map((a) => `dynamodb:${a}`),
+          resources: [grant.index ? `${this.table.tableArn}/index/${GSI1.name}` : this.table.tableArn],
+          conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...grant.partitionKeys] } },
+        }),
+      );
+    }
     this.key.grantEncryptDecrypt(fn);
     acknowledge(fn, {
-      [`AwsSolutions-IAM5[Resource::${arnToken(this.table)}/index/*]`]: 'Only the indexes of this table (gsi1), for the same actions.',
       'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]':
         "Granted on this stack's own customer-managed keys only (encrypt/decrypt of table, secrets, queue).",
       'AwsSolutions-IAM5[Action::kms:ReEncrypt*]':

@@ -2,8 +2,8 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { describeAttribution } from '../../lambdas/domain/attribution';
-import { isActive } from '../../lambdas/domain/classify';
 import type { DriftRecord, TenantState } from '../../lambdas/ports/snapshot-store';
+import { acceptDrifts } from '../../lambdas/use-cases/console-reads';
 import type { Workspace } from '../../local/workspace';
 import { parseWhen } from './dates';
 import { requireTenant } from './history';
@@ -86,23 +86,15 @@ export function registerDriftCommands(program: Command): void {
       const state = await ws.store.loadState(flags.tenant);
       const targets = named ? namedDrifts(flags, state.drifts) : await selectedDrifts(ws, flags, state);
       const by = flags.as ?? userInfo().username;
-      const results: Array<DriftRecord & { already: boolean }> = [];
-      for (const drift of targets) {
-        const already =
-          drift.status === 'accepted' &&
-          drift.acceptance !== undefined &&
-          isActive(drift.acceptance, now) &&
-          drift.acceptance.until === until &&
-          drift.acceptance.reason === flags.reason;
-        if (already) {
-          results.push({ ...drift, already });
-          continue;
-        }
-        const acceptance = { key: drift.key, contentHash: drift.toHash, reason: flags.reason, by, at: now.toISOString(), until };
-        const accepted = { ...drift, status: 'accepted' as const, acceptance };
-        await ws.store.putDrift(flags.tenant, accepted, { type: 'drift-accepted', at: acceptance.at, by });
-        results.push({ ...accepted, already });
-      }
+      const results =
+        targets.length === 0
+          ? []
+          : await acceptDrifts(flags.tenant, { keys: targets.map((d) => d.key), reason: flags.reason, until }, by, {
+              history: ws.store,
+              tenants: ws.tenants,
+              clock: { now: () => now },
+              maxAcceptanceDays: maxDays,
+            });
       const output = results.map(({ already: _a, ...d }) => d);
       print(flags, named && output.length === 1 ? output[0] : output, () => {
         const lines = results.map(

@@ -125,12 +125,18 @@ export function parseAccessConfig(json: string | undefined, source: string): Acc
   const unknown = Object.keys(value).filter((k) => !known.includes(k));
   if (unknown.length > 0) throw new Error(`${source}: unknown access setting(s) ${unknown.join(', ')}; known: ${known.join(', ')}`);
   const patterns = (name: keyof AccessConfig): readonly string[] => {
-    const list = value[name] ?? DEFAULT_ACCESS[name];
+    // Only a missing key takes the default: `"proposers": null` is a mistake, not "anyone".
+    const list = name in value ? value[name] : DEFAULT_ACCESS[name];
     if (!Array.isArray(list) || list.some((p) => typeof p !== 'string' || !p.trim()))
-      throw new Error(`${source}: ${name} must be a list of principal patterns (non-empty strings)`);
+      throw new Error(`${source}: ${name} must be a list of principal patterns (non-empty strings), not ${JSON.stringify(list)}`);
+    // An empty list of who may propose or approve locks everyone out: a mistake, never a setting (["*"] opens it).
+    if ((name === 'proposers' || name === 'approvers') && list.length === 0)
+      throw new Error(
+        `${source}: ${name} is empty, so nobody could ${name === 'proposers' ? 'propose' : 'approve'}; list at least one principal pattern`,
+      );
     return list as string[];
   };
-  const people = value.people ?? {};
+  const people = 'people' in value ? value.people : {};
   if (typeof people !== 'object' || people === null || Array.isArray(people))
     throw new Error(`${source}: people must be an object mapping a person to a list of principal patterns`);
   for (const [person, list] of Object.entries(people)) {

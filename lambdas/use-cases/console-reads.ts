@@ -208,11 +208,22 @@ export interface AcceptInput {
   readonly until: string;
 }
 
+/** A drift after an accept: `already` when an identical acceptance was in force, so nothing was written. */
+export interface AcceptedDriftView extends DriftView {
+  readonly already: boolean;
+}
+
 /**
  * Acknowledges drift on one or more resources with a reason until a time; it alerts again if still present then.
- * All keys are checked before anything is written, so a bulk accept with one unknown key changes nothing.
+ * All keys are checked before anything is written, so a bulk accept with one unknown key changes nothing. The API,
+ * the console and the CLI all accept through here, so each acceptance is journaled the same way.
  */
-export async function acceptDrifts(tenant: string, input: AcceptInput, by: string, deps: ReadDeps): Promise<DriftView[]> {
+export async function acceptDrifts(
+  tenant: string,
+  input: AcceptInput,
+  by: string,
+  deps: Pick<ReadDeps, 'history' | 'tenants' | 'clock' | 'maxAcceptanceDays'>,
+): Promise<AcceptedDriftView[]> {
   await requireKnownTenant(tenant, deps);
   if (!input.reason.trim()) invalid('a reason is required to accept drift');
   const until = acceptanceEnd(input.until);
@@ -230,7 +241,7 @@ export async function acceptDrifts(tenant: string, input: AcceptInput, by: strin
     if (!drift) notFound(`no drift on ${key} in tenant '${tenant}' to accept`);
     return drift;
   });
-  const out: DriftRecord[] = [];
+  const out: AcceptedDriftView[] = [];
   for (const drift of chosen) {
     const acceptance: Acceptance = {
       key: drift.key,
@@ -240,17 +251,17 @@ export async function acceptDrifts(tenant: string, input: AcceptInput, by: strin
       at: now.toISOString(),
       until: new Date(until).toISOString(),
     };
-    const same =
+    const already =
       drift.status === 'accepted' &&
-      drift.acceptance &&
+      drift.acceptance !== undefined &&
       isActive(drift.acceptance, now) &&
       drift.acceptance.until === acceptance.until &&
       drift.acceptance.reason === acceptance.reason;
-    const accepted: DriftRecord = same ? drift : { ...drift, status: 'accepted', acceptance };
-    if (!same) await deps.history.putDrift(tenant, accepted, { type: 'drift-accepted', at: acceptance.at, by: acceptance.by });
-    out.push(accepted);
+    const accepted: DriftRecord = already ? drift : { ...drift, status: 'accepted', acceptance };
+    if (!already) await deps.history.putDrift(tenant, accepted, { type: 'drift-accepted', at: acceptance.at, by: acceptance.by });
+    out.push({ ...forReaders(accepted), already });
   }
-  return out.map(forReaders);
+  return out;
 }
 
 // ---------- history ----------

@@ -2,30 +2,20 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { IscEmulator } from '../../local/emulator/server';
 import { cliWorkspace } from '../support/cli';
-import { startEmulator, TEST_CLIENT } from '../support/emulator';
+import { startEmulator } from '../support/emulator';
 
 // Dates are evidence: a day means the whole day, an impossible date is refused, an acceptance cannot last forever.
 
 describe('dates on the command line', () => {
   let emulator: IscEmulator;
   let id: string;
-  const { dataDir, cli, json } = cliWorkspace('dates');
+  const { dataDir, cli, json, registerTenant } = cliWorkspace('dates');
   const today = new Date().toISOString().slice(0, 10);
 
   beforeAll(async () => {
     let url: string;
     ({ emulator, url } = await startEmulator({ integrations: 3, seed: 5 }));
-    await json(
-      'snapshot',
-      '--tenant',
-      'acme',
-      '--tenant-url',
-      url,
-      '--client-id',
-      TEST_CLIENT.clientId,
-      '--client-secret',
-      TEST_CLIENT.clientSecret,
-    );
+    await registerTenant(url);
     id = emulator.state.ids()[0] as string;
     emulator.state.patch(id, [{ op: 'replace', path: '/description', value: 'drifted' }]);
     await json('snapshot', '--tenant', 'acme');

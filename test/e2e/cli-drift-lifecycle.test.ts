@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { IscEmulator } from '../../local/emulator/server';
 import { cliWorkspace } from '../support/cli';
-import { startEmulator, TEST_CLIENT } from '../support/emulator';
+import { startEmulator } from '../support/emulator';
 
 // Drift that goes away by itself closes itself; many drifts are accepted in one command; integrations are listed
 // from the store without asking ISC.
@@ -11,22 +11,12 @@ const inAMonth = new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 1
 
 describe('drift lifecycle and the integrations list', () => {
   let emulator: IscEmulator;
-  const { dataDir, cli, json } = cliWorkspace('lifecycle');
+  const { dataDir, cli, json, registerTenant } = cliWorkspace('lifecycle');
 
   beforeAll(async () => {
     let url: string;
     ({ emulator, url } = await startEmulator({ integrations: 6, seed: 21 }));
-    await json(
-      'snapshot',
-      '--tenant',
-      'acme',
-      '--tenant-url',
-      url,
-      '--client-id',
-      TEST_CLIENT.clientId,
-      '--client-secret',
-      TEST_CLIENT.clientSecret,
-    );
+    await registerTenant(url);
   });
   afterAll(() => emulator.stop());
 

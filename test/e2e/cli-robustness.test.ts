@@ -45,18 +45,7 @@ describe('CLI robustness', () => {
 
   beforeAll(async () => {
     ({ emulator, url } = await startEmulator({ integrations: 4, seed: 13 }));
-    const first = await ws.cli(
-      'snapshot',
-      '--tenant',
-      'acme',
-      '--tenant-url',
-      url,
-      '--client-id',
-      TEST_CLIENT.clientId,
-      '--client-secret',
-      TEST_CLIENT.clientSecret,
-    );
-    expect(first.code).toBe(0);
+    await ws.registerTenant(url);
   });
   afterAll(() => emulator.stop());
 

@@ -2,29 +2,19 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { IscEmulator } from '../../local/emulator/server';
 import { cliWorkspace } from '../support/cli';
-import { startEmulator, TEST_CLIENT } from '../support/emulator';
+import { startEmulator } from '../support/emulator';
 
 // A change that gives up says so (a Change Failed event with the reason), can be found (requests --status failed) and
 // retried (a new request linked to the old one, approved again).
 
 describe('terminal outcomes of a change', () => {
   let emulator: IscEmulator;
-  const { dataDir, cli, json } = cliWorkspace('outcomes');
+  const { dataDir, cli, json, registerTenant } = cliWorkspace('outcomes');
 
   beforeAll(async () => {
     let url: string;
     ({ emulator, url } = await startEmulator({ integrations: 3, seed: 9 }));
-    await json(
-      'snapshot',
-      '--tenant',
-      'acme',
-      '--tenant-url',
-      url,
-      '--client-id',
-      TEST_CLIENT.clientId,
-      '--client-secret',
-      TEST_CLIENT.clientSecret,
-    );
+    await registerTenant(url);
   });
   afterAll(() => emulator.stop());
 

@@ -2,27 +2,16 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { IscEmulator } from '../../local/emulator/server';
 import { cliWorkspace, runCli } from '../support/cli';
-import { startEmulator, TEST_CLIENT } from '../support/emulator';
+import { startEmulator } from '../support/emulator';
 
 describe('sdim-guard propose, approve, reject, requests, show, and npm run demo', () => {
   let emulator: IscEmulator;
   let url: string;
-  const { dataDir, cli, json } = cliWorkspace('write');
+  const { dataDir, cli, json, registerTenant } = cliWorkspace('write');
 
   beforeAll(async () => {
     ({ emulator, url } = await startEmulator({ integrations: 6, seed: 61 }));
-    const first = await cli(
-      'snapshot',
-      '--tenant',
-      'acme',
-      '--tenant-url',
-      url,
-      '--client-id',
-      TEST_CLIENT.clientId,
-      '--client-secret',
-      TEST_CLIENT.clientSecret,
-    );
-    expect(first.code).toBe(0);
+    await registerTenant(url);
   });
   afterAll(() => emulator.stop());
 

@@ -44,10 +44,22 @@ describe('chat delivery through Amazon Q Developer in chat applications', () => 
       ConfigurationName: 'iam-board',
       TeamId: '5f0e6c1a-0000-4000-8000-000000000001',
       TeamsTenantId: '5f0e6c1a-0000-4000-8000-000000000002',
-      TeamsChannelId: '19:abc@thread.tacv2',
+      // As Teams shows it in the fixture; CloudFormation's pattern needs it URL-encoded.
+      TeamsChannelId: '19%3Aabc%40thread.tacv2',
       SnsTopicArns: [topic],
       GuardrailPolicies: [denyAll],
     });
+  });
+
+  it('keeps a channel id that is already URL-encoded, in either case of hex digits', () => {
+    const teams = (channelId: string) => [
+      { name: 'board', teamId: '5f0e6c1a-0000-4000-8000-000000000001', tenantId: '5f0e6c1a-0000-4000-8000-000000000002', channelId },
+    ];
+    for (const id of ['19%3aabc%40thread.tacv2', '19%3Aabc%40thread.tacv2']) {
+      synth({ teams: teams(id) }).template.hasResourceProperties('AWS::Chatbot::MicrosoftTeamsChannelConfiguration', {
+        TeamsChannelId: id,
+      });
+    }
   });
 
   it('gives the channels a role with no permission at all', () => {
@@ -79,6 +91,36 @@ describe('chat delivery through Amazon Q Developer in chat applications', () => 
         teams: [{ name: 'a', teamId: 't', tenantId: 'x', channelId: 'c' }],
       },
       /chat channel 'a' is listed twice/,
+    ],
+    [
+      { teams: [{ name: 'board', teamId: 'team-1', tenantId: '5f0e6c1a-0000-4000-8000-000000000002', channelId: '19:a@b' }] },
+      /chat channel 'board': teamId 'team-1' is not a UUID/,
+    ],
+    [
+      {
+        teams: [
+          {
+            name: 'board',
+            teamId: '5f0e6c1a-0000-4000-8000-000000000001',
+            tenantId: '5f0e6c1a-0000-4000-8000-000000000002',
+            channelId: 'https://teams.microsoft.com/l/channel/19',
+          },
+        ],
+      },
+      /chat channel 'board': channelId 'https:\/\/teams.microsoft.com\/l\/channel\/19' is not a Teams channel id/,
+    ],
+    [
+      {
+        teams: [
+          {
+            name: 'board',
+            teamId: '5f0e6c1a-0000-4000-8000-000000000001',
+            tenantId: '5f0e6c1a-0000-4000-8000-000000000002',
+            channelId: '19 abc thread',
+          },
+        ],
+      },
+      /chat channel 'board': channelId '19 abc thread' is not a Teams channel id/,
     ],
   ])('refuses %j', (chat, message) => {
     expect(() => synth(chat)).toThrow(message);

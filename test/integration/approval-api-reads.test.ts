@@ -76,6 +76,7 @@ describe('the approval API read routes', () => {
       }),
     );
     expect(accepted.status).toBe(200);
+    expect(accepted.body.map((d: { already: boolean }) => d.already)).toEqual([false, false]);
     const { drifts } = await h.store.loadState('acme');
     expect(drifts.map((d) => [d.status, d.acceptance?.by, d.acceptance?.reason, d.acceptance?.until])).toEqual([
       ['accepted', bob, 'CHG-1', `${SOON}T23:59:59.999Z`],
@@ -85,6 +86,7 @@ describe('the approval API read routes', () => {
     const again = await call(
       event('POST', '/tenants/acme/drift/accept', bob, { keys: [`integration:${ids[1]}`], reason: 'CHG-1', until: SOON }),
     );
+    expect(again.body[0].already).toBe(true);
     expect(again.body[0].acceptance.at).toBe(drifts.find((d) => d.key === `integration:${ids[1]}`)?.acceptance?.at);
     expect((await call(event('GET', '/tenants/acme/drift', alice, undefined, { status: 'open' }))).body).toEqual([]);
   });

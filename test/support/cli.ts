@@ -4,6 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dynamoEndpoint } from './dynamodb';
+import { TEST_CLIENT } from './emulator';
 
 export const CLI = join(__dirname, '..', '..', 'bin', 'sdim-guard.js');
 
@@ -85,5 +86,18 @@ export function cliWorkspace(prefix: string) {
     if (result.code !== 0) throw new Error(`sdim-guard ${args.join(' ')} exited ${result.code}: ${result.stderr}`);
     return JSON.parse(result.stdout) as T;
   };
-  return { dataDir, env, cli, json };
+  /** First snapshot of a tenant on the emulator at `url`, registering it with the test client's credentials. */
+  const registerTenant = (url: string, tenant = 'acme'): Promise<unknown> =>
+    json(
+      'snapshot',
+      '--tenant',
+      tenant,
+      '--tenant-url',
+      url,
+      '--client-id',
+      TEST_CLIENT.clientId,
+      '--client-secret',
+      TEST_CLIENT.clientSecret,
+    );
+  return { dataDir, env, cli, json, registerTenant };
 }

