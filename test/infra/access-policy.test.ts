@@ -85,6 +85,34 @@ describe('table access per function (dynamodb:LeadingKeys)', () => {
     ]);
   });
 
+  it('lets no role of the stack but the approval API, apply and sweeper write a change request, nor read one but them', () => {
+    // Every role in the template, not only the four functions: a function added later is checked too.
+    const tableId = logicalId(stack, stack.store.table);
+    const byRole = new Map<string, Statement[]>();
+    for (const policy of Object.values(template.findResources('AWS::IAM::Policy'))) {
+      for (const role of policy.Properties.Roles as Array<{ Ref: string }>) {
+        const statements = (policy.Properties.PolicyDocument.Statement as Json[]).map(
+          (st) => resolveIntrinsics(st, { [tableId]: 'TABLE' }, PSEUDO) as unknown as Statement,
+        );
+        byRole.set(role.Ref, [...(byRole.get(role.Ref) ?? []), ...statements]);
+      }
+    }
+    const can = (action: string, key: string, resource = 'TABLE') =>
+      [...byRole.entries()]
+        .filter(([, statements]) => isAllowed(statements, { action, resource, keys: { 'dynamodb:LeadingKeys': [key] } }))
+        .map(([role]) => role)
+        .sort();
+    const roleOf = (fn: { role?: IRole }) => logicalId(stack, fn.role as unknown as { node: { defaultChild?: unknown } });
+    const writers = [stack.approvals.function, stack.changes.function, stack.changes.sweeper].map(roleOf).sort();
+    expect(byRole.size).toBeGreaterThan(4);
+    for (const action of ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'])
+      expect([action, can(action, 'CR#r-1').every((r) => writers.includes(r))]).toEqual([action, true]);
+    expect(can('dynamodb:PutItem', 'CR#r-1')).toEqual(writers);
+    expect(can('dynamodb:GetItem', 'CR#r-1')).toEqual(writers);
+    expect(can('dynamodb:Query', 'CR', 'TABLE/index/gsi1')).toEqual([stack.approvals.function, stack.changes.sweeper].map(roleOf).sort());
+    expect(can('dynamodb:Query', 'T#acme#S', 'TABLE/index/gsi1')).toEqual([roleOf(stack.approvals.function)]);
+  });
+
   it('grants no function Scan, nor any index but gsi1, nor the whole table without a partition-key condition', () => {
     const fns = [stack.snapshots.function, stack.changes.function, stack.changes.sweeper, stack.approvals.function];
     for (const fn of fns) {

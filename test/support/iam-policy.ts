@@ -32,12 +32,20 @@ export interface RequestContext {
 
 const KNOWN_STATEMENT_FIELDS = new Set(['Effect', 'Action', 'Resource', 'Principal', 'Condition', 'Sid']);
 
+const compiled = new Map<string, RegExp>();
+
 export function globLike(pattern: string, value: string, ignoreCase = false): boolean {
-  const source = pattern
-    .split('')
-    .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[\\^$.|+()[\]{}]/g, '\\$&')))
-    .join('');
-  return new RegExp(`^${source}$`, ignoreCase ? 'is' : 's').test(value);
+  const cacheKey = `${ignoreCase ? 'i' : 's'}:${pattern}`;
+  let regex = compiled.get(cacheKey);
+  if (!regex) {
+    const source = pattern
+      .split('')
+      .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[\\^$.|+()[\]{}]/g, '\\$&')))
+      .join('');
+    regex = new RegExp(`^${source}$`, ignoreCase ? 'is' : 's');
+    compiled.set(cacheKey, regex);
+  }
+  return regex.test(value);
 }
 
 /** IAM's ArnLike: six fields compared one by one; the last field takes any further colons. */
