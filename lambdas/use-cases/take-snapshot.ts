@@ -12,7 +12,7 @@ import type { JsonObject } from '../domain/canonical';
 import { applyChanges, type ChainedChange, GENESIS_HASH, manifestHash, type SnapshotLink, snapshotHash } from '../domain/chain';
 import { type ClassifiedChange, classify, eligibleEntries, isActive, type PreviousSnapshot, restoring } from '../domain/classify';
 import { boundedPatch, changedKeys, detectChanges, type KnownResource } from '../domain/detect';
-import { driftClosedEntry, driftEntry, type JournalEntryInput } from '../domain/journal';
+import { driftClosedEntry, driftEntry, driftRestoredEntry, type JournalEntryInput } from '../domain/journal';
 import { type NormaliseOptions, normaliseIntegration, normaliseStatusCheck } from '../domain/normalise';
 import type { NormalisedResource, ResourceKey } from '../domain/resources';
 import type { SecretPolicy } from '../domain/secrets';
@@ -256,13 +256,21 @@ export async function takeSnapshot(tenant: string, deps: SnapshotDeps): Promise<
     ...driftsToPut.map((d) =>
       driftEntry(d.alertReason === 'acceptance-expired' ? 'drift-reopened' : 'drift-opened', d, takenAt, JOURNAL_ACTOR, { snapshotId }),
     ),
-    ...driftsToDelete.map((key) =>
-      driftClosedEntry(key, takenAt, JOURNAL_ACTOR, 'an applied change request explains the current state', {
-        snapshotSeq: seq,
-        snapshotId,
-        requestId: classified.find((c) => c.key === key)?.requestId ?? null,
-      }),
-    ),
+    ...driftsToDelete.map((key) => {
+      const change = classified.find((c) => c.key === key);
+      if (change?.classification === 'restored') {
+        const drift = driftByKey.get(key);
+        return driftRestoredEntry(key, takenAt, JOURNAL_ACTOR, {
+          driftedHash: drift?.toHash ?? null,
+          restoredHash: change.toHash,
+          snapshotSeq: seq,
+          snapshotId,
+        });
+      }
+      const reason =
+        change?.classification === 'expected' ? 'an applied change request explains the current state' : 'the tenant was repointed';
+      return driftClosedEntry(key, takenAt, JOURNAL_ACTOR, reason, { snapshotSeq: seq, snapshotId, requestId: change?.requestId ?? null });
+    }),
   ];
   const record = chainRecord(tenant, seq, snapshotId, takenAt, state.latest, state.known, current, classified, baseline, attributed.byKey);
   const written = baseline ? current : current.filter((r) => changedNow.has(r.key));
