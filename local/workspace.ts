@@ -9,10 +9,11 @@ import { type AccessConfig, parseAccessConfig } from '../lambdas/domain/identity
 import { systemClock } from '../lambdas/ports/clock';
 import type { GuardEvent } from '../lambdas/ports/notifier';
 import { type GuardSettings, parseSettings } from '../lambdas/settings';
-import { type DynamoDbLocal, ensureTable, startDynamoDbLocal } from './dynamodb-local';
+import { LocalAnchorFile } from './anchor-file';
+import { type DynamoDbLocal, ensureTable } from './dynamodb-local';
 import { LocalNotifier } from './local-notifier';
-import { readRuntime } from './runtime/runtime-file';
 import { LocalSecretsFile, signature } from './secrets-file';
+import { attachStore, type SharedStore, startOwnStore } from './shared-store';
 
 export const DEFAULT_DATA_DIR = '.sdim-guard';
 
@@ -41,10 +42,14 @@ export interface Workspace {
   readonly tenants: DynamoTenantDirectory;
   readonly secrets: LocalSecretsFile;
   readonly notifier: LocalNotifier;
+  /** `<dataDir>/anchors/<tenant>.jsonl`: each committed chain head, appended (the local stand-in for S3 Object Lock). */
+  readonly anchors: LocalAnchorFile;
   /** `<dataDir>/settings.json`, re-read when it changed since the last look. */
   readonly settings: GuardSettings;
   /** `<dataDir>/access.json` (re-read when it changed): proposers, approvers, people (the identity model); absent = the defaults. */
   readonly access: AccessConfig;
+  /** Items this process has read from and written to the store so far (for progress output). */
+  readonly activity: { readonly itemsRead: number; readonly itemsWritten: number };
   readonly eventsFile: string;
   close(): Promise<void>;
 }
@@ -84,7 +89,15 @@ export function prepareDataDir(dataDir: string, create: boolean): void {
  */
 export async function openWorkspace(
   dataDirOption: string,
-  options: { endpoint?: string; onEvent?: (event: GuardEvent) => void; create?: boolean } = {},
+  options: {
+    endpoint?: string;
+    onEvent?: (event: GuardEvent) => void;
+    create?: boolean;
+    /** The local stack runs its own DynamoDB Local (and claims the data directory for it); commands share one. */
+    ownStore?: boolean;
+    /** Told what takes time (starting DynamoDB Local), for progress output. */
+    status?: (line: string) => void;
+  } = {},
 ): Promise<Workspace> {
   const dataDir = resolve(dataDirOption);
   prepareDataDir(dataDir, options.create ?? false);
@@ -97,18 +110,24 @@ export async function openWorkspace(
   const accessPath = join(dataDir, 'access.json');
   const access = watched(accessPath, (text) => parseAccessConfig(text, accessPath));
   // An already running DynamoDB (Local) can be named instead of the embedded one: handy for several CLIs at once.
-  // So is the DynamoDB Local of an `npm start` that owns this data directory: two Java processes must not share it.
-  const external = options.endpoint ?? process.env.SDIM_GUARD_DYNAMODB_ENDPOINT ?? readRuntime(dataDir)?.dynamodbEndpoint;
+  const external = options.endpoint ?? process.env.SDIM_GUARD_DYNAMODB_ENDPOINT;
   const tableName = process.env.SDIM_GUARD_TABLE ?? LOCAL_TABLE;
-  const ddb: DynamoDbLocal | undefined = external ? undefined : await startDynamoDbLocal({ dataDir: join(dataDir, 'dynamodb') });
-  const endpoint = external ?? (ddb as DynamoDbLocal).endpoint;
+  // Otherwise one DynamoDB Local per data directory (store.json): the stack's own, or the background store that
+  // consecutive commands share (started here if none runs, left for its idle time so the next command finds it warm).
+  let ddb: DynamoDbLocal | undefined;
+  let shared: SharedStore | undefined;
+  if (!external && options.ownStore) ddb = await startOwnStore(dataDir);
+  else if (!external) shared = await attachStore(dataDir, { status: options.status });
+  const endpoint = external ?? ddb?.endpoint ?? (shared as SharedStore).endpoint;
   try {
     await ensureTable(endpoint, tableName);
   } catch (error) {
     await ddb?.stop();
+    shared?.release();
     throw error;
   }
   const db = createDocumentClient({ endpoint });
+  const activity = countActivity(db);
   const eventsFile = join(dataDir, 'events.jsonl');
   return {
     dataDir,
@@ -119,16 +138,40 @@ export async function openWorkspace(
     tenants: new DynamoTenantDirectory(db, tableName),
     secrets,
     notifier: new LocalNotifier(eventsFile, options.onEvent),
+    anchors: new LocalAnchorFile(join(dataDir, 'anchors')),
     get settings() {
       return settings();
     },
     get access() {
       return access();
     },
+    activity,
     eventsFile,
     close: async () => {
       db.destroy();
       await ddb?.stop();
+      shared?.release();
     },
   };
+}
+
+/** Counts the items each DynamoDB call reads (from its answer) and writes (from its request). */
+function countActivity(db: DynamoDBDocumentClient): { itemsRead: number; itemsWritten: number } {
+  const activity = { itemsRead: 0, itemsWritten: 0 };
+  const length = (v: unknown) => (Array.isArray(v) ? v.length : 0);
+  // BatchWrite's RequestItems hold an array per table (BatchGet's an object, counted on the answer instead).
+  const sumOf = (map: unknown) => (map && typeof map === 'object' ? Object.values(map).reduce((n: number, v) => n + length(v), 0) : 0);
+  db.middlewareStack.add(
+    (next, context) => async (args) => {
+      const input = args.input as Record<string, unknown>;
+      const result = await next(args);
+      const output = (result.output ?? {}) as Record<string, unknown>;
+      activity.itemsRead += length(output.Items) + sumOf(output.Responses) + (output.Item ? 1 : 0);
+      activity.itemsWritten +=
+        sumOf(input.RequestItems) + length(input.TransactItems) + (/^(Put|Update|Delete)/.test(context.commandName ?? '') ? 1 : 0);
+      return result;
+    },
+    { step: 'initialize', name: 'sdimGuardActivity' },
+  );
+  return activity;
 }

@@ -1,9 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { awsBackend, localBackend } from '../../console/backends';
-import { buildConsole, CONSOLE_ASSETS } from '../../console/build';
-import { startConsole } from '../../console/server';
 import { DEFAULT_DATA_DIR, openWorkspace } from '../../local/workspace';
 import { integerOption, nonEmptyOption, UsageError, untilSignal } from './options';
 
@@ -27,6 +24,10 @@ export function registerConsoleCommand(program: Command): void {
       if (apiUrl && flags.as) throw new UsageError('--as is not accepted with --api-url: the caller is your AWS identity (SigV4)');
       if (!apiUrl && !flags.as)
         throw new UsageError('--as <user> is required locally (or give --api-url to use the deployed API as yourself)');
+      // Loaded here, not at start-up: the console's server, handlers and SigV4 signer cost every other command ~0.5 s.
+      const { awsBackend, localBackend } = require('../../console/backends') as typeof import('../../console/backends');
+      const { buildConsole, CONSOLE_ASSETS } = require('../../console/build') as typeof import('../../console/build');
+      const { startConsole } = require('../../console/server') as typeof import('../../console/server');
       // A clone gets the web app built by `npm ci`; build it here if that step was skipped.
       if (!existsSync(join(CONSOLE_ASSETS, 'index.html'))) await buildConsole();
       const ws = apiUrl ? undefined : await openWorkspace(flags.dataDir);

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { IscEmulator } from '../../local/emulator/server';
 import { fractionOption, integerOption, nonEmptyOption, UsageError, untilSignal } from './options';
 
 interface EmulatorFlags {
@@ -44,6 +43,7 @@ export function registerEmulatorCommand(program: Command): void {
       if ((flags.clientId === undefined) !== (flags.clientSecret === undefined)) {
         throw new UsageError('--client-id and --client-secret go together: give both or neither.');
       }
+      const { IscEmulator } = require('../../local/emulator/server') as typeof import('../../local/emulator/server');
       const emulator = new IscEmulator({
         port: flags.port,
         host: flags.host,

@@ -212,17 +212,17 @@ export function registerRequestCommands(program: Command): void {
     const api = remoteApi(flags);
     if (api) {
       const old = (await api.call('GET', `/requests/${encodeURIComponent(id)}`)) as ChangeRequest;
-      const { tenant, reason, input } = retryProposal(old);
-      const request = (await api.call('POST', '/requests', { tenant, reason, operation: input })) as ChangeRequest;
+      const { tenant, reason, input, retryOf } = retryProposal(old);
+      const request = (await api.call('POST', '/requests', { tenant, reason, operation: input, retryOf })) as ChangeRequest;
       print(flags, request, () => `Proposed ${pc.bold(request.id)} to retry ${id}; status ${request.status}.`);
       return;
     }
     await inWorkspace(flags, async (ws) => {
       const deps = changeDeps(ws, storeOutbox);
-      const { tenant, reason, input } = retryProposal(await getRequest(id, deps));
+      const { tenant, reason, input, retryOf } = retryProposal(await getRequest(id, deps));
       const context = await tenantContexts(ws)(tenant);
       const url = (await ws.tenants.get(tenant))?.url ?? '';
-      const request = await propose(input, flags.as as string, reason, context, deps).catch((error: unknown) => {
+      const request = await propose(input, flags.as as string, reason, context, deps, { retryOf }).catch((error: unknown) => {
         if (error instanceof RequestRefused) throw error;
         throw explainIscError(error, url);
       });
@@ -306,12 +306,14 @@ function statusColour(status: RequestStatus): string {
   return pc.yellow(status);
 }
 
-type Reviewed = ChangeRequest & { review?: RequestReview };
+type Reviewed = ChangeRequest & { review?: RequestReview; retriedBy?: readonly string[] };
 
 function describeRequest(r: Reviewed): string {
   const lines = [
     `${pc.bold(r.id)}  ${statusColour(r.status)}  ${r.operation.kind} ${r.resourceKey} in ${r.tenant}`,
     `  requested by ${r.requester}: ${r.reason}`,
+    ...(r.retryOf ? [`  retry of ${r.retryOf}`] : []),
+    ...(r.retriedBy?.length ? [`  retried by ${r.retriedBy.join(', ')}`] : []),
     `  approvals ${r.approvals.length}/${r.approvalsRequired}${r.approvals.length ? ` (${r.approvals.map((a) => a.by).join(', ')})` : ''}; expires ${r.expiresAt}`,
     `  base ${r.baseHash?.slice(0, 12) ?? '(must not exist)'} → target ${r.targetHash?.slice(0, 12) ?? '(removed)'}`,
     '  change:',

@@ -1,14 +1,13 @@
-import type { ChangeRequest } from '../../lambdas/domain/change-request';
+import { type ChangeRequest, RETRYABLE } from '../../lambdas/domain/change-request';
 import type { ProposalInput } from '../../lambdas/use-cases/change-requests';
 import { Refusal } from './options';
 
-const RETRYABLE = new Set(['failed', 'conflict', 'expired']);
-
 /**
- * The proposal that retries `request`: the same operation on the same tenant, with a reason naming the request it
- * retries. It is a new request, so it needs its approvals again; the old one stays as it ended.
+ * The proposal that retries `request`: the same operation on the same tenant, linked by `retryOf` (checked and sealed
+ * by propose) and with a reason naming it. It is a new request, so it needs its approvals again; the old one stays as
+ * it ended.
  */
-export function retryProposal(request: ChangeRequest): { tenant: string; reason: string; input: ProposalInput } {
+export function retryProposal(request: ChangeRequest): { tenant: string; reason: string; input: ProposalInput; retryOf: string } {
   if (!RETRYABLE.has(request.status)) {
     throw new Refusal(`request ${request.id} is ${request.status}; only failed, conflict or expired requests can be retried`);
   }
@@ -30,5 +29,5 @@ export function retryProposal(request: ChangeRequest): { tenant: string; reason:
             : op.kind === 'status-check'
               ? { kind: 'status-check', config: op.config }
               : { kind: 'revert', integrationId: op.integrationId, version: op.version };
-  return { tenant: request.tenant, reason: `retry of ${request.id}: ${request.reason}`, input };
+  return { tenant: request.tenant, reason: `retry of ${request.id}: ${request.reason}`, input, retryOf: request.id };
 }

@@ -52,7 +52,7 @@ export function registerSnapshotCommand(program: Command): void {
     const url = flags.tenantUrl === undefined ? undefined : parseUrl(flags.tenantUrl);
     await inWorkspace(
       flags,
-      async (ws) => {
+      async (ws, progress) => {
         const remembered = await ws.tenants.get(flags.tenant);
         if (!remembered && !url) {
           throw new Refusal(`unknown tenant '${flags.tenant}': name it once with --tenant-url URL --client-id ID --client-secret SECRET`);
@@ -80,13 +80,24 @@ export function registerSnapshotCommand(program: Command): void {
         const secrets: SecretsPort = given
           ? { tenantCredentials: async () => given, fingerprintKey: () => ws.secrets.fingerprintKey() }
           : ws.secrets;
+        let pages = 0;
+        const counting: typeof fetch = async (input, init) => {
+          const response = await fetch(input, init);
+          if (/\/service-desk-integrations(\/v1)?(\?|$)/.test(new URL(input instanceof Request ? input.url : String(input)).pathname))
+            pages++;
+          return response;
+        };
+        progress.watch(
+          () => `snapshot ${tenant.name}: ${plural(pages, 'page')} fetched, ${plural(ws.activity.itemsWritten, 'item')} written`,
+        );
         const deps = await snapshotDeps(tenant, {
           store: ws.store,
           secrets,
           notifier: ws.notifier,
           clock: systemClock,
           settings: ws.settings,
-          clientOptions: { retry: { maxAttempts: 4 } },
+          clientOptions: { retry: { maxAttempts: 4 }, fetch: counting },
+          anchors: ws.anchors,
         });
         if (moving) {
           // The new ISC must answer before the move is registered; then it is registered before the snapshot, so a

@@ -1,8 +1,7 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import pc from 'picocolors';
-import { runDemo } from '../../local/runtime/demo';
-import { type LocalStack, startLocalStack } from '../../local/runtime/local-stack';
+import type { LocalStack } from '../../local/runtime/local-stack';
 import { DEFAULT_DATA_DIR } from '../../local/workspace';
 import { fractionOption, integerOption, nonEmptyOption, untilSignal } from './options';
 
@@ -35,6 +34,9 @@ const stackOptions = (command: Command) =>
     .option('--fault-rate <r>', 'share of emulator requests answered 429/5xx (0-1)', fractionOption, 0)
     .option('--fresh', 're-seed the embedded emulator instead of resuming <data-dir>/emulator.json');
 
+/** Loaded by the commands that run it: the other commands start faster without the stack's modules. */
+const stackModule = () => require('../../local/runtime/local-stack') as typeof import('../../local/runtime/local-stack');
+
 export function registerStartCommands(program: Command): void {
   stackOptions(
     program
@@ -43,6 +45,7 @@ export function registerStartCommands(program: Command): void {
       .option('--interval <seconds>', 'seconds between snapshots of each tenant', integerOption(1, 86_400), 30),
   ).action(async (flags: StartFlags) => {
     const stopped = untilSignal();
+    const { startLocalStack } = stackModule();
     const stack = await startLocalStack({
       dataDir: flags.dataDir,
       intervalMs: flags.interval * 1000,
@@ -63,6 +66,7 @@ export function registerStartCommands(program: Command): void {
       .description('Run the local runtime once: one scheduler tick for every known tenant, apply the queued changes, then exit.')
       .requiredOption('--once', 'one tick, then exit (the only mode; `start` runs continuously)'),
   ).action(async (flags: StartFlags) => {
+    const { startLocalStack } = stackModule();
     const stack = await startLocalStack({
       dataDir: flags.dataDir,
       intervalMs: 60_000,
@@ -98,6 +102,7 @@ export function registerDemoCommand(program: Command): void {
     .command('demo')
     .description('A scripted story on embedded defaults; exits 0 only if every step behaved.')
     .action(async () => {
+      const { runDemo } = require('../../local/runtime/demo') as typeof import('../../local/runtime/demo');
       if (!(await runDemo())) process.exitCode = 1;
     });
 }

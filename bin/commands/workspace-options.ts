@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import { IscApiError, IscError, IscUnavailableError } from '../../lambdas/isc/errors';
 import { DEFAULT_DATA_DIR, openWorkspace, type Workspace } from '../../local/workspace';
 import { nonEmptyOption, UsageError } from './options';
+import { clearProgress, type Progress, startProgress } from './progress';
+import { plural } from './render';
 
 export interface WorkspaceFlags {
   dataDir: string;
@@ -14,21 +16,38 @@ export function withWorkspaceOptions(command: Command): Command {
     .option('--json', 'print machine-readable JSON');
 }
 
-/** Opens the workspace for one command and always closes it (no orphan DynamoDB Local). */
+/**
+ * Opens the workspace for one command and always closes it (releasing its hold on the store). Anything over a second
+ * (starting DynamoDB Local, reading or writing many items) shows one progress line on a terminal's stderr.
+ */
 export async function inWorkspace<T>(
   flags: WorkspaceFlags,
-  fn: (ws: Workspace) => Promise<T>,
+  fn: (ws: Workspace, progress: Progress) => Promise<T>,
   options: { create?: boolean } = {},
 ): Promise<T> {
-  const ws = await openWorkspace(flags.dataDir, { create: options.create });
+  const progress = startProgress(flags);
+  let stage = 'opening the workspace';
+  progress.watch(() => stage);
   try {
-    return await fn(ws);
+    const ws = await openWorkspace(flags.dataDir, {
+      create: options.create,
+      status: (line) => {
+        stage = line === 'starting DynamoDB Local' ? 'starting DynamoDB Local (it stays up 2 minutes for the next command)' : line;
+      },
+    });
+    try {
+      progress.watch(() => `${plural(ws.activity.itemsRead, 'item')} read, ${plural(ws.activity.itemsWritten, 'item')} written`);
+      return await fn(ws, progress);
+    } finally {
+      await ws.close();
+    }
   } finally {
-    await ws.close();
+    progress.done();
   }
 }
 
 export function print(flags: { json?: boolean }, json: unknown, human: () => string): void {
+  clearProgress();
   process.stdout.write(flags.json ? `${JSON.stringify(json, null, 2)}\n` : `${human()}\n`);
 }
 

@@ -26,6 +26,8 @@ export function contentDigest(request: ChangeRequest): string {
     proposedPatch: request.proposedPatch ?? null,
     requester: request.requester,
     reason: request.reason,
+    // Only when set, so the seals of requests written before the field existed still verify.
+    ...(request.retryOf !== undefined ? { retryOf: request.retryOf } : {}),
     createdAt: request.createdAt,
     expiresAt: request.expiresAt,
     approvalsRequired: request.approvalsRequired,

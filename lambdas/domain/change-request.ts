@@ -16,6 +16,8 @@ export type RequestStatus =
   | 'refused';
 /** `refused`: the apply function found the stored request is not what was proposed and approved; ISC untouched. */
 export const TERMINAL: ReadonlySet<RequestStatus> = new Set(['rejected', 'applied', 'failed', 'conflict', 'expired', 'refused']);
+/** The ends a request can be proposed again from (`sdim-guard retry`): a new request, linked by `retryOf`. */
+export const RETRYABLE: ReadonlySet<RequestStatus> = new Set(['failed', 'conflict', 'expired']);
 export const STATUSES: readonly RequestStatus[] = [
   'pending',
   'approved',
@@ -82,6 +84,8 @@ export interface ChangeRequest {
   readonly secretPaths: readonly string[];
   readonly requester: string;
   readonly reason: string;
+  /** The id of the ended (failed, conflict, expired) request this one proposes again; sealed with the proposal. */
+  readonly retryOf?: string;
   readonly createdAt: string;
   readonly expiresAt: string;
   readonly approvalsRequired: number;

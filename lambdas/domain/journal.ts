@@ -15,6 +15,7 @@ export type JournalEntryType =
   | 'drift-reopened'
   | 'drift-accepted'
   | 'drift-closed'
+  | 'drift-restored'
   | 'drift-annotated'
   | 'request'
   | 'ledger';
@@ -24,6 +25,7 @@ export const JOURNAL_ENTRY_TYPES: readonly JournalEntryType[] = [
   'drift-reopened',
   'drift-accepted',
   'drift-closed',
+  'drift-restored',
   'drift-annotated',
   'request',
   'ledger',
@@ -214,6 +216,34 @@ export function driftEntry(
 /** The entry for a drift item removed (closed by an expected change, auto-close, ...). */
 export function driftClosedEntry(key: string, at: string, by: string, reason: string, extra: JsonObject = {}): JournalEntryInput {
   return { type: 'drift-closed', subject: key, at, by, data: { reason, ...extra }, record: { kind: 'drift', id: key, digest: null } };
+}
+
+/**
+ * The entry for a drift that closed itself: its resource went back to the state it had before the drift (someone
+ * undid the change in ISC by hand). An entry of its own, so an auditor tells "put right" from "explained by a
+ * request" without reading the snapshot, and verify catches its deletion like any other.
+ */
+export function driftRestoredEntry(
+  key: string,
+  at: string,
+  by: string,
+  evidence: {
+    /** The state the drift had changed the resource to. */
+    readonly driftedHash: string | null;
+    /** The state it is back in (the drift's starting point). */
+    readonly restoredHash: string | null;
+    readonly snapshotSeq: number;
+    readonly snapshotId: string;
+  },
+): JournalEntryInput {
+  return {
+    type: 'drift-restored',
+    subject: key,
+    at,
+    by,
+    data: { reason: 'the resource is back in the state it had before the drift', ...evidence },
+    record: { kind: 'drift', id: key, digest: null },
+  };
 }
 
 export interface RequestLike {

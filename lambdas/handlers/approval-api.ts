@@ -4,6 +4,7 @@ import { STATUSES as ALL_STATUSES, RequestRefused, type RequestStatus } from '..
 import type { Route as AccessRoute } from '../domain/identity';
 import { scrubError } from '../domain/secrets';
 import { IscError } from '../isc/errors';
+import type { AnchorStore } from '../ports/anchors';
 import type { SnapshotStore } from '../ports/snapshot-store';
 import type { TenantDirectory } from '../ports/tenants';
 import {
@@ -36,6 +37,10 @@ export interface ApprovalApiDeps extends ChangeDeps {
   readonly tenantFor: (tenant: string) => Promise<Omit<TenantContext, 'tenant' | 'history'>>;
   /** The longest a drift acceptance may run (settings `maxAcceptanceDays`). @default 90 */
   readonly maxAcceptanceDays?: number;
+  /** The history anchors verify compares the table with (S3 Object Lock; locally the anchor file). */
+  readonly anchors?: AnchorStore;
+  /** Minutes between snapshots, for verify's unanchored-tail rule. @default 15 */
+  readonly snapshotIntervalMinutes?: number;
 }
 
 const STATUSES = new Set<RequestStatus>(ALL_STATUSES);
@@ -77,8 +82,9 @@ function bodyOf(event: APIGatewayProxyEvent): Record<string, unknown> {
   return parsed as Record<string, unknown>;
 }
 
-function parseProposal(body: Record<string, unknown>): { tenant: string; reason: string; input: ProposalInput } {
-  const { tenant, reason, operation } = body as { tenant?: unknown; reason?: unknown; operation?: unknown };
+function parseProposal(body: Record<string, unknown>): { tenant: string; reason: string; input: ProposalInput; retryOf?: string } {
+  const { tenant, reason, operation, retryOf } = body as { tenant?: unknown; reason?: unknown; operation?: unknown; retryOf?: unknown };
+  if (retryOf !== undefined && (typeof retryOf !== 'string' || !retryOf)) throw new BadRequest('retryOf must be a request id');
   if (typeof tenant !== 'string' || !tenant) throw new BadRequest('tenant is required');
   if (typeof reason !== 'string' || !reason.trim()) throw new BadRequest('reason is required');
   const op = operation as { kind?: unknown } | undefined;
@@ -90,7 +96,7 @@ function parseProposal(body: Record<string, unknown>): { tenant: string; reason:
     throw new BadRequest(`operation.integrationId is required for ${op.kind}`);
   if (op.kind === 'revert' && !Number.isInteger((op as { version?: unknown }).version))
     throw new BadRequest('operation.version must be a whole number');
-  return { tenant, reason, input: op as ProposalInput };
+  return { tenant, reason, input: op as ProposalInput, ...(retryOf !== undefined ? { retryOf: retryOf as string } : {}) };
 }
 
 function wholeNumber(raw: string | undefined, name: string): number {
@@ -126,11 +132,11 @@ const ROUTES: Array<[string, Route]> = [
   [
     'POST /requests',
     async (event, caller, _p, deps) => {
-      const { tenant, reason, input } = parseProposal(bodyOf(event));
+      const { tenant, reason, input, retryOf } = parseProposal(bodyOf(event));
       const config = await deps.tenants.get(tenant);
       if (!config) throw new RequestRefused('not-found', `unknown tenant '${tenant}'`);
       const context = await deps.tenantFor(tenant);
-      return json(201, await propose(input, caller, reason, { tenant, history: deps.history, ...context }, deps));
+      return json(201, await propose(input, caller, reason, { tenant, history: deps.history, ...context }, deps, { retryOf }));
     },
   ],
   // The request with its review: the patch from the live object at proposal time and now.

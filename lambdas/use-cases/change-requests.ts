@@ -8,6 +8,7 @@ import {
   isExpired,
   markQueued,
   newRequest,
+  RETRYABLE,
   RequestRefused,
   type RequestStatus,
   reject,
@@ -130,6 +131,7 @@ export async function propose(
   reason: string,
   ctx: TenantContext,
   deps: ChangeDeps,
+  options: { readonly retryOf?: string } = {},
 ): Promise<ChangeRequest> {
   authorize(requester, 'propose', deps.access);
   if (!reason.trim()) invalid('a change request needs a reason');
@@ -246,6 +248,7 @@ export async function propose(
   const targetHash = comparableHash(target ?? null, ctx.normalise);
   if (baseHash !== null && baseHash === targetHash) invalid('the change would leave the live object as it is');
 
+  if (options.retryOf !== undefined) await checkRetryOf(options.retryOf, ctx.tenant, key, deps);
   // One open request per resource: a second one would be written against a base the first is about to change.
   const open = (await deps.requests.list({ tenant: ctx.tenant })).find((r) => r.resourceKey === key && !TERMINAL.has(r.status));
   if (open)
@@ -269,6 +272,7 @@ export async function propose(
     secretPaths: Object.keys(secrets),
     requester,
     reason,
+    ...(options.retryOf !== undefined ? { retryOf: options.retryOf } : {}),
     createdAt: now.toISOString(),
     expiresAt: new Date(now.getTime() + (deps.ttlMs ?? 7 * 24 * 3_600_000)).toISOString(),
     approvalsRequired: deps.approvalsRequired ?? 1,
@@ -279,6 +283,16 @@ export async function propose(
   return request;
 }
 
+/** A retry names a request that ended without applying, on the same tenant and resource: the link is never made up. */
+async function checkRetryOf(retryOf: string, tenant: string, key: string, deps: Pick<ChangeDeps, 'requests'>): Promise<void> {
+  const old = await deps.requests.get(retryOf);
+  if (!old) throw new RequestRefused('not-found', `retryOf: there is no change request ${retryOf}`);
+  if (!RETRYABLE.has(old.status))
+    throw new RequestRefused('conflict', `request ${retryOf} is ${old.status}; only failed, conflict or expired requests can be retried`);
+  if (old.tenant !== tenant || old.resourceKey !== key)
+    invalid(`a retry of ${retryOf} changes what it changed (${old.resourceKey} in ${old.tenant}), not ${key} in ${tenant}`);
+}
+
 /**
  * A request with what its approvers need to read: the patch from the live object at proposal time and from the live
  * object now (the stored operation recomputed against it), and whether the live object changed since the proposal.
@@ -286,16 +300,22 @@ export async function propose(
 export async function reviewRequest(
   id: string,
   deps: Pick<ChangeDeps, 'requests'> & { tenantFor: (tenant: string) => Promise<Pick<TenantContext, 'isc' | 'normalise'>> },
-): Promise<ChangeRequest & { review: RequestReview }> {
+): Promise<ChangeRequest & { review: RequestReview; retriedBy: string[] }> {
   const request = await getRequest(id, deps);
+  // The link is stored on the retry (sealed with it); the request it retries ended and is never written again.
+  const retriedBy = (await deps.requests.list({ tenant: request.tenant }))
+    .filter((r) => r.retryOf === request.id)
+    .sort((a, b) => (a.createdAt < b.createdAt ? -1 : 1))
+    .map((r) => r.id);
   const { isc, normalise } = await deps.tenantFor(request.tenant);
   try {
     const live = await readCurrent(isc, request);
-    return { ...request, review: reviewOf(request, live, normalise) };
+    return { ...request, review: reviewOf(request, live, normalise), retriedBy };
   } catch (error) {
     return {
       ...request,
       review: { proposed: request.proposedPatch ?? [], error: `cannot read the live object from ISC: ${(error as Error).message}` },
+      retriedBy,
     };
   }
 }

@@ -7,6 +7,7 @@ import { benchColdStart } from './cold-start';
 import { benchDetection } from './detection';
 import { benchFetch } from './fetch';
 import { benchApply, benchScaleOut, benchStore } from './store-and-apply';
+import { benchVerify } from './verify';
 
 export interface BenchOptions {
   /** Smaller sizes, for a quick look (the goals are judged on the full run). */
@@ -37,6 +38,7 @@ export async function runBench(options: BenchOptions): Promise<{ goalsMet: boole
   let apply: Awaited<ReturnType<typeof benchApply>>;
   let scaleOut: Awaited<ReturnType<typeof benchScaleOut>>;
   let attribution: Awaited<ReturnType<typeof benchAttribution>>;
+  let verify: Awaited<ReturnType<typeof benchVerify>>;
   try {
     store = await benchStore(ddb.endpoint, options.quick ? [1000] : [1000, 5000]);
     out('apply throughput under the rate limit…');
@@ -45,6 +47,8 @@ export async function runBench(options: BenchOptions): Promise<{ goalsMet: boole
     scaleOut = await benchScaleOut(ddb.endpoint, options.quick ? 20 : 100, 100, 60);
     out('attribution: audit-event searches per snapshot…');
     attribution = await benchAttribution(ddb.endpoint, options.quick ? 300 : 1000);
+    out('verify: a history of snapshots checked against its anchors…');
+    verify = await benchVerify(ddb.endpoint, options.quick ? 200 : 1000);
   } finally {
     await ddb.stop();
   }
@@ -89,9 +93,10 @@ export async function runBench(options: BenchOptions): Promise<{ goalsMet: boole
       value: `${attribution.reduce((n, a) => n + a.attributed, 0)} of ${attribution.reduce((n, a) => n + a.changes, 0)}`,
       ok: attribution.reduce((n, a) => n + a.attributed, 0) === attribution.reduce((n, a) => n + a.changes, 0),
     },
+    { goal: `verify of ${verify.snapshots} anchored snapshots passes`, value: verify.ok ? 'passes' : 'FAILS', ok: verify.ok },
   ].filter((g): g is { goal: string; value: string; ok: boolean } => g !== undefined);
 
-  const figures = { machine: machine(), fetch, detection, coldStart, store, apply, scaleOut, attribution, goals };
+  const figures = { machine: machine(), fetch, detection, coldStart, store, apply, scaleOut, attribution, verify, goals };
   const report = render(figures);
   if (options.json) process.stdout.write(`${JSON.stringify(figures, null, 2)}\n`);
   else process.stdout.write(`${report}\n`);
@@ -122,6 +127,7 @@ function render(f: {
   apply: Awaited<ReturnType<typeof benchApply>>;
   scaleOut: Awaited<ReturnType<typeof benchScaleOut>>;
   attribution: Awaited<ReturnType<typeof benchAttribution>>;
+  verify: Awaited<ReturnType<typeof benchVerify>>;
   goals: Array<{ goal: string; value: string; ok: boolean }>;
 }): string {
   return [
@@ -171,10 +177,26 @@ function render(f: {
       f.attribution.map((a) => [a.run, a.changes, a.attributed, a.searchRequests, a.iscRequests]),
     ),
     '',
+    renderVerify(f.verify),
+    '',
     '### Goals',
     table(
       ['goal', 'measured', ''],
       f.goals.map((g) => [g.goal, g.value, pass(g.ok)]),
+    ),
+  ].join('\n');
+}
+
+/** The verify benchmark's section (also printed alone by `npx tsx local/bench/verify-only.ts`). */
+export function renderVerify(v: Awaited<ReturnType<typeof benchVerify>>): string {
+  return [
+    `### Verify: ${v.snapshots} snapshots of ${v.integrations} integrations (${v.versions} versions, ${v.journalEntries} journal entries, ${v.anchors} anchors in the local anchor file), DynamoDB Local, median of 3`,
+    table(
+      ['check', 'wall time'],
+      [
+        ['table only (chains, versions re-hashed, journal and items)', ms(v.tableOnlyMs)],
+        ['the same and every anchor compared', ms(v.withAnchorsMs)],
+      ],
     ),
   ].join('\n');
 }

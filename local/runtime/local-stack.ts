@@ -65,7 +65,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const emulatorUrl = await emulator.start();
   let workspace: Workspace;
   try {
-    workspace = await openWorkspace(options.dataDir, { create: true, onEvent: (event) => log(formatEvent(event)) });
+    workspace = await openWorkspace(options.dataDir, { create: true, ownStore: true, onEvent: (event) => log(formatEvent(event)) });
   } catch (error) {
     await emulator.stop();
     throw error;
@@ -95,6 +95,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     secrets: ws.secrets,
     notifier: ws.notifier,
     clock: systemClock,
+    anchors: ws.anchors,
     get settings() {
       return ws.settings;
     },

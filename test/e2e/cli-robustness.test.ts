@@ -115,11 +115,13 @@ describe('CLI robustness', () => {
     expect(unknownOption.code).toBe(2);
   });
 
-  it('leaves no DynamoDB Local behind when a one-shot command gets SIGINT', async () => {
-    // Prepare: a slow ISC keeps the snapshot busy while its own DynamoDB Local runs (no shared endpoint here).
+  it('leaves no DynamoDB Local behind when a one-shot command gets SIGINT: its store stops after its idle time', async () => {
+    // Prepare: a slow ISC keeps the snapshot busy while the data directory's background store serves it (no shared
+    // endpoint here). The store is not the command's child but a process of its own, so that the next command finds
+    // it warm; "no orphan" therefore means it stops by itself once idle, and the command never holds a JVM.
     const { emulator: slow, url: slowUrl } = await startEmulator({ integrations: 2, latencyMs: 20_000 });
     const dataDir = mkdtempSync(join(tmpdir(), 'sdim-guard-sigint-'));
-    const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
+    const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', SDIM_GUARD_STORE_IDLE_SECONDS: '3' };
     delete env.SDIM_GUARD_DYNAMODB_ENDPOINT;
     const child = spawn(
       process.execPath,
@@ -139,27 +141,29 @@ describe('CLI robustness', () => {
       ],
       { env, stdio: 'ignore' },
     );
+    let store: { pid: number; javaPid: number } | undefined;
     try {
-      let java: { pid: number; cmd: string } | undefined;
-      for (let i = 0; i < 300 && !java; i++) {
-        await sleep(100);
-        java = childrenOf(child.pid as number).find((c) => /java/.test(c.cmd));
-      }
-      expect(java).toBeDefined();
       // Wait until the snapshot is waiting on ISC (the slow listing was requested).
-      for (let i = 0; i < 300 && slow.requests.length === 0; i++) await sleep(100);
+      for (let i = 0; i < 900 && slow.requests.length === 0; i++) await sleep(100);
+      expect(slow.requests.length).toBeGreaterThan(0);
+      store = JSON.parse(readFileSync(join(dataDir, 'store.json'), 'utf8')) as { pid: number; javaPid: number };
+      expect(alive(store.javaPid)).toBe(true);
+      expect(childrenOf(child.pid as number).filter((c) => /java/.test(c.cmd))).toEqual([]);
       // Act
       child.kill('SIGINT');
       const code = await exitOf(child);
       // Assess
       expect(code).toBe(130);
-      for (let i = 0; i < 50 && alive(java?.pid as number); i++) await sleep(100);
-      expect(alive(java?.pid as number)).toBe(false);
+      for (let i = 0; i < 600 && (alive(store.javaPid) || alive(store.pid)); i++) await sleep(100);
+      expect(alive(store.javaPid)).toBe(false);
+      expect(alive(store.pid)).toBe(false);
+      expect(existsSync(join(dataDir, 'store.json'))).toBe(false);
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
+      if (store && alive(store.pid)) process.kill(store.pid, 'SIGTERM');
       await slow.stop();
     }
-  }, 60_000);
+  }, 120_000);
 
   it('the emulator answers a malformed percent-escape with 400, not 500', async () => {
     const token = await tokenFor(url);

@@ -55,8 +55,15 @@ describe('terminal outcomes of a change', () => {
 
     // A retry is a new request, linked to the old one, pending approval.
     const retry = await json<{ id: string; status: string; reason: string; requester: string }>('retry', request.id, '--as', 'carol');
-    expect(retry).toMatchObject({ status: 'pending', requester: 'carol', reason: `retry of ${request.id}: CHG-9` });
+    expect(retry).toMatchObject({ status: 'pending', requester: 'carol', reason: `retry of ${request.id}: CHG-9`, retryOf: request.id });
     expect(retry.id).not.toBe(request.id);
+    // The link is a field: in the list, and both ways in show.
+    const listed = await json<Array<{ id: string; retryOf?: string }>>('requests');
+    expect(listed.find((r) => r.id === retry.id)?.retryOf).toBe(request.id);
+    expect(listed.find((r) => r.id === request.id)?.retryOf).toBeUndefined();
+    expect((await cli('show', retry.id)).stdout).toMatch(new RegExp(`\\n  retry of ${request.id}\\n`));
+    expect((await cli('show', request.id)).stdout).toMatch(new RegExp(`\\n  retried by ${retry.id}\\n`));
+    expect(await json<{ retriedBy: string[] }>('show', request.id)).toMatchObject({ retriedBy: [retry.id] });
     const self = await cli('approve', retry.id, '--as', 'carol');
     expect(self.code).toBe(1);
     await json('approve', retry.id, '--as', 'dave');

@@ -165,6 +165,7 @@ describe.each([22, 24])('the deployed bundles on Node.js %i under aws-lambda-ric
       DEAD_LETTER_QUEUE_URL: queueUrl('dead-letters.fifo'),
       FINGERPRINT_KEY_SECRET_ARN: FINGERPRINT_SECRET,
       REQUEST_SECRET_KMS_KEY: `arn:aws:kms:${REGION}:${ACCOUNT}:key/0000`,
+      ANCHOR_BUCKET: 'sdim-guard-anchors',
     };
     for (const kind of Object.keys(bundles) as FunctionKind[]) {
       const fn = bundles[kind];
@@ -221,6 +222,16 @@ describe.each([22, 24])('the deployed bundles on Node.js %i under aws-lambda-ric
     const metrics = metricDocuments(sandboxes.snapshot.lines);
     expect(metrics.filter((m) => m.Tenant === 'acme' && m.SnapshotSucceeded === 1)).toHaveLength(2);
     expect(metrics).toContainEqual(expect.objectContaining({ Changes: 1, UnexpectedChanges: 1 }));
+    // Each committed head is anchored outside the table: one new object per snapshot, never an overwrite.
+    expect(aws.callsOf('s3', 'PutObject').map((c) => [c.input.Bucket, c.input.Key, c.input.IfNoneMatch])).toEqual([
+      ['sdim-guard-anchors', 'anchors/acme/0000000001.json', '*'],
+      ['sdim-guard-anchors', 'anchors/acme/0000000002.json', '*'],
+    ]);
+    expect(JSON.parse(aws.objects.get('sdim-guard-anchors/anchors/acme/0000000002.json') as string)).toMatchObject({
+      tenant: 'acme',
+      seq: 2,
+    });
+    expect(metrics.filter((m) => m.AnchorFailed !== undefined)).toEqual([]);
   });
 
   let queued: Record<string, unknown> | undefined;

@@ -38,9 +38,13 @@ export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?:
 }
 
 /** Starts a long-running `sdim-guard …` and resolves with the first stdout line that matches. */
-export function startCli(args: string[], ready: RegExp): Promise<{ child: ChildProcess; line: string; output: () => string }> {
+export function startCli(
+  args: string[],
+  ready: RegExp,
+  options: { env?: NodeJS.ProcessEnv } = {},
+): Promise<{ child: ChildProcess; line: string; output: () => string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, NO_COLOR: '1' } });
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...(options.env ?? process.env), NO_COLOR: '1' } });
     let stdout = '';
     let stderr = '';
     const timer = setTimeout(() => reject(new Error(`no line matching ${ready} in time:\n${stdout}\n${stderr}`)), 90_000);

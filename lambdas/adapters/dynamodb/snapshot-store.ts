@@ -356,6 +356,35 @@ export class DynamoSnapshotStore implements SnapshotStore, AppliedChangeLedger {
     return out;
   }
 
+  async uncommittedVersions(tenant: string): Promise<Array<{ key: ResourceKey; seq: number; snapshotId: string; reason: string }>> {
+    const pk = tenantPk(tenant);
+    const [records, snapshots, heads, drifts] = await Promise.all([
+      this.queryAll({ pk, prefix: 'S#' }),
+      this.listSnapshots(tenant),
+      this.queryAll({ pk, prefix: 'H#' }),
+      this.queryAll({ pk, prefix: 'D#' }),
+    ]);
+    const bySeq = new Map(records.map((r) => [r.seq as number, r]));
+    const keys = new Set([...snapshots.flatMap((s) => s.changes.map((c) => c.key)), ...[...heads, ...drifts].map((i) => i.key as string)]);
+    const out: Array<{ key: ResourceKey; seq: number; snapshotId: string; reason: string }> = [];
+    for (const key of [...keys].sort()) {
+      const items = await this.queryAll(
+        { pk: resourcePk(tenant, key), prefix: 'V#' },
+        undefined,
+        '#key, seq, snapshotId, #kind, id, #name, #change, contentHash, takenAt, modified',
+      );
+      for (const item of items) {
+        const seq = item.seq as number;
+        const record = bySeq.get(seq);
+        const snapshotId = String(item.snapshotId);
+        if (!record) out.push({ key, seq, snapshotId, reason: `version ${seq} of ${key} has no snapshot record #${seq}` });
+        else if (record.state === 'committed' && record.snapshotId !== item.snapshotId)
+          out.push({ key, seq, snapshotId, reason: `version ${seq} of ${key} was not written by the run that committed snapshot #${seq}` });
+      }
+    }
+    return out.sort((a, b) => a.seq - b.seq || (a.key < b.key ? -1 : 1));
+  }
+
   // ---- items ----
 
   private versionItems(
