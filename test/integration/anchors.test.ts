@@ -248,6 +248,30 @@ describe('verify against the anchors outside the table', () => {
     });
   });
 
+  it('leftovers of a run that died holding its claim are no insertion once the next run took the claim over', async () => {
+    // A large snapshot #5 claimed its seq, wrote a version and died; its claim goes stale.
+    const dead = randomUUID();
+    const claimedAt = new Date(now().getTime() - 20 * MINUTE).toISOString();
+    await put({ pk: 'T#acme', sk: `S#${pad(5)}`, state: 'pending', snapshotId: dead, claimedAt });
+    const version = await get(`R#acme#integration:${drifted}`, `V#${pad(2)}`);
+    await put({ ...version, sk: `V#${pad(5)}`, seq: 5, snapshotId: dead });
+    // In flight (or dead, not taken over yet): not reported.
+    expect((await verdict()).firstBroken).toBeUndefined();
+    h.advance(MINUTE);
+    const next = await h.snapshot();
+    expect(next.seq).toBe(5);
+    expect((await get('T#acme', `S#${pad(5)}`)).supersedes).toEqual([dead]);
+    expect(await verdict()).toMatchObject({ ok: true, chainHead: { seq: 5 } });
+    // Without that record of the takeover, the same item is a version no committed snapshot wrote.
+    await db().send(
+      new UpdateCommand({ TableName: table(), Key: { pk: 'T#acme', sk: `S#${pad(5)}` }, UpdateExpression: 'REMOVE supersedes' }),
+    );
+    expect((await verdict()).firstBroken).toMatchObject({
+      seq: 5,
+      reason: expect.stringMatching(/not written by the run that committed snapshot #5/),
+    });
+  });
+
   it.each([
     ['a deleted drift item', async (drift: string) => del('T#acme', `D#integration:${drift}`)],
     [
