@@ -248,7 +248,7 @@ describe('the approval API resource policy', () => {
   });
 
   it('keeps cdk-nag clean with route denies and extra callers', () => {
-    const { app } = synth({ access, apiCallers: { accounts: ['444455556666'] } });
+    const { app } = synth({ access, apiCallers: { accounts: ['444455556666'], organizationId: 'o-abcdef1234' } });
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
     expect(() => app.synth()).not.toThrow();
   });
