@@ -209,8 +209,8 @@ export class ApprovalApi extends Construct {
   /**
    * The API's resource policy, from the access configuration the function enforces (one source, two gates): only the
    * deploying account's principals (and `apiCallers`) may invoke it at all, and each route is denied to every
-   * principal outside its lists (lambdas/domain/iam-patterns.ts). IAM cannot see session names: a listed role's
-   * every session passes this gate, and the function decides (docs/deploy.md section 9).
+   * principal outside its lists (lambdas/domain/iam-patterns.ts). aws:PrincipalArn names a role, not its session:
+   * every session of a listed role passes this gate, and the function decides (docs/deploy.md section 9).
    */
   private resourcePolicy(access: AccessConfig, callers: ApiCallers): PolicyDocument {
     const invoke = { actions: ['execute-api:Invoke'], resources: ['execute-api:/*'] };
