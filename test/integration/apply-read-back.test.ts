@@ -37,7 +37,7 @@ describe('the write answer as the read-back of an apply', () => {
     const wrapped = Object.create(isc) as typeof isc;
     wrapped.patchIntegration = async (...args: Parameters<typeof isc.patchIntegration>) =>
       answer(await isc.patchIntegration(...args)) as Awaited<ReturnType<typeof isc.patchIntegration>>;
-    h.applyDeps.tenantFor = async () => ({ isc: wrapped, normalise: h.tenantContext.normalise });
+    Object.assign(h.applyDeps, { tenantFor: async () => ({ isc: wrapped, normalise: h.tenantContext.normalise }) });
   };
   const callsFor = (method: string) => h.emulator.requests.filter((r) => r.method === method && r.path.endsWith(`/${id}`)).length;
 
