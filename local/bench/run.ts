@@ -239,7 +239,7 @@ function render(f: {
         [
           ['the background store of the previous command is reused (median of 3)', ms(c.warmMs)],
           ['no store running: a JVM starts, class-data archive mapped (median of 3)', ms(c.coldMs)],
-          ['first command ever: a JVM starts and records the archive', ms(c.firstEverMs)],
+          ['first command ever: the baseline (every item written) while a JVM starts and records the archive', ms(c.firstEverMs)],
           ['of which Node.js and the CLI modules (`sdim-guard --help`)', ms(c.cliStartMs)],
         ],
       ),
