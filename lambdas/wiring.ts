@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { NormaliseOptions } from './domain/normalise';
 import { HttpIscClient, type HttpIscClientOptions } from './isc/client';
+import type { AnchorStore } from './ports/anchors';
 import type { Clock } from './ports/clock';
 import type { Notifier } from './ports/notifier';
 import type { SecretsPort } from './ports/secrets';
@@ -26,6 +27,8 @@ export interface SnapshotWiring {
   readonly clock: Clock;
   readonly settings: GuardSettings;
   readonly clientOptions?: Partial<HttpIscClientOptions>;
+  /** Where chain heads are anchored after each commit (S3 Object Lock, or the local anchor file). */
+  readonly anchors?: AnchorStore;
 }
 
 /** The same composition in Lambda, in the local runtime and in the CLI: only the adapters passed in differ. */
@@ -46,6 +49,7 @@ export async function snapshotDeps(tenant: TenantConfig, wiring: SnapshotWiring)
     severityRules,
     ignoreReferenceNames: wiring.settings.ignoreReferenceNames,
     apiVersion: tenant.apiVersion,
+    ...(wiring.anchors ? { anchors: wiring.anchors } : {}),
     ...(tenant.repointedFrom && tenant.repointedAt
       ? { repoint: { from: tenant.repointedFrom, to: tenant.url, at: tenant.repointedAt } }
       : {}),

@@ -209,8 +209,8 @@ export class ApprovalApi extends Construct {
   /**
    * The API's resource policy, from the access configuration the function enforces (one source, two gates): only the
    * deploying account's principals (and `apiCallers`) may invoke it at all, and each route is denied to every
-   * principal outside its lists (lambdas/domain/iam-patterns.ts). IAM cannot see session names: a listed role's
-   * every session passes this gate, and the function decides (docs/deploy.md section 9).
+   * principal outside its lists (lambdas/domain/iam-patterns.ts). aws:PrincipalArn names a role, not its session:
+   * every session of a listed role passes this gate, and the function decides (docs/deploy.md section 9).
    */
   private resourcePolicy(access: AccessConfig, callers: ApiCallers): PolicyDocument {
     const invoke = { actions: ['execute-api:Invoke'], resources: ['execute-api:/*'] };
@@ -229,6 +229,8 @@ export class ApprovalApi extends Construct {
           ]
         : []),
     ];
+    // Routes with the same callers share one statement: the policy stays under API Gateway's 8 KB for longer lists.
+    const denied = new Map<string, { allow: readonly string[]; resources: string[] }>();
     for (const rule of gateRules(access)) {
       const route = `${rule.gate.method} ${rule.gate.path}`;
       for (const reason of rule.unconvertible)
@@ -238,15 +240,21 @@ export class ApprovalApi extends Construct {
         );
       for (const note of rule.notes) Annotations.of(this).addWarningV2('sdim-guard:access-pattern-matches-nobody', `${route}: ${note}`);
       if (rule.allow === 'anyone') continue;
+      const key = JSON.stringify(rule.allow);
+      const group = denied.get(key) ?? { allow: rule.allow, resources: [] };
+      group.resources.push(`execute-api:/*/${rule.gate.method}${rule.gate.path}`);
+      denied.set(key, group);
+    }
+    for (const [i, { allow, resources }] of [...denied.values()].entries()) {
       statements.push(
         new PolicyStatement({
-          sid: `OnlyListedCallers${rule.gate.method}${rule.gate.path.replace(/[^A-Za-z]/g, '')}`,
+          sid: `OnlyListedCallers${i + 1}`,
           effect: Effect.DENY,
           principals: [new AnyPrincipal()],
           actions: ['execute-api:Invoke'],
-          resources: [`execute-api:/*/${rule.gate.method}${rule.gate.path}`],
-          // No pattern left (every one matches no caller): the route is denied to everyone, as the function denies it.
-          ...(rule.allow.length > 0 ? { conditions: { ArnNotLike: { 'aws:PrincipalArn': [...rule.allow] } } } : {}),
+          resources,
+          // No pattern left (every one matches no caller): the routes are denied to everyone, as the function denies them.
+          ...(allow.length > 0 ? { conditions: { ArnNotLike: { 'aws:PrincipalArn': [...allow] } } } : {}),
         }),
       );
     }

@@ -9,6 +9,7 @@ import { Alerts } from './alerts';
 import { type ApiCallers, type ApiGatewayLogsRole, ApprovalApi } from './approval-api';
 import { ChangeQueue } from './change-queue';
 import { ChatDelivery, type SlackChannel, type TeamsChannel } from './chat';
+import { HistoryAnchors } from './history-anchors';
 import { acknowledge, arnToken } from './nag';
 import { SnapshotSchedule } from './snapshot-schedule';
 import { GuardStore } from './store';
@@ -36,6 +37,8 @@ export interface SdimGuardStackProps extends StackProps {
   readonly apiCallers?: ApiCallers;
   /** Secret key patterns and severity rules, as lambdas/settings.ts parses them. @default the built-in defaults */
   readonly settings?: Record<string, unknown>;
+  /** Days each history anchor is locked (S3 Object Lock, compliance mode; 1–3650). @default 365 */
+  readonly anchorRetentionDays?: number;
 }
 
 /** Composes one construct per capability; every guardrail lives in the construct that owns the resource. */
@@ -49,6 +52,7 @@ export class SdimGuardStack extends Stack {
   readonly snapshots: SnapshotSchedule;
   readonly changes: ChangeQueue;
   readonly approvals: ApprovalApi;
+  readonly anchors: HistoryAnchors;
 
   constructor(scope: Construct, id: string, props: SdimGuardStackProps) {
     super(scope, id, props);
@@ -73,6 +77,12 @@ export class SdimGuardStack extends Stack {
       shards: this.shards,
       intervalMinutes: props.scheduleMinutes,
     });
+    // Chain heads outside the table: written after each snapshot, read only by the verify route.
+    this.anchors = new HistoryAnchors(this, 'Anchors', {
+      retentionDays: props.anchorRetentionDays,
+      intervalMinutes: props.scheduleMinutes,
+    });
+    this.anchors.bindWriter(this.snapshots.function);
     this.changes = new ChangeQueue(this, 'Changes', { ...shared, alerts: this.alerts });
     this.approvals = new ApprovalApi(this, 'Approvals', {
       ...shared,
@@ -82,8 +92,15 @@ export class SdimGuardStack extends Stack {
       access,
       apiCallers: props.apiCallers,
     });
+    this.anchors.bindReader(this.approvals.function);
 
-    const alarms = [...this.snapshots.alarms, ...this.changes.alarms, ...this.approvals.alarms, ...this.alerts.alarms];
+    const alarms = [
+      ...this.snapshots.alarms,
+      ...this.changes.alarms,
+      ...this.approvals.alarms,
+      ...this.alerts.alarms,
+      ...this.anchors.alarms,
+    ];
     for (const alarm of alarms) alarm.addAlarmAction(new SnsAction(this.alerts.topic));
     this.dashboard(props.scheduleMinutes ?? 15);
     this.acknowledgeFindings();
@@ -92,6 +109,7 @@ export class SdimGuardStack extends Stack {
     new CfnOutput(this, 'AlertTopicArn', { value: this.alerts.topic.topicArn });
     new CfnOutput(this, 'EventBusName', { value: this.alerts.bus.eventBusName });
     new CfnOutput(this, 'TableName', { value: this.store.table.tableName });
+    new CfnOutput(this, 'AnchorBucketName', { value: this.anchors.bucket.bucketName });
     // One output, not one per tenant: CloudFormation allows 200 outputs, and the names are predictable.
     new CfnOutput(this, 'TenantSecretNames', {
       value: `${this.credentials.secretNameOf('<tenant>')} (tenants without secretArn)`,

@@ -9,6 +9,7 @@ import { type AccessConfig, parseAccessConfig } from '../lambdas/domain/identity
 import { systemClock } from '../lambdas/ports/clock';
 import type { GuardEvent } from '../lambdas/ports/notifier';
 import { type GuardSettings, parseSettings } from '../lambdas/settings';
+import { LocalAnchorFile } from './anchor-file';
 import { type DynamoDbLocal, ensureTable } from './dynamodb-local';
 import { LocalNotifier } from './local-notifier';
 import { LocalSecretsFile, signature } from './secrets-file';
@@ -41,6 +42,8 @@ export interface Workspace {
   readonly tenants: DynamoTenantDirectory;
   readonly secrets: LocalSecretsFile;
   readonly notifier: LocalNotifier;
+  /** `<dataDir>/anchors/<tenant>.jsonl`: each committed chain head, appended (the local stand-in for S3 Object Lock). */
+  readonly anchors: LocalAnchorFile;
   /** `<dataDir>/settings.json`, re-read when it changed since the last look. */
   readonly settings: GuardSettings;
   /** `<dataDir>/access.json` (re-read when it changed): proposers, approvers, people (the identity model); absent = the defaults. */
@@ -135,6 +138,7 @@ export async function openWorkspace(
     tenants: new DynamoTenantDirectory(db, tableName),
     secrets,
     notifier: new LocalNotifier(eventsFile, options.onEvent),
+    anchors: new LocalAnchorFile(join(dataDir, 'anchors')),
     get settings() {
       return settings();
     },

@@ -71,7 +71,9 @@ export class RemoteApprovalApi {
   async call(method: 'GET' | 'POST', path: string, body?: unknown, query: Record<string, string | undefined> = {}): Promise<unknown> {
     const { status, body: parsed } = await this.send(method, path, body, query);
     if (status >= 200 && status < 300) return parsed;
-    const message = (parsed as { message?: string } | undefined)?.message ?? `HTTP ${status}`;
+    // The function answers {message}; API Gateway refuses an IAM-level deny (the resource policy) with {Message}.
+    const { message: lower, Message: upper } = (parsed ?? {}) as { message?: string; Message?: string };
+    const message = lower ?? upper ?? `HTTP ${status}`;
     // 400: the request is malformed (exit 2); other 4xx: refused (exit 1); 5xx: the service failed (exit 1).
     if (status === 400) throw new UsageError(`the approval API refused it (${status}): ${message}`);
     if (status > 400 && status < 500) throw new Refusal(`the approval API refused it (${status}): ${message}`);

@@ -97,6 +97,7 @@ export function registerSnapshotCommand(program: Command): void {
           clock: systemClock,
           settings: ws.settings,
           clientOptions: { retry: { maxAttempts: 4 }, fetch: counting },
+          anchors: ws.anchors,
         });
         if (moving) {
           // The new ISC must answer before the move is registered; then it is registered before the snapshot, so a

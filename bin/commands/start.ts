@@ -89,7 +89,10 @@ export function registerBenchCommand(program: Command): void {
     .option('--json', 'print the figures as JSON')
     .option('--quick', 'smaller sizes for a quick look')
     .option('--update-docs', 'rewrite docs/performance.md with the figures')
-    .option('--only <parts>', 'comma-separated: fetch, detection, cold-start, store, apply, scale-out, attribution, end-to-end, cli')
+    .option(
+      '--only <parts>',
+      'comma-separated: fetch, detection, cold-start, store, apply, scale-out, attribution, verify, end-to-end, cli',
+    )
     .action(async (flags: { json?: boolean; quick?: boolean; updateDocs?: boolean; only?: string }) => {
       // Loaded on demand: the benchmarks pull in esbuild and the official SDK, which no other command needs.
       const { BENCH_PARTS, runBench } = require('../../local/bench/run') as typeof import('../../local/bench/run');

@@ -539,6 +539,26 @@ function VersionCompare({ tenant, resource }: { tenant: string; resource: string
   );
 }
 
+/** What the anchors outside the table said: compared, not configured, or records waiting for their anchor. */
+function AnchorNote({ verdict }: { verdict: Verdict }) {
+  const a = verdict.anchors;
+  if (!a)
+    return <p class="notice">Anchors: not checked (no anchor store configured), so a rewritten or truncated table could go unseen.</p>;
+  return (
+    <>
+      <p class="notice">
+        Anchors: {a.anchorsChecked} in {a.source}
+        {a.lastAnchor ? `, the last at snapshot #${a.lastAnchor.seq} and journal entry #${a.lastAnchor.journalSeq}` : ', none yet'}.
+      </p>
+      {a.warnings.map((w) => (
+        <p key={w} class="notice">
+          Warning: {w}
+        </p>
+      ))}
+    </>
+  );
+}
+
 function HistoryPage({ tenant }: { tenant: string }) {
   const timeline = usePolled(() => api<TimelineEntry[]>('GET', `/tenants/${encodeURIComponent(tenant)}/history`), [tenant]);
   const resources = usePolled(() => api<IntegrationRow[]>('GET', `/tenants/${encodeURIComponent(tenant)}/integrations`), [tenant], false);
@@ -570,14 +590,15 @@ function HistoryPage({ tenant }: { tenant: string }) {
             (verdict.ok ? (
               <p class="notice ok">
                 Verified at {when(verdict.checkedAt)}: {verdict.snapshotsChecked} snapshots and {verdict.versionsChecked} versions, every
-                hash recomputed, no broken link.
+                hash recomputed, no broken link; {verdict.journalEntriesChecked} journal entries and {verdict.recordsChecked}{' '}
+                drift/ledger/request items checked.
               </p>
             ) : (
               <p class="notice error">
-                Broken at snapshot #{verdict.firstBroken?.seq}: {verdict.firstBroken?.reason} ({verdict.snapshotsChecked} snapshots checked
-                before it).
+                Broken at {verdict.message ?? `snapshot #${verdict.firstBroken?.seq}: ${verdict.firstBroken?.reason}`}
               </p>
             ))}
+          {verdict && <AnchorNote verdict={verdict} />}
         </div>
         <ErrorBox error={verifyError} />
       </div>

@@ -103,7 +103,20 @@ export interface Verdict {
   ok: boolean;
   snapshotsChecked: number;
   versionsChecked: number;
-  firstBroken?: { seq: number; reason: string };
+  journalEntriesChecked: number;
+  recordsChecked: number;
+  /** Where the break is: a snapshot, a journal entry or guarded item, or the anchors outside the table. */
+  firstBroken?: { part: 'snapshots' | 'journal' | 'anchors'; seq?: number; journalSeq?: number; item?: string; reason: string };
+  /** The first break in one line (names a journal entry or item when the journal broke). */
+  message?: string;
+  anchors: {
+    ok: boolean;
+    source: string;
+    anchorsChecked: number;
+    lastAnchor?: { seq: number; anchoredAt: string; journalSeq: number };
+    unanchoredTail?: { records: number; fromSeq: number; toSeq: number; stale: boolean };
+    warnings: string[];
+  } | null;
   checkedAt: string;
 }
 

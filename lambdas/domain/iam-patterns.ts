@@ -8,8 +8,9 @@ import type { AccessConfig } from './identity';
  * session `arn:aws:sts::A:assumed-role/Role/session`, without the role's path. IAM's `aws:PrincipalArn` is the role
  * itself, path included: `arn:aws:iam::A:role/aws-reserved/sso.amazonaws.com/Role`. So:
  *
- * - `…:assumed-role/ROLE/SESSION` → `arn:…:iam::A:role/ROLE` and the same under any path (`role/<path>/ROLE`). The session
- *   part cannot be checked by IAM: the resource policy lets every session of the role through, the function decides.
+ * - `…:assumed-role/ROLE/SESSION` → `arn:…:iam::A:role/ROLE` and the same under any path (`role/<path>/ROLE`).
+ *   The session is not in aws:PrincipalArn (only in aws:userid, `<role id>:<session>`, unused here): the resource
+ *   policy lets every session of the role through, and the function decides.
  * - IAM users (`…:iam::A:user/…`) and the root user as written, users also under any path; federated users
  *   (`…:sts::A:federated-user/NAME`) as written: their `aws:PrincipalArn` is the same ARN.
  * - `*` (a pattern of stars only) matches everyone: the route gets no IAM-level deny.

@@ -17,6 +17,8 @@ export function approvalDepsFromEnvironment(): ApprovalApiDeps {
     history: new DynamoSnapshotStore(db, tableName),
     tenantFor: tenantResolver(tenants, fromEnvironment.secrets(), settings),
     maxAcceptanceDays: settings.maxAcceptanceDays,
+    anchors: fromEnvironment.anchors(),
+    snapshotIntervalMinutes: fromEnvironment.snapshotIntervalMinutes(),
   };
   return deps;
 }

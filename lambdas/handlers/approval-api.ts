@@ -4,6 +4,7 @@ import { STATUSES as ALL_STATUSES, RequestRefused, type RequestStatus } from '..
 import type { Route as AccessRoute } from '../domain/identity';
 import { scrubError } from '../domain/secrets';
 import { IscError } from '../isc/errors';
+import type { AnchorStore } from '../ports/anchors';
 import type { SnapshotStore } from '../ports/snapshot-store';
 import type { TenantDirectory } from '../ports/tenants';
 import {
@@ -36,6 +37,10 @@ export interface ApprovalApiDeps extends ChangeDeps {
   readonly tenantFor: (tenant: string) => Promise<Omit<TenantContext, 'tenant' | 'history'>>;
   /** The longest a drift acceptance may run (settings `maxAcceptanceDays`). @default 90 */
   readonly maxAcceptanceDays?: number;
+  /** The history anchors verify compares the table with (S3 Object Lock; locally the anchor file). */
+  readonly anchors?: AnchorStore;
+  /** Minutes between snapshots, for verify's unanchored-tail rule. @default 15 */
+  readonly snapshotIntervalMinutes?: number;
 }
 
 const STATUSES = new Set<RequestStatus>(ALL_STATUSES);

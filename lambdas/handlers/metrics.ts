@@ -41,7 +41,7 @@ export function emitMetrics(
  */
 export function snapshotMetrics(): middy.MiddlewareObj<
   { tenant?: string },
-  { changes: Array<{ classification: string }>; warnings?: Array<{ code: string }> }
+  { changes: Array<{ classification: string }>; warnings?: Array<{ code: string; message: string }>; anchor?: { status: string } }
 > {
   return {
     after: async (request) => {
@@ -51,6 +51,11 @@ export function snapshotMetrics(): middy.MiddlewareObj<
       // Once a day per tenant still on a deprecated ISC API version (the snapshot's own daily warning).
       const legacy = (request.response?.warnings ?? []).filter((w) => w.code === 'legacy-api-version').length;
       if (legacy > 0) emitMetrics({}, { LegacyApiVersion: legacy });
+      // The snapshot is committed but its head is not anchored outside the table: alarmed (lib/history-anchors.ts).
+      if (request.response?.anchor?.status === 'failed') {
+        for (const w of request.response.warnings ?? []) if (w.code === 'anchor-failed') console.error(w.message);
+        emitMetrics({}, { AnchorFailed: 1 });
+      }
     },
     onError: async () => {
       emitMetrics({}, { SnapshotFailed: 1 });

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import middy from '@middy/core';
 import { DynamoSnapshotStore } from '../adapters/dynamodb/snapshot-store';
+import type { AnchorStore } from '../ports/anchors';
 import { type Clock, systemClock } from '../ports/clock';
 import type { Notifier } from '../ports/notifier';
 import type { SecretsPort } from '../ports/secrets';
@@ -25,6 +26,8 @@ export interface SnapshotHandlerDeps {
   readonly notifier: Notifier;
   readonly clock: Clock;
   readonly settings: GuardSettings;
+  /** Where each committed head is anchored; in Lambda the history-anchors bucket (ANCHOR_BUCKET). */
+  readonly anchors?: AnchorStore;
 }
 
 /** The handler's core, called directly by tests and by the local runtime. */
@@ -63,6 +66,7 @@ function depsFromEnvironment(): SnapshotHandlerDeps {
       notifier: notifierFromEnvironment(),
       clock: systemClock,
       settings: fromEnvironment.settings(),
+      anchors: fromEnvironment.anchors(),
     };
   }
   return deps;

@@ -125,6 +125,12 @@ export interface SnapshotStore {
   getVersionContent(tenant: string, key: ResourceKey, version: number): Promise<JsonObject | undefined>;
   /** Every version with its stored document, for `verify` to re-hash. */
   versionsWithContent(tenant: string): Promise<Array<StoredVersion & { content: JsonObject | null }>>;
+  /**
+   * Version items (of every resource the history, heads or drift name) that no committed snapshot wrote: their
+   * `S#<seq>` record is missing, or was committed by another run. Readers ignore them; `verify` reports them.
+   * A version whose record is still a pending claim (a run in flight, or one that died) is not listed.
+   */
+  uncommittedVersions(tenant: string): Promise<Array<{ key: ResourceKey; seq: number; snapshotId: string; reason: string }>>;
 }
 
 /** Where the snapshot flow learns which changes were applied from approved requests (filled by the apply flow). */

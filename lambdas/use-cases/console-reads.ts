@@ -11,6 +11,7 @@ import type { Severity } from '../domain/severity';
 import { expectedAfter } from '../domain/targets';
 import { IscApiError } from '../isc/errors';
 import type { ServiceDeskIntegration, StatusCheckConfig } from '../isc/schemas';
+import type { AnchorStore } from '../ports/anchors';
 import type { Clock } from '../ports/clock';
 import type { IscClient } from '../ports/isc-client';
 import type { DriftRecord, SnapshotStore, StoredVersion } from '../ports/snapshot-store';
@@ -26,6 +27,10 @@ export interface ReadDeps {
   readonly tenantFor: (tenant: string) => Promise<{ isc: IscClient; normalise: NormaliseOptions }>;
   /** The longest an acceptance may run, in days (settings `maxAcceptanceDays`). @default 90 */
   readonly maxAcceptanceDays?: number;
+  /** Where chain heads are anchored outside the table; verify compares the table with them. */
+  readonly anchors?: AnchorStore;
+  /** Minutes between snapshots, for verify's unanchored-tail rule. @default 15 */
+  readonly snapshotIntervalMinutes?: number;
 }
 
 /** A day (2026-12-31) lasts to its end, UTC; an ISO time is taken as it is. Undefined when it is neither. */
@@ -343,7 +348,11 @@ export async function compareVersions(
 export async function verifyTenant(tenant: string, deps: ReadDeps): Promise<HistoryVerdict & { checkedAt: string }> {
   await requireKnownTenant(tenant, deps);
   const { normalise } = await deps.tenantFor(tenant);
-  const verdict = await verifyHistory(deps.history, tenant, { ignoreReferenceNames: normalise.ignoreReferenceNames });
+  const verdict = await verifyHistory(deps.history, tenant, {
+    ignoreReferenceNames: normalise.ignoreReferenceNames,
+    ...(deps.anchors ? { anchors: deps.anchors } : {}),
+    ...(deps.snapshotIntervalMinutes ? { intervalMinutes: deps.snapshotIntervalMinutes } : {}),
+  });
   return { ...verdict, checkedAt: deps.clock.now().toISOString() };
 }
 

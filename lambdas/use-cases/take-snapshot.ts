@@ -20,6 +20,7 @@ import type { Severity, SeverityRules } from '../domain/severity';
 import { type IscApiVersion, LEGACY_API_SUNSET, LEGACY_API_VERSIONS, SEARCH_PAGE_SIZE } from '../isc/client';
 import { IscApiError } from '../isc/errors';
 import type { ServiceDeskIntegration, StatusCheckConfig } from '../isc/schemas';
+import type { AnchorStore } from '../ports/anchors';
 import type { AuditEventSearch } from '../ports/audit-events';
 import type { Clock } from '../ports/clock';
 import type { IscClient } from '../ports/isc-client';
@@ -54,18 +55,36 @@ export interface SnapshotDeps {
   readonly auditEvents?: AuditEventSearch;
   /** How long after a change a later snapshot still looks for its (late) audit event. @default 24 h */
   readonly attributionLookbackMs?: number;
+  /**
+   * Write-once storage for chain heads: after the commit, the new head (and the journal head) is anchored there. A
+   * failed write never fails the committed snapshot: it is reported (result, warning event) and the next snapshot's
+   * anchor covers this record through the chain. Without it nothing is anchored.
+   */
+  readonly anchors?: AnchorStore;
 }
 
 export const DEFAULT_ATTRIBUTION_LOOKBACK_MS = 24 * 3_600_000;
 
 /** Something the operator must act on although the snapshot itself succeeded. */
-export interface SnapshotWarning {
-  readonly code: 'legacy-api-version';
-  readonly message: string;
-  readonly apiVersion: IscApiVersion;
-  /** The day the deprecated endpoints may stop answering (SailPoint: Q1 2029). */
-  readonly sunset: string;
-}
+export type SnapshotWarning =
+  | {
+      readonly code: 'legacy-api-version';
+      readonly message: string;
+      readonly apiVersion: IscApiVersion;
+      /** The day the deprecated endpoints may stop answering (SailPoint: Q1 2029). */
+      readonly sunset: string;
+    }
+  | {
+      /** The snapshot is committed but its head could not be anchored; the next snapshot's anchor covers it. */
+      readonly code: 'anchor-failed';
+      readonly message: string;
+      readonly seq: number;
+    };
+
+/** What became of the anchor of this snapshot's head. */
+export type AnchorOutcome =
+  | { readonly status: 'written' | 'already-present'; readonly seq: number; readonly journalSeq: number; readonly source: string }
+  | { readonly status: 'failed'; readonly seq: number; readonly error: string; readonly source: string };
 
 export interface SnapshotChangeView {
   readonly resource: { kind: string; id: string; name: string };
@@ -87,8 +106,10 @@ export interface SnapshotResult {
   readonly resources: number;
   readonly changes: SnapshotChangeView[];
   readonly alerts: { readonly sent: number; readonly pending: number };
-  /** Once per UTC day per tenant (its first snapshot of the day), e.g. a deprecated API version. */
+  /** Once per UTC day per tenant (its first snapshot of the day), e.g. a deprecated API version; or a failed anchor. */
   readonly warnings?: SnapshotWarning[];
+  /** Absent when no anchor store is configured. */
+  readonly anchor?: AnchorOutcome;
   readonly stats: {
     iscRequests: number;
     fetchMs: number;
@@ -284,7 +305,20 @@ export async function takeSnapshot(tenant: string, deps: SnapshotDeps): Promise<
     snapshotSeq: d.snapshotSeq,
     attribution: d.attribution as Attribution,
   }));
-  const warnings = dailyWarnings(deps.apiVersion ?? 'v1', state.latest?.takenAt, takenAt);
+  // After every journal write of this run (annotations included), so the anchored journal head covers them.
+  const anchor = deps.anchors ? await anchorHead(tenant, { seq, hash: record.hash, takenAt }, deps.anchors, deps) : undefined;
+  const warnings: SnapshotWarning[] = [
+    ...dailyWarnings(deps.apiVersion ?? 'v1', state.latest?.takenAt, takenAt),
+    ...(anchor?.status === 'failed'
+      ? [
+          {
+            code: 'anchor-failed' as const,
+            seq,
+            message: `snapshot #${seq} is committed but its head could not be anchored in ${anchor.source} (${anchor.error}); the next snapshot's anchor covers it`,
+          },
+        ]
+      : []),
+  ];
   await publishWarnings(tenant, seq, warnings, deps);
 
   return {
@@ -306,6 +340,7 @@ export async function takeSnapshot(tenant: string, deps: SnapshotDeps): Promise<
     alerts,
     ...(lateAttributions.length > 0 ? { lateAttributions } : {}),
     ...(warnings.length > 0 ? { warnings } : {}),
+    ...(anchor ? { anchor } : {}),
     stats: {
       iscRequests: deps.isc.requestCount() - requestsBefore,
       fetchMs,
@@ -447,6 +482,36 @@ export function dailyWarnings(apiVersion: IscApiVersion, previousTakenAt: string
       message: `ISC API ${apiVersion} is deprecated: SailPoint stops serving it in Q1 2029 (as early as ${LEGACY_API_SUNSET}). Set the tenant's apiVersion to v1 (/service-desk-integrations/v1).`,
     },
   ];
+}
+
+/**
+ * Anchors the chain head and the journal head outside the table. Never throws: the snapshot is committed, and losing
+ * it over an anchor would be worse than a late anchor (the next one vouches for every record before it).
+ */
+async function anchorHead(
+  tenant: string,
+  head: { seq: number; hash: string; takenAt: string },
+  anchors: AnchorStore,
+  deps: SnapshotDeps,
+): Promise<AnchorOutcome> {
+  try {
+    const journal = await deps.store.journal.head(tenant);
+    const status = await anchors.write({
+      tenant,
+      ...head,
+      journalSeq: journal.seq,
+      journalHash: journal.hash,
+      anchoredAt: deps.clock.now().toISOString(),
+    });
+    return { status, seq: head.seq, journalSeq: journal.seq, source: anchors.source };
+  } catch (error) {
+    return {
+      status: 'failed',
+      seq: head.seq,
+      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+      source: anchors.source,
+    };
+  }
 }
 
 /** Best effort: a warning that cannot be delivered today is repeated tomorrow; it never fails the snapshot. */

@@ -8,8 +8,20 @@ import { benchDetection } from './detection';
 import { benchFetch } from './fetch';
 import { benchCliSnapshot, benchEndToEnd, type CliFigure, type EndToEndFigure } from './local-product';
 import { benchApply, benchScaleOut, benchStore } from './store-and-apply';
+import { benchVerify } from './verify';
 
-export const BENCH_PARTS = ['fetch', 'detection', 'cold-start', 'store', 'apply', 'scale-out', 'attribution', 'end-to-end', 'cli'] as const;
+export const BENCH_PARTS = [
+  'fetch',
+  'detection',
+  'cold-start',
+  'store',
+  'apply',
+  'scale-out',
+  'attribution',
+  'verify',
+  'end-to-end',
+  'cli',
+] as const;
 export type BenchPart = (typeof BENCH_PARTS)[number];
 
 export interface BenchOptions {
@@ -52,8 +64,9 @@ export async function runBench(options: BenchOptions): Promise<{ goalsMet: boole
   let apply: Awaited<ReturnType<typeof benchApply>> | undefined;
   let scaleOut: Awaited<ReturnType<typeof benchScaleOut>> | undefined;
   let attribution: Awaited<ReturnType<typeof benchAttribution>> = [];
+  let verify: Awaited<ReturnType<typeof benchVerify>> | undefined;
   let endToEnd: EndToEndFigure | undefined;
-  if (want('store') || want('apply') || want('scale-out') || want('attribution') || want('end-to-end')) {
+  if (want('store') || want('apply') || want('scale-out') || want('attribution') || want('verify') || want('end-to-end')) {
     out('starting DynamoDB Local…');
     const ddb = await startDynamoDbLocal();
     try {
@@ -73,6 +86,10 @@ export async function runBench(options: BenchOptions): Promise<{ goalsMet: boole
       if (want('attribution')) {
         out('attribution: audit-event searches per snapshot…');
         attribution = await benchAttribution(ddb.endpoint, options.quick ? 300 : 1000);
+      }
+      if (want('verify')) {
+        out('verify: a history of snapshots checked against its anchors…');
+        verify = await benchVerify(ddb.endpoint, options.quick ? 200 : 1000);
       }
     } finally {
       await ddb.stop();
@@ -158,9 +175,12 @@ export async function runBench(options: BenchOptions): Promise<{ goalsMet: boole
           ok: attribution.reduce((n, a) => n + a.attributed, 0) === attribution.reduce((n, a) => n + a.changes, 0),
         }
       : undefined,
+    verify
+      ? { goal: `verify of ${verify.snapshots} anchored snapshots passes`, value: verify.ok ? 'passes' : 'FAILS', ok: verify.ok }
+      : undefined,
   ].filter((g): g is { goal: string; value: string; ok: boolean } => g !== undefined);
 
-  const figures = { machine: machine(), fetch, detection, coldStart, store, apply, scaleOut, attribution, endToEnd, cli, goals };
+  const figures = { machine: machine(), fetch, detection, coldStart, store, apply, scaleOut, attribution, verify, endToEnd, cli, goals };
   const report = render(figures);
   if (options.json) process.stdout.write(`${JSON.stringify(figures, null, 2)}\n`);
   else process.stdout.write(`${report}\n`);
@@ -191,6 +211,7 @@ function render(f: {
   apply?: Awaited<ReturnType<typeof benchApply>>;
   scaleOut?: Awaited<ReturnType<typeof benchScaleOut>>;
   attribution: Awaited<ReturnType<typeof benchAttribution>>;
+  verify?: Awaited<ReturnType<typeof benchVerify>>;
   endToEnd?: EndToEndFigure;
   cli?: CliFigure;
   goals: Array<{ goal: string; value: string; ok: boolean }>;
@@ -288,6 +309,7 @@ function render(f: {
         f.attribution.map((a) => [a.run, a.changes, a.attributed, a.searchRequests, a.iscRequests]),
       ),
     ]);
+  if (f.verify) sections.push([renderVerify(f.verify)]);
   sections.push([
     '### Goals',
     table(
@@ -296,6 +318,20 @@ function render(f: {
     ),
   ]);
   return sections.map((lines) => lines.join('\n')).join('\n\n');
+}
+
+/** The verify benchmark's section (also printed alone by `npx tsx local/bench/verify-only.ts`). */
+export function renderVerify(v: Awaited<ReturnType<typeof benchVerify>>): string {
+  return [
+    `### Verify: ${v.snapshots} snapshots of ${v.integrations} integrations (${v.versions} versions, ${v.journalEntries} journal entries, ${v.anchors} anchors in the local anchor file), DynamoDB Local, median of 3`,
+    table(
+      ['check', 'wall time'],
+      [
+        ['table only (chains, versions re-hashed, journal and items)', ms(v.tableOnlyMs)],
+        ['the same and every anchor compared', ms(v.withAnchorsMs)],
+      ],
+    ),
+  ].join('\n');
 }
 
 function docs(report: string): string {

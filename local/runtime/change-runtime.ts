@@ -111,6 +111,7 @@ export function localApprovalDeps(ws: Workspace, queue: ChangeQueue): ApprovalAp
     history: ws.store,
     tenantFor: tenantContexts(ws),
     maxAcceptanceDays: ws.settings.maxAcceptanceDays,
+    anchors: ws.anchors,
   };
 }
 

@@ -95,6 +95,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     secrets: ws.secrets,
     notifier: ws.notifier,
     clock: systemClock,
+    anchors: ws.anchors,
     get settings() {
       return ws.settings;
     },

@@ -112,6 +112,9 @@ describe('sdim-guard snapshot, history, diff, drift, accept, verify and export',
     const verify = await cli('verify', '--tenant', 'acme');
     expect(verify.code).toBe(0);
     expect(verify.stdout).toMatch(/OK: 2 snapshots and 14 versions of acme verified/);
+    // Each snapshot anchored its head in the workspace's append-only anchor file, and verify compared them.
+    const anchorFile = join(dataDir, 'anchors', 'acme.jsonl');
+    expect(verify.stdout).toContain(`2 anchors in ${anchorFile} (the last at snapshot #2 and journal entry #1,`);
 
     const csvFile = join(dataDir, 'evidence.csv');
     const exported = await cli('export', '--tenant', 'acme', '--format', 'csv', '--out', csvFile);
@@ -124,9 +127,34 @@ describe('sdim-guard snapshot, history, diff, drift, accept, verify and export',
     expect(csv.at(-1)).toMatch(
       new RegExp(`^2,.*,integration:${id},.*,modified,low,unexpected,.*,2,mallory,mallory,mallory \\(exact\\),.+,[0-9a-f]{32}$`),
     );
-    const evidence = await json<{ chain: { ok: boolean }; snapshots: unknown[] }>('export', '--tenant', 'acme', '--format', 'json');
+    const evidence = await json<{
+      chain: { ok: boolean };
+      snapshots: unknown[];
+      journal: Array<{ seq: number; type: string }>;
+      anchors: { source: string; evidence: Array<{ where: string; body: string }> };
+    }>('export', '--tenant', 'acme', '--format', 'json');
     expect(evidence.chain.ok).toBe(true);
     expect(evidence.snapshots).toHaveLength(2);
+    // What an auditor needs without sdim-guard (docs/audit-recipe.md): the journal and every anchor, byte for byte.
+    expect(evidence.journal.map((e) => [e.seq, e.type])).toEqual([
+      [1, 'drift-opened'],
+      [2, 'drift-accepted'],
+    ]);
+    expect(evidence.anchors.evidence).toEqual(
+      readFileSync(anchorFile, 'utf8')
+        .trim()
+        .split('\n')
+        .map((body, i) => ({ where: `${anchorFile} line ${i + 1}`, body })),
+    );
+
+    // Someone edits the first anchor line to match a rewritten table: verify fails and names where.
+    const lines = readFileSync(anchorFile, 'utf8');
+    const [line1 = '', ...rest] = lines.split('\n');
+    writeFileSync(anchorFile, [JSON.stringify({ ...JSON.parse(line1), hash: 'f'.repeat(64) }), ...rest].join('\n'));
+    const tampered = await cli('verify', '--tenant', 'acme');
+    expect(tampered.code).toBe(1);
+    expect(tampered.stdout).toMatch(/BROKEN at anchors: .*acme\.jsonl line 2 does not link to line 1/);
+    writeFileSync(anchorFile, lines);
 
     // Credentials sit in the secrets file, readable by its owner only, and nowhere in the store.
     const secretsFile = join(dataDir, 'secrets.json');

@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Page } from 'playwright-core';
 import { awsBackend, localBackend } from '../../console/backends';
 import { buildConsole } from '../../console/build';
@@ -299,6 +299,34 @@ describe('sdim-guard console in a browser', () => {
         Key: { pk: 'T#demo', sk: `S#${'2'.padStart(10, '0')}` },
         UpdateExpression: 'SET takenAt = :t',
         ExpressionAttributeValues: { ':t': takenAt },
+      }),
+    );
+    await page.getByRole('button', { name: 'Verify the hash chain' }).click();
+    await page.getByText(/no broken link/).waitFor();
+    await page.getByText(/Anchors: 3 in .*demo\.jsonl, the last at snapshot #3 and journal entry #\d+\./).waitFor();
+
+    // A journal entry edited (an approver renamed): the message names the journal entry, not a snapshot.
+    const entry = { pk: 'T#demo', sk: `J#${'1'.padStart(10, '0')}` };
+    const by = (await stack.workspace.db.send(new GetCommand({ TableName: table, Key: entry }))).Item?.by;
+    expect(typeof by).toBe('string');
+    await stack.workspace.db.send(
+      new UpdateCommand({
+        TableName: table,
+        Key: entry,
+        UpdateExpression: 'SET #by = :b',
+        ExpressionAttributeNames: { '#by': 'by' },
+        ExpressionAttributeValues: { ':b': 'mallory' },
+      }),
+    );
+    await page.getByRole('button', { name: 'Verify the hash chain' }).click();
+    await page.getByText(/Broken at journal entry #1: journal entry #1 was altered: its hash does not match its content/).waitFor();
+    await stack.workspace.db.send(
+      new UpdateCommand({
+        TableName: table,
+        Key: entry,
+        UpdateExpression: 'SET #by = :b',
+        ExpressionAttributeNames: { '#by': 'by' },
+        ExpressionAttributeValues: { ':b': by },
       }),
     );
     await page.getByRole('button', { name: 'Verify the hash chain' }).click();

@@ -4,7 +4,7 @@ import type { IRole } from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { type AccessConfig, DEFAULT_ACCESS, forbiddenReason, type Route } from '../../lambdas/domain/identity';
 import { SdimGuardStack, type SdimGuardStackProps } from '../../lib/sdim-guard-stack';
-import { isAllowed, type Json, resolveIntrinsics, type Statement } from '../support/iam-policy';
+import { apiResourcePolicy, isAllowed, type Json, resolveIntrinsics, type Statement } from '../support/iam-policy';
 
 // The two IAM gates this stack draws from its configuration: each function's table access (dynamodb:LeadingKeys),
 // and the approval API's resource policy (derived from the same access configuration the function enforces).
@@ -125,17 +125,7 @@ describe('table access per function (dynamodb:LeadingKeys)', () => {
   });
 });
 
-/** The approval API's resource policy, with the account filled in. */
-function resourcePolicy(template: Template): Statement[] {
-  const [api] = Object.values(template.findResources('AWS::ApiGateway::RestApi'));
-  return ((resolveIntrinsics(api?.Properties.Policy as Json, {}, PSEUDO) as unknown as { Statement: Statement[] }).Statement ?? []).map(
-    (s) => ({
-      ...s,
-      // API Gateway expands execute-api:/ to the API's own ARN.
-      Resource: [s.Resource].flat().map((r) => r.replace(/^execute-api:\//, `arn:aws:execute-api:eu-west-1:${ACCOUNT}:api1234/`)),
-    }),
-  );
-}
+const resourcePolicy = (template: Template) => apiResourcePolicy(template, { account: ACCOUNT, region: 'eu-west-1', apiId: 'api1234' });
 
 const invoke = (statements: Statement[], principalArn: string, method: string, path: string) =>
   isAllowed(
@@ -248,7 +238,7 @@ describe('the approval API resource policy', () => {
   });
 
   it('keeps cdk-nag clean with route denies and extra callers', () => {
-    const { app } = synth({ access, apiCallers: { accounts: ['444455556666'] } });
+    const { app } = synth({ access, apiCallers: { accounts: ['444455556666'], organizationId: 'o-abcdef1234' } });
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
     expect(() => app.synth()).not.toThrow();
   });

@@ -172,11 +172,12 @@ describe('SdimGuardStack', () => {
     });
   });
 
-  it('alarms on stale snapshots per tenant, every function error, throttles, the DLQs, API 5xx and conflicts, all to the topic', () => {
+  it('alarms on stale snapshots per tenant, every function error, throttles, the DLQs, API 5xx, conflicts and failed anchors, all to the topic', () => {
     const alarms = everywhere('AWS::CloudWatch::Alarm');
     const names = alarms.map((a) => a.Properties.MetricName).sort();
     expect(names).toEqual([
       '5XXError',
+      'AnchorFailed',
       'ApproximateNumberOfMessagesVisible',
       'ApproximateNumberOfMessagesVisible',
       'ChangeConflict',

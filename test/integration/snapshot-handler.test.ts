@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { ENV_KEY, ENV_SECRET } from '@aws-sdk/credential-provider-env';
@@ -18,6 +19,8 @@ import { startEmulator, TEST_CLIENT } from '../support/emulator';
 const secretsManager = mockClient(SecretsManagerClient);
 const sns = mockClient(SNSClient);
 const eventBridge = mockClient(EventBridgeClient);
+const s3 = mockClient(S3Client);
+const ANCHOR_BUCKET = 'sdim-guard-anchors';
 const FINGERPRINT_SECRET = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:sdim-guard/fingerprint-key';
 const TENANT_SECRET = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:sdim-guard/tenant/acme';
 
@@ -42,6 +45,7 @@ describe('the snapshot Lambda handler', () => {
     process.env.FINGERPRINT_KEY_SECRET_ARN = FINGERPRINT_SECRET;
     process.env.EVENT_BUS_NAME = 'sdim-guard-bus';
     process.env.TOPIC_ARN = 'arn:aws:sns:eu-west-1:111122223333:sdim-guard-alerts';
+    process.env.ANCHOR_BUCKET = ANCHOR_BUCKET;
     // The handler builds its DynamoDB client from the environment; point the SDK at DynamoDB Local.
     process.env.AWS_ENDPOINT_URL_DYNAMODB = process.env.SDIM_GUARD_TEST_DYNAMODB;
     // DynamoDB Local accepts any credentials; these are placeholders in the variables the SDK reads.
@@ -61,6 +65,8 @@ describe('the snapshot Lambda handler', () => {
     secretsManager.reset();
     sns.reset();
     eventBridge.reset();
+    s3.reset();
+    s3.on(PutObjectCommand).resolves({});
     secretsManager.on(GetSecretValueCommand, { SecretId: TENANT_SECRET }).resolves({ SecretString: JSON.stringify(TEST_CLIENT) });
     secretsManager.on(GetSecretValueCommand, { SecretId: FINGERPRINT_SECRET }).resolves({ SecretString: 'k'.repeat(64) });
     sns.on(PublishCommand).resolves({ MessageId: 'm1' });
@@ -112,6 +118,37 @@ describe('the snapshot Lambda handler', () => {
     );
     const emf = metrics[0]?._aws as { CloudWatchMetrics?: Array<{ Namespace: string }> } | undefined;
     expect(emf?.CloudWatchMetrics?.[0]?.Namespace).toBe('sdim-guard');
+  });
+
+  it('anchors each committed head in the anchor bucket, and a failed anchor write loses no snapshot', async () => {
+    // Prepare: S3 refuses the write
+    s3.on(PutObjectCommand).rejects(new Error('Access Denied'));
+    // Act
+    const unanchored = (await handler({ tenant: 'acme' }, {} as Context)) as unknown as { seq: number; anchor: Record<string, unknown> };
+    // Assess: committed, reported in the result, as a Snapshot Warning event and as the alarmed metric
+    expect(unanchored.anchor).toEqual({
+      status: 'failed',
+      seq: unanchored.seq,
+      error: 'Error: Access Denied',
+      source: `s3://${ANCHOR_BUCKET}/anchors/`,
+    });
+    const warning = eventBridge
+      .commandCalls(PutEventsCommand)
+      .map((c) => c.args[0].input.Entries?.[0])
+      .find((e) => e?.DetailType === 'Snapshot Warning');
+    expect(JSON.parse(warning?.Detail ?? '{}')).toMatchObject({ code: 'anchor-failed', seq: unanchored.seq });
+    expect(logged.map((line) => JSON.parse(line))).toEqual(expect.arrayContaining([expect.objectContaining({ AnchorFailed: 1 })]));
+    // The next snapshot anchors its head: one new object under anchors/acme/, never an overwrite
+    s3.on(PutObjectCommand).resolves({});
+    logged.length = 0;
+    const next = (await handler({ tenant: 'acme' }, {} as Context)) as unknown as { seq: number; anchor: Record<string, unknown> };
+    expect(next.anchor).toMatchObject({ status: 'written', seq: unanchored.seq + 1 });
+    expect(s3.commandCalls(PutObjectCommand).at(-1)?.args[0].input).toMatchObject({
+      Bucket: ANCHOR_BUCKET,
+      Key: `anchors/acme/${String(unanchored.seq + 1).padStart(10, '0')}.json`,
+      IfNoneMatch: '*',
+    });
+    expect(logged.map((line) => JSON.parse(line)).filter((m) => m.AnchorFailed !== undefined)).toEqual([]);
   });
 
   it('keeps an alert pending when SNS is down, and delivers it on the next run', async () => {

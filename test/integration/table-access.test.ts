@@ -318,6 +318,9 @@ describe('each function touches only the table items its grant names, and its gr
 
   it('records what each function really does (the flows above reach every kind of access the grants name)', () => {
     const kinds = (fn: Fn) => [...new Set(recorded[fn].flatMap(family))].sort();
+    console.log(
+      `table access recorded: ${(Object.keys(recorded) as Fn[]).map((fn) => `${fn} ${recorded[fn].length} accesses (transaction parts counted apart) in ${kinds(fn).length} kinds`).join(', ')}`,
+    );
     expect(kinds('snapshot')).toEqual([
       'BatchGetItem R#*',
       'BatchWriteItem R#*',

@@ -5,16 +5,19 @@ import { ENV_KEY, ENV_SECRET } from '@aws-sdk/credential-provider-env';
 import { DEPLOY_CONFIG_FILE, type DeployConfig } from '../../lambdas/deploy-config';
 import type { IscEmulator } from '../../local/emulator/server';
 import { AwsStandIn } from '../support/aws-stand-in';
-import { type BuiltFunction, buildFunctions, type FunctionKind } from '../support/cdk-bundles';
+import { BUNDLED_TABLE_ARN, type BuiltFunction, buildFunctions, type FunctionKind } from '../support/cdk-bundles';
 import { freshTable } from '../support/dynamodb';
 import { startEmulator, TEST_CLIENT } from '../support/emulator';
+import { isAllowed } from '../support/iam-policy';
 import { type InvocationResult, LambdaRuntimeApi } from '../support/lambda-runtime-api';
+import { recordingProxy, type TableAccess } from '../support/table-recorder';
 
 // The bundles exactly as CDK builds them for deployment, loaded by the real Lambda runtime interface client
 // (aws-lambda-ric from npm, its native client included) on the Node.js 22 and 24 binaries from npm, with the JSON log
 // format Lambda is configured with, invoked with the event shapes Lambda delivers. DynamoDB is DynamoDB Local, ISC
 // the emulator, Secrets Manager/SNS/EventBridge/SQS a local stand-in. What it proves: every function starts and
-// answers under the runtime, and every metric line reaches the log as a top-level EMF document CloudWatch extracts.
+// answers under the runtime, every metric line reaches the log as a top-level EMF document CloudWatch extracts, and
+// every DynamoDB request a bundle sends is one its function's synthesized IAM policy allows.
 
 const ACCOUNT = '111122223333';
 const REGION = 'eu-west-1';
@@ -141,6 +144,9 @@ describe.each([22, 24])('the deployed bundles on Node.js %i under aws-lambda-ric
   let table: Awaited<ReturnType<typeof freshTable>>;
   const aws = new AwsStandIn();
   const sandboxes = {} as Record<FunctionKind, LambdaSandbox>;
+  // Every DynamoDB request each bundle sends, through a recording proxy of its own in front of DynamoDB Local.
+  const tableAccess = { snapshot: [], apply: [], approval: [], sweeper: [] } as Record<FunctionKind, TableAccess[]>;
+  const proxies: Array<{ close: () => Promise<void> }> = [];
   const queueUrl = (name: string) => `${aws.url}/${ACCOUNT}/${name}`;
 
   beforeAll(async () => {
@@ -159,6 +165,7 @@ describe.each([22, 24])('the deployed bundles on Node.js %i under aws-lambda-ric
       DEAD_LETTER_QUEUE_URL: queueUrl('dead-letters.fifo'),
       FINGERPRINT_KEY_SECRET_ARN: FINGERPRINT_SECRET,
       REQUEST_SECRET_KMS_KEY: `arn:aws:kms:${REGION}:${ACCOUNT}:key/0000`,
+      ANCHOR_BUCKET: 'sdim-guard-anchors',
     };
     for (const kind of Object.keys(bundles) as FunctionKind[]) {
       const fn = bundles[kind];
@@ -177,16 +184,19 @@ describe.each([22, 24])('the deployed bundles on Node.js %i under aws-lambda-ric
         writeFileSync(configFile, JSON.stringify({ ...config, tenants: config.tenants.map((t) => ({ ...t, url })) }));
       }
       sandboxes[kind] = new LambdaSandbox(kind, fn);
+      const proxy = await recordingProxy(process.env.SDIM_GUARD_TEST_DYNAMODB as string, tableAccess[kind]);
+      proxies.push(proxy);
       await sandboxes[kind].start(nodeBinary(major), {
         ...environment,
         ...aws.environment(),
-        AWS_ENDPOINT_URL_DYNAMODB: process.env.SDIM_GUARD_TEST_DYNAMODB as string,
+        AWS_ENDPOINT_URL_DYNAMODB: proxy.url,
       });
     }
   });
 
   afterAll(async () => {
     await Promise.all(Object.values(sandboxes).map((s) => s.stop()));
+    await Promise.all(proxies.map((p) => p.close()));
     await aws.stop();
     await emulator.stop();
     await table.drop();
@@ -212,6 +222,16 @@ describe.each([22, 24])('the deployed bundles on Node.js %i under aws-lambda-ric
     const metrics = metricDocuments(sandboxes.snapshot.lines);
     expect(metrics.filter((m) => m.Tenant === 'acme' && m.SnapshotSucceeded === 1)).toHaveLength(2);
     expect(metrics).toContainEqual(expect.objectContaining({ Changes: 1, UnexpectedChanges: 1 }));
+    // Each committed head is anchored outside the table: one new object per snapshot, never an overwrite.
+    expect(aws.callsOf('s3', 'PutObject').map((c) => [c.input.Bucket, c.input.Key, c.input.IfNoneMatch])).toEqual([
+      ['sdim-guard-anchors', 'anchors/acme/0000000001.json', '*'],
+      ['sdim-guard-anchors', 'anchors/acme/0000000002.json', '*'],
+    ]);
+    expect(JSON.parse(aws.objects.get('sdim-guard-anchors/anchors/acme/0000000002.json') as string)).toMatchObject({
+      tenant: 'acme',
+      seq: 2,
+    });
+    expect(metrics.filter((m) => m.AnchorFailed !== undefined)).toEqual([]);
   });
 
   let queued: Record<string, unknown> | undefined;
@@ -248,6 +268,22 @@ describe.each([22, 24])('the deployed bundles on Node.js %i under aws-lambda-ric
   it('sweeps on a Scheduler event and records its counts as EMF', async () => {
     expect(await sandboxes.sweeper.invoke({})).toMatchObject({ expired: 0, requeued: 0 });
     expect(metricDocuments(sandboxes.sweeper.lines)).toContainEqual(expect.objectContaining({ RequestsExpired: 0, RequestsRequeued: 0 }));
+  });
+
+  it('sends DynamoDB only requests its function’s synthesized IAM policy allows (LeadingKeys), the snapshot none to a change request', () => {
+    for (const kind of Object.keys(tableAccess) as FunctionKind[]) {
+      expect([kind, tableAccess[kind].length > 0]).toEqual([kind, true]);
+      const refused = tableAccess[kind].filter(
+        (a) =>
+          !isAllowed(bundles[kind].statements, {
+            action: `dynamodb:${a.action}`,
+            resource: a.index ? `${BUNDLED_TABLE_ARN}/index/${a.index}` : BUNDLED_TABLE_ARN,
+            keys: { 'dynamodb:LeadingKeys': a.leadingKeys },
+          }),
+      );
+      expect([kind, refused]).toEqual([kind, []]);
+    }
+    expect(tableAccess.snapshot.filter((a) => a.index || a.leadingKeys.some((k) => k === 'CR' || k.startsWith('CR#')))).toEqual([]);
   });
 
   it('writes the functions’ own log lines as JSON records of the runtime', () => {

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 
 /** One call the stand-in answered: the service, the operation and its input as the SDK sent it. */
 export interface StandInCall {
-  readonly service: 'secretsmanager' | 'sns' | 'events' | 'sqs';
+  readonly service: 'secretsmanager' | 'sns' | 'events' | 'sqs' | 's3';
   readonly operation: string;
   readonly input: Record<string, unknown>;
 }
@@ -26,6 +26,8 @@ class AwsError extends Error {
 export class AwsStandIn {
   readonly calls: StandInCall[] = [];
   readonly secrets = new Map<string, string>();
+  /** S3 objects by `bucket/key` (PutObject only: the one S3 call a function makes in the tests). */
+  readonly objects = new Map<string, string>();
   private server?: Server;
   url = '';
 
@@ -52,6 +54,8 @@ export class AwsStandIn {
       AWS_ENDPOINT_URL_SNS: this.url,
       AWS_ENDPOINT_URL_EVENTBRIDGE: this.url,
       AWS_ENDPOINT_URL_SQS: this.url,
+      // An IP endpoint makes the S3 client use path-style requests: /<bucket>/<key>.
+      AWS_ENDPOINT_URL_S3: this.url,
     };
   }
 
@@ -64,6 +68,28 @@ export class AwsStandIn {
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks).toString('utf8');
     const target = String(req.headers['x-amz-target'] ?? '');
+    if (req.method === 'PUT') {
+      const path = decodeURIComponent(new URL(req.url ?? '/', this.url).pathname).slice(1);
+      const [Bucket = '', ...rest] = path.split('/');
+      const Key = rest.join('/');
+      this.calls.push({
+        service: 's3',
+        operation: 'PutObject',
+        input: { Bucket, Key, Body: body, IfNoneMatch: req.headers['if-none-match'] },
+      });
+      if (req.headers['if-none-match'] === '*' && this.objects.has(path)) {
+        res.statusCode = 412;
+        res.setHeader('content-type', 'application/xml');
+        res.end(
+          '<Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message></Error>',
+        );
+        return;
+      }
+      this.objects.set(path, body);
+      res.setHeader('ETag', `"${createHash('md5').update(body).digest('hex')}"`);
+      res.end();
+      return;
+    }
     try {
       if (target) {
         const [prefix, operation = ''] = target.split('.');

@@ -118,10 +118,39 @@ function applies(statement: Statement, request: RequestContext, resourcePolicy: 
   return true;
 }
 
-/** Allowed by these statements: no Deny applies and an Allow does. For resource policies, Principal is checked too. */
-export function isAllowed(statements: readonly Statement[], request: RequestContext, { resourcePolicy = false } = {}): boolean {
+/** The decision: an explicit Deny wins, else an Allow is needed. For resource policies, Principal is checked too. */
+export function decide(
+  statements: readonly Statement[],
+  request: RequestContext,
+  { resourcePolicy = false } = {},
+): 'allow' | 'explicit-deny' | 'implicit-deny' {
   const applying = statements.filter((s) => applies(s, request, resourcePolicy));
-  return !applying.some((s) => s.Effect === 'Deny') && applying.some((s) => s.Effect === 'Allow');
+  if (applying.some((s) => s.Effect === 'Deny')) return 'explicit-deny';
+  return applying.some((s) => s.Effect === 'Allow') ? 'allow' : 'implicit-deny';
+}
+
+export function isAllowed(statements: readonly Statement[], request: RequestContext, options: { resourcePolicy?: boolean } = {}): boolean {
+  return decide(statements, request, options) === 'allow';
+}
+
+/**
+ * The approval API's resource policy from a synthesized template, the account filled in and `execute-api:/` expanded
+ * to `arn:aws:execute-api:<region>:<account>:<apiId>/`, as API Gateway does.
+ */
+export function apiResourcePolicy(
+  template: { findResources(type: string): Record<string, Record<string, unknown>> },
+  where: { account: string; region: string; apiId: string },
+): Statement[] {
+  const [api] = Object.values(template.findResources('AWS::ApiGateway::RestApi'));
+  const pseudo = { 'AWS::Partition': 'aws', 'AWS::AccountId': where.account, 'AWS::Region': where.region };
+  const policy = (api?.Properties as { Policy?: Json } | undefined)?.Policy ?? {};
+  const document = resolveIntrinsics(policy, {}, pseudo) as unknown as { Statement?: Statement[] };
+  return (document.Statement ?? []).map((statement) => ({
+    ...statement,
+    Resource: [statement.Resource]
+      .flat()
+      .map((r) => r.replace(/^execute-api:\//, `arn:aws:execute-api:${where.region}:${where.account}:${where.apiId}/`)),
+  }));
 }
 
 /**

@@ -3,15 +3,20 @@ import type { AddressInfo } from 'node:net';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { decide, type Statement } from './iam-policy';
 
 /**
  * A stand-in for API Gateway's IAM authorization: verifies each request's SigV4 signature against known keys and
- * passes the signer's ARN to the handler as `requestContext.identity.userArn`, as the real one does.
+ * passes the signer's ARN to the handler as `requestContext.identity.userArn`, as the real one does. With a
+ * `resourcePolicy` (statements whose resources are `arn:aws:execute-api:<region>:<account>:<apiId>/…`), each call is
+ * first evaluated against it as `aws:PrincipalArn` = the user's ARN (IAM users: the same ARN), and refused with API
+ * Gateway's body for an IAM refusal (`{"Message": …}`) before the handler runs.
  */
 export async function startSigV4Gateway(
   users: Record<string, { secretAccessKey: string; arn: string; expired?: boolean }>,
   handler: (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>,
   region = 'us-east-1',
+  resourcePolicy?: { readonly statements: readonly Statement[]; readonly apiArn: string },
 ): Promise<{ url: string; stop: () => Promise<void> }> {
   const server: Server = createServer(async (req, res) => {
     let body = '';
@@ -55,6 +60,26 @@ export async function startSigV4Gateway(
     if (user.expired) return deny('The security token included in the request is expired');
     // The stage name is the first path segment, as on execute-api URLs.
     const path = url.pathname.replace(/^\/[^/]+/, '');
+    if (resourcePolicy) {
+      const resource = `${resourcePolicy.apiArn}${url.pathname.split('/')[1]}/${req.method ?? 'GET'}${path}`;
+      const decision = decide(
+        resourcePolicy.statements,
+        { action: 'execute-api:Invoke', resource, principalArn: user.arn },
+        { resourcePolicy: true },
+      );
+      if (decision !== 'allow') {
+        res.writeHead(403, { 'content-type': 'application/json' });
+        return res.end(
+          JSON.stringify({
+            Message: `User: ${user.arn} is not authorized to perform: execute-api:Invoke on resource: ${resource} ${
+              decision === 'explicit-deny'
+                ? 'with an explicit deny'
+                : 'because no resource-based policy allows the execute-api:Invoke action'
+            }`,
+          }),
+        );
+      }
+    }
     const result = await handler({
       httpMethod: req.method ?? 'GET',
       path,

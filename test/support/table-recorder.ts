@@ -1,3 +1,4 @@
+import { createServer } from 'node:http';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { GSI1, TABLE_KEYS } from '../../lambdas/adapters/dynamodb/table';
 
@@ -103,4 +104,42 @@ export function recordAccesses(db: DynamoDBDocumentClient, into: TableAccess[]):
     },
     { step: 'build', name: 'sdimGuardTableAccessRecorder' },
   );
+}
+
+/**
+ * An HTTP proxy in front of DynamoDB (Local) that records every request it forwards, as IAM would check it: for
+ * processes the test cannot reach into (the deployed bundles under the Lambda runtime), pointed at it with
+ * AWS_ENDPOINT_URL_DYNAMODB.
+ */
+export async function recordingProxy(upstream: string, into: TableAccess[]): Promise<{ url: string; close: () => Promise<void> }> {
+  const server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const target = request.headers['x-amz-target'];
+      if (typeof target === 'string') into.push(...accessesOf(target, JSON.parse(body.toString('utf8'))));
+      // Hop-by-hop and length headers are the transport's own; DynamoDB Local does not check signatures.
+      const skip = new Set(['host', 'content-length', 'connection', 'transfer-encoding', 'keep-alive']);
+      const headers = Object.fromEntries(
+        Object.entries(request.headers).filter((e): e is [string, string] => typeof e[1] === 'string' && !skip.has(e[0])),
+      );
+      fetch(`${upstream}${request.url ?? '/'}`, { method: request.method, headers, body: body.length > 0 ? body : undefined })
+        .then(async (answer) => {
+          const back = [...answer.headers.entries()].filter(([name]) => !skip.has(name) && name !== 'content-encoding');
+          response.writeHead(answer.status, Object.fromEntries(back));
+          response.end(Buffer.from(await answer.arrayBuffer()));
+        })
+        .catch((error: Error) => {
+          response.writeHead(502);
+          response.end(error.message);
+        });
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${address.port}`,
+    close: () => new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve()))),
+  };
 }

@@ -136,6 +136,9 @@ describe('access patterns as IAM principal ARNs', () => {
     // The corpus is not vacuous: callers are let through and callers are denied.
     expect(innerAllowed).toBeGreaterThan(3000);
     expect(denied).toBeGreaterThan(30_000);
+    console.log(
+      `iam patterns: ${patterns.length} patterns x ${CALLERS.length} callers: ${innerAllowed} let through by the function (all by IAM), ${denied} denied by IAM`,
+    );
   });
 
   it('denies callers of another role or account at both gates, for an ARN pattern', () => {
@@ -198,6 +201,7 @@ describe('the routes the resource policy gates', () => {
       }
     }
     expect(checked).toBeGreaterThan(1000);
+    console.log(`iam gates: 500 configurations x ${CALLERS.length} callers x 5 routes: ${checked} allowed by the function, all by IAM`);
   });
 
   it('leaves a route open at IAM, and says why, when a list holds a pattern IAM cannot express', () => {

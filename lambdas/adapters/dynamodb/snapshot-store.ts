@@ -134,7 +134,25 @@ export class DynamoSnapshotStore implements SnapshotStore, AppliedChangeLedger {
     ];
     const changesJson = JSON.stringify(record.changes);
     const inlineChanges = changesJson.length <= INLINE_CHANGES_BYTES;
-    const snapshotItem = this.snapshotItem(tenant, record, inlineChanges);
+    // A stale claim this run takes over may have left versions behind (readers ignore them); the committed record names
+    // that run, so verify can tell its leftovers from versions inserted by someone else.
+    // (A Query for the one key: the snapshot function's grant reads T# items by Query, not GetItem.)
+    const [claim] =
+      (
+        await this.db.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: 'pk = :pk AND sk = :sk',
+            ExpressionAttributeValues: { ':pk': pk, ':sk': `S#${pad(record.seq)}` },
+            ConsistentRead: true,
+          }),
+        )
+      ).Items ?? [];
+    const superseded = claim?.state === 'pending' && claim.snapshotId !== record.snapshotId ? [String(claim.snapshotId)] : [];
+    const snapshotItem = {
+      ...this.snapshotItem(tenant, record, inlineChanges),
+      ...(superseded.length > 0 ? { supersedes: superseded } : {}),
+    };
     const all = [...versionOps, ...headOps, ...driftOps];
     const fitsTransaction =
       inlineChanges &&
@@ -354,6 +372,40 @@ export class DynamoSnapshotStore implements SnapshotStore, AppliedChangeLedger {
       }
     }
     return out;
+  }
+
+  async uncommittedVersions(tenant: string): Promise<Array<{ key: ResourceKey; seq: number; snapshotId: string; reason: string }>> {
+    const pk = tenantPk(tenant);
+    const [records, snapshots, heads, drifts] = await Promise.all([
+      this.queryAll({ pk, prefix: 'S#' }),
+      this.listSnapshots(tenant),
+      this.queryAll({ pk, prefix: 'H#' }),
+      this.queryAll({ pk, prefix: 'D#' }),
+    ]);
+    // By key, not by `seq`: a claim item (state pending) holds no seq attribute.
+    const bySeq = new Map(records.map((r) => [Number((r.sk as string).slice(2)), r]));
+    const keys = new Set([...snapshots.flatMap((s) => s.changes.map((c) => c.key)), ...[...heads, ...drifts].map((i) => i.key as string)]);
+    const out: Array<{ key: ResourceKey; seq: number; snapshotId: string; reason: string }> = [];
+    for (const key of [...keys].sort()) {
+      const items = await this.queryAll(
+        { pk: resourcePk(tenant, key), prefix: 'V#' },
+        undefined,
+        '#key, seq, snapshotId, #kind, id, #name, #change, contentHash, takenAt, modified',
+      );
+      for (const item of items) {
+        const seq = item.seq as number;
+        const record = bySeq.get(seq);
+        const snapshotId = String(item.snapshotId);
+        if (!record) out.push({ key, seq, snapshotId, reason: `version ${seq} of ${key} has no snapshot record #${seq}` });
+        else if (
+          record.state === 'committed' &&
+          record.snapshotId !== item.snapshotId &&
+          !((record.supersedes as string[] | undefined) ?? []).includes(snapshotId)
+        )
+          out.push({ key, seq, snapshotId, reason: `version ${seq} of ${key} was not written by the run that committed snapshot #${seq}` });
+      }
+    }
+    return out.sort((a, b) => a.seq - b.seq || (a.key < b.key ? -1 : 1));
   }
 
   // ---- items ----

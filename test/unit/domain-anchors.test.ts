@@ -1,0 +1,111 @@
+import { createHash } from 'node:crypto';
+import { type Anchor, anchorLine, parseAnchor, readAnchorLines, verifyAnchors } from '../../lambdas/domain/anchors';
+
+const anchor = (seq: number, extra: Partial<Anchor> = {}): Anchor => ({
+  tenant: 'acme',
+  seq,
+  hash: String(seq % 10).repeat(64),
+  takenAt: `2026-11-24T10:0${seq}:00.000Z`,
+  journalSeq: seq,
+  journalHash: String((seq + 5) % 10).repeat(64),
+  anchoredAt: `2026-11-24T10:0${seq}:01.000Z`,
+  ...extra,
+});
+const fileOf = (anchors: Anchor[]) => {
+  const lines: string[] = [];
+  for (const a of anchors) lines.push(anchorLine(a, lines.at(-1)));
+  return lines;
+};
+const table = (n: number) => ({
+  snapshots: Array.from({ length: n }, (_, i) => ({ seq: i + 1, hash: anchor(i + 1).hash, takenAt: anchor(i + 1).takenAt })),
+  journal: Array.from({ length: n }, (_, i) => ({ seq: i + 1, hash: anchor(i + 1).journalHash })),
+});
+const input = (anchors: Anchor[], nowMs = Date.parse('2026-11-24T10:10:00Z')) => ({
+  tenant: 'acme',
+  source: 'test',
+  anchors,
+  problems: [],
+  nowMs,
+  graceMs: 30 * 60_000,
+});
+
+describe('anchor lines (the local anchor file)', () => {
+  it('chains each line to the sha256 of the line before it, the first to 64 zeros', () => {
+    const lines = fileOf([anchor(1), anchor(2)]);
+    expect(JSON.parse(lines[0] as string).prevLine).toBe('0'.repeat(64));
+    expect(JSON.parse(lines[1] as string).prevLine).toBe(
+      createHash('sha256')
+        .update(lines[0] as string)
+        .digest('hex'),
+    );
+    expect(readAnchorLines(`${lines.join('\n')}\n`, 'f')).toEqual({ anchors: [anchor(1), anchor(2)], problems: [] });
+  });
+
+  it('catches a removed first line, an unparseable line and a line with a field missing', () => {
+    const lines = fileOf([anchor(1), anchor(2), anchor(3)]);
+    expect(readAnchorLines(lines.slice(1).join('\n'), 'f').problems).toEqual([
+      { seq: 2, reason: expect.stringMatching(/^f line 1 does not start the chain .* removed from the start/) },
+    ]);
+    expect(readAnchorLines([lines[0], '{oops', lines[2]].join('\n'), 'f').problems).toEqual([{ seq: 2, reason: 'f line 2 is not JSON' }]);
+    const noHash = JSON.stringify({ ...JSON.parse(lines[1] as string), hash: undefined });
+    expect(readAnchorLines([lines[0], noHash].join('\n'), 'f').problems).toEqual([
+      { seq: 2, reason: "f line 2: 'hash' is missing or malformed" },
+    ]);
+  });
+
+  it.each([
+    ['seq', 0],
+    ['journalSeq', -1],
+    ['takenAt', 'yesterday'],
+    ['journalHash', 'abc'],
+    ['tenant', ''],
+  ])('parseAnchor refuses a bad %s', (field, value) => {
+    expect(() => parseAnchor(JSON.stringify({ ...anchor(1), [field]: value }), 'x')).toThrow(`x: '${field}' is missing or malformed`);
+  });
+});
+
+describe('verifyAnchors', () => {
+  it('passes when every anchor matches the table', () => {
+    expect(verifyAnchors(table(3), input([anchor(1), anchor(2), anchor(3)]))).toEqual({
+      ok: true,
+      source: 'test',
+      anchorsChecked: 3,
+      lastAnchor: { seq: 3, anchoredAt: anchor(3).anchoredAt, journalSeq: 3 },
+      warnings: [],
+    });
+  });
+
+  it('reports the earliest problem when several anchors disagree', () => {
+    const t = table(3);
+    const rewritten = { ...t, snapshots: t.snapshots.map((s) => (s.seq >= 2 ? { ...s, hash: 'f'.repeat(64) } : s)) };
+    expect(verifyAnchors(rewritten, input([anchor(1), anchor(2), anchor(3)])).firstBroken).toEqual({
+      seq: 2,
+      reason: expect.stringMatching(/^snapshot #2 was rewritten/),
+    });
+  });
+
+  it('refuses an anchor of another tenant', () => {
+    expect(verifyAnchors(table(1), input([anchor(1, { tenant: 'globex' })])).firstBroken?.reason).toBe(
+      "the anchor of snapshot #1 names tenant 'globex'",
+    );
+  });
+
+  it('an anchored record missing inside the range (not the tail) is named', () => {
+    const t = table(3);
+    const holed = { ...t, snapshots: t.snapshots.filter((s) => s.seq !== 2) };
+    expect(verifyAnchors(holed, input([anchor(1), anchor(2), anchor(3)])).firstBroken).toEqual({
+      seq: 2,
+      reason: `snapshot #2 was anchored at ${anchor(2).anchoredAt} but is missing from the table`,
+    });
+  });
+
+  it('no anchor at all: the whole history is the unanchored tail, a failure once it is older than the grace period', () => {
+    const fresh = verifyAnchors(table(2), input([], Date.parse('2026-11-24T10:20:00Z')));
+    expect(fresh).toMatchObject({ ok: true, unanchoredTail: { records: 2, fromSeq: 1, toSeq: 2, stale: false } });
+    const stale = verifyAnchors(table(2), input([], Date.parse('2026-11-24T11:00:00Z')));
+    expect(stale.firstBroken).toEqual({
+      seq: 1,
+      reason: expect.stringMatching(/^unanchored tail \(2 records, #1–#2, .* older than 30 minutes/),
+    });
+  });
+});
