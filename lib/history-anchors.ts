@@ -7,7 +7,7 @@ import { Construct } from 'constructs';
 import { atLeastOnce } from './alarms';
 import { acknowledge, arnToken } from './nag';
 
-/** Object prefix of every anchor (`anchors/<tenant>/<seq:10>.json`, lambdas/adapters/aws/s3-anchors.ts). */
+/** Object prefix of every anchor (`anchors/<tenant>/<seq:10>_…json`, lambdas/adapters/aws/s3-anchors.ts). */
 export const ANCHOR_PREFIX = 'anchors/';
 /** Compliance-mode retention cannot be shortened by anyone once written: 10 years is the most this stack sets. */
 export const MAX_ANCHOR_RETENTION_DAYS = 3650;

@@ -1,6 +1,6 @@
 import { GetObjectCommand, ListObjectVersionsCommand, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { anchorKey, S3AnchorStore } from '../../lambdas/adapters/aws/s3-anchors';
+import { anchorKey, anchorOfKey, S3AnchorStore } from '../../lambdas/adapters/aws/s3-anchors';
 import { type Anchor, anchorJson, verifyAnchors } from '../../lambdas/domain/anchors';
 
 // No S3 emulator runs here: the adapter is driven through aws-sdk-client-mock, matched on command input. The bucket
@@ -21,7 +21,7 @@ const anchor = (seq: number, hash = String(seq).repeat(64).slice(0, 64)): Anchor
 const body = (text: string) => ({ transformToString: async () => text }) as never;
 
 /** Serves a bucket: key → versions newest first (as S3 lists them), with optional delete markers. */
-function serve(objects: Record<string, string[]>, deleteMarkers: string[] = []) {
+function serve(objects: Record<string, string[]>, deleteMarkers: string[] = [], storedAt: Record<string, Date> = {}) {
   s3.on(ListObjectVersionsCommand, { Bucket: BUCKET, Prefix: 'anchors/acme/' }).resolves({
     IsTruncated: false,
     Versions: Object.entries(objects).flatMap(([Key, versions]) =>
@@ -29,7 +29,7 @@ function serve(objects: Record<string, string[]>, deleteMarkers: string[] = []) 
         Key,
         VersionId: `${Key}#v${versions.length - i}`,
         IsLatest: i === 0,
-        LastModified: new Date(Date.UTC(2026, 10, 24, 10, 0, 60 - i)),
+        LastModified: storedAt[Key] ?? new Date(Date.UTC(2026, 10, 24, 10, 0, 60 - i)),
       })),
     ),
     DeleteMarkers: deleteMarkers.map((Key) => ({ Key, VersionId: 'dm', IsLatest: true, LastModified: new Date('2026-11-25T00:00:00Z') })),
@@ -52,13 +52,23 @@ const check = async (store: S3AnchorStore) => {
 
 describe('S3AnchorStore', () => {
   beforeEach(() => s3.reset());
+  const store = () => new S3AnchorStore(new S3Client({}), BUCKET);
+  const untouched = () => Object.fromEntries([1, 2, 3].map((seq) => [anchorKey(anchor(seq)), [anchorJson(anchor(seq))]]));
 
-  it('writes one object per anchor under anchors/<tenant>/<seq:10>.json, never overwriting (If-None-Match)', async () => {
+  it('names each object after the anchor it holds, so the listing alone is the evidence', () => {
+    const key = anchorKey(anchor(7));
+    expect(key).toBe(`anchors/acme/0000000007_20261124T100700.000Z_${'7'.repeat(64)}_0000000007_${'e'.repeat(64)}.json`);
+    expect(anchorOfKey('acme', key, '2026-11-24T10:07:02.000Z')).toEqual({ ...anchor(7), anchoredAt: '2026-11-24T10:07:02.000Z' });
+    expect(anchorOfKey('acme', 'anchors/acme/0000000007.json', 'x')).toBeUndefined();
+    expect(anchorOfKey('globex', key, 'x')).toBeUndefined();
+  });
+
+  it('writes one object per anchor under anchors/<tenant>/, never overwriting (If-None-Match)', async () => {
     s3.on(PutObjectCommand).resolves({});
-    await expect(new S3AnchorStore(new S3Client({}), BUCKET).write(anchor(7))).resolves.toBe('written');
+    await expect(store().write(anchor(7))).resolves.toBe('written');
     expect(s3.commandCalls(PutObjectCommand)[0]?.args[0].input).toEqual({
       Bucket: BUCKET,
-      Key: 'anchors/acme/0000000007.json',
+      Key: anchorKey(anchor(7)),
       Body: anchorJson(anchor(7)),
       ContentType: 'application/json',
       ChecksumAlgorithm: 'SHA256',
@@ -67,7 +77,6 @@ describe('S3AnchorStore', () => {
   });
 
   it('treats 412 (the anchor exists: a retried write) as already anchored, and rethrows anything else', async () => {
-    const store = new S3AnchorStore(new S3Client({}), BUCKET);
     s3.on(PutObjectCommand).rejects(
       new S3ServiceException({
         name: 'PreconditionFailed',
@@ -76,71 +85,71 @@ describe('S3AnchorStore', () => {
         message: 'At least one of the pre-conditions you specified did not hold',
       }),
     );
-    await expect(store.write(anchor(7))).resolves.toBe('already-present');
+    await expect(store().write(anchor(7))).resolves.toBe('already-present');
     s3.reset();
     s3.on(PutObjectCommand).rejects(
       new S3ServiceException({ name: 'AccessDenied', $fault: 'client', $metadata: { httpStatusCode: 403 }, message: 'Access Denied' }),
     );
-    await expect(store.write(anchor(7))).rejects.toThrow('Access Denied');
+    await expect(store().write(anchor(7))).rejects.toThrow('Access Denied');
   });
 
-  it('reads every anchor: untouched anchors verify against the table', async () => {
-    serve(Object.fromEntries([1, 2, 3].map((seq) => [anchorKey('acme', seq), [anchorJson(anchor(seq))]])));
-    const verdict = await check(new S3AnchorStore(new S3Client({}), BUCKET));
+  it('untouched anchors verify against the table from the listing alone: no GET per anchor', async () => {
+    serve(untouched());
+    const verdict = await check(store());
     expect(verdict).toMatchObject({ ok: true, anchorsChecked: 3, source: `s3://${BUCKET}/anchors/acme/`, lastAnchor: { seq: 3 } });
+    expect(s3.commandCalls(GetObjectCommand)).toHaveLength(0);
+    expect((await store().read('acme')).evidence).toHaveLength(3);
   });
 
-  it('an anchor overwritten with another hash: the original version is compared and the overwrite reported', async () => {
-    serve({
-      [anchorKey('acme', 1)]: [anchorJson(anchor(1))],
-      // newest first: someone wrote a version matching a rewritten table; the locked original stays
-      [anchorKey('acme', 2)]: [anchorJson(anchor(2, 'f'.repeat(64))), anchorJson(anchor(2))],
-      [anchorKey('acme', 3)]: [anchorJson(anchor(3))],
-    });
-    const store = new S3AnchorStore(new S3Client({}), BUCKET);
-    const ledger = await store.read('acme');
+  it('an anchor object overwritten with another body: reported, and the name (what was first written) is compared', async () => {
+    const key = anchorKey(anchor(2));
+    // newest first: someone put a body matching a rewritten table; the locked original stays
+    serve({ ...untouched(), [key]: [anchorJson(anchor(2, 'f'.repeat(64))), anchorJson(anchor(2))] });
+    const ledger = await store().read('acme');
     expect(ledger.anchors.find((a) => a.seq === 2)?.hash).toBe(anchor(2).hash);
-    expect(ledger.evidence).toHaveLength(4);
-    expect((await check(store)).firstBroken).toEqual({
+    expect((await check(store())).firstBroken).toEqual({
       seq: 2,
-      reason: `the anchor of snapshot #2 was overwritten: 2 versions of s3://${BUCKET}/anchors/acme/0000000002.json, 1 differing from the original of 2026-11-24T10:00:59.000Z (which is the one compared)`,
+      reason: `the anchor of snapshot #2 was overwritten: 2 versions of s3://${BUCKET}/${key}, 1 not the anchor its name records (the name, written 2026-11-24T10:00:59.000Z, is what is compared)`,
     });
+  });
+
+  it('a second, different anchor written for the same snapshot: reported, the older one compared', async () => {
+    const forged = anchorKey(anchor(2, 'f'.repeat(64)));
+    serve({ ...untouched(), [forged]: [anchorJson(anchor(2, 'f'.repeat(64)))] }, [], { [forged]: new Date('2026-12-01T00:00:00Z') });
+    const verdict = await check(store());
+    expect(verdict.firstBroken).toEqual({
+      seq: 2,
+      reason: expect.stringMatching(/^snapshot #2 is anchored 2 times with different content: /),
+    });
+    expect((await store().read('acme')).anchors.find((a) => a.seq === 2)?.hash).toBe(anchor(2).hash);
   });
 
   it('the same anchor written twice with the same bytes is a warning, not a break', async () => {
-    serve({
-      [anchorKey('acme', 1)]: [anchorJson(anchor(1))],
-      [anchorKey('acme', 2)]: [anchorJson(anchor(2))],
-      [anchorKey('acme', 3)]: [anchorJson(anchor(3)), anchorJson(anchor(3))],
-    });
-    const verdict = await check(new S3AnchorStore(new S3Client({}), BUCKET));
+    const key = anchorKey(anchor(3));
+    serve({ ...untouched(), [key]: [anchorJson(anchor(3)), anchorJson(anchor(3))] });
+    const verdict = await check(store());
     expect(verdict.ok).toBe(true);
-    expect(verdict.warnings).toEqual([`s3://${BUCKET}/anchors/acme/0000000003.json was written 2 times with the same content`]);
+    expect(verdict.warnings).toEqual([`s3://${BUCKET}/${key} was written 2 times with the same content`]);
   });
 
   it('a delete marker on an anchor (an attempted deletion) is reported', async () => {
-    serve(Object.fromEntries([1, 2, 3].map((seq) => [anchorKey('acme', seq), [anchorJson(anchor(seq))]])), [anchorKey('acme', 3)]);
-    expect((await check(new S3AnchorStore(new S3Client({}), BUCKET))).firstBroken).toEqual({
+    serve(untouched(), [anchorKey(anchor(3))]);
+    expect((await check(store())).firstBroken).toEqual({
       seq: 3,
-      reason: expect.stringMatching(/^someone deleted s3:\/\/anchors-bucket\/anchors\/acme\/0000000003\.json \(a delete marker/),
+      reason: expect.stringMatching(/^someone deleted s3:\/\/anchors-bucket\/anchors\/acme\/0000000003_.*\.json \(a delete marker/),
     });
   });
 
-  it('an object that is not an anchor of this tenant (wrong seq inside) is reported', async () => {
-    serve({
-      [anchorKey('acme', 1)]: [anchorJson(anchor(1))],
-      [anchorKey('acme', 2)]: [anchorJson(anchor(3))],
-      [anchorKey('acme', 3)]: [anchorJson(anchor(3))],
-    });
-    expect((await check(new S3AnchorStore(new S3Client({}), BUCKET))).firstBroken).toMatchObject({
-      seq: 2,
-      reason: expect.stringMatching(/holds the anchor of acme #3/),
+  it('an object under the prefix that is not an anchor is reported', async () => {
+    serve({ ...untouched(), 'anchors/acme/notes.txt': ['hello'] });
+    expect((await check(store())).firstBroken).toEqual({
+      reason: `s3://${BUCKET}/anchors/acme/notes.txt is not an anchor of acme (unexpected object name)`,
     });
   });
 
   it('a truncated table is caught from the anchors in S3', async () => {
-    serve(Object.fromEntries([1, 2, 3].map((seq) => [anchorKey('acme', seq), [anchorJson(anchor(seq))]])));
-    const ledger = await new S3AnchorStore(new S3Client({}), BUCKET).read('acme');
+    serve(untouched());
+    const ledger = await store().read('acme');
     const truncated = { snapshots: table.snapshots.slice(0, 2), journal: table.journal };
     expect(verifyAnchors(truncated, { tenant: 'acme', ...ledger, nowMs: 0, graceMs: 1 }).firstBroken).toEqual({
       seq: 3,

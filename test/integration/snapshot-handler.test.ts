@@ -55,6 +55,8 @@ describe('the snapshot Lambda handler', () => {
   });
 
   let logged: string[];
+  /** The EMF documents among the captured lines (jest may route its own console output through stdout too). */
+  const emfLines = () => logged.filter((line) => line.startsWith('{"_aws"')).map((line) => JSON.parse(line) as Record<string, unknown>);
   beforeEach(() => {
     // The handler writes its metrics as EMF lines straight to stdout; capture them (and keep the test output clean).
     logged = [];
@@ -137,7 +139,7 @@ describe('the snapshot Lambda handler', () => {
       .map((c) => c.args[0].input.Entries?.[0])
       .find((e) => e?.DetailType === 'Snapshot Warning');
     expect(JSON.parse(warning?.Detail ?? '{}')).toMatchObject({ code: 'anchor-failed', seq: unanchored.seq });
-    expect(logged.map((line) => JSON.parse(line))).toEqual(expect.arrayContaining([expect.objectContaining({ AnchorFailed: 1 })]));
+    expect(emfLines()).toEqual(expect.arrayContaining([expect.objectContaining({ AnchorFailed: 1 })]));
     // The next snapshot anchors its head: one new object under anchors/acme/, never an overwrite
     s3.on(PutObjectCommand).resolves({});
     logged.length = 0;
@@ -145,10 +147,14 @@ describe('the snapshot Lambda handler', () => {
     expect(next.anchor).toMatchObject({ status: 'written', seq: unanchored.seq + 1 });
     expect(s3.commandCalls(PutObjectCommand).at(-1)?.args[0].input).toMatchObject({
       Bucket: ANCHOR_BUCKET,
-      Key: `anchors/acme/${String(unanchored.seq + 1).padStart(10, '0')}.json`,
+      Key: expect.stringMatching(
+        new RegExp(
+          `^anchors/acme/${String(unanchored.seq + 1).padStart(10, '0')}_\\d{8}T\\d{6}\\.\\d{3}Z_[0-9a-f]{64}_\\d{10}_[0-9a-f]{64}\\.json$`,
+        ),
+      ),
       IfNoneMatch: '*',
     });
-    expect(logged.map((line) => JSON.parse(line)).filter((m) => m.AnchorFailed !== undefined)).toEqual([]);
+    expect(emfLines().filter((m) => m.AnchorFailed !== undefined)).toEqual([]);
   });
 
   it('keeps an alert pending when SNS is down, and delivers it on the next run', async () => {

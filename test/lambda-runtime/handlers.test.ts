@@ -223,14 +223,15 @@ describe.each([22, 24])('the deployed bundles on Node.js %i under aws-lambda-ric
     expect(metrics.filter((m) => m.Tenant === 'acme' && m.SnapshotSucceeded === 1)).toHaveLength(2);
     expect(metrics).toContainEqual(expect.objectContaining({ Changes: 1, UnexpectedChanges: 1 }));
     // Each committed head is anchored outside the table: one new object per snapshot, never an overwrite.
-    expect(aws.callsOf('s3', 'PutObject').map((c) => [c.input.Bucket, c.input.Key, c.input.IfNoneMatch])).toEqual([
-      ['sdim-guard-anchors', 'anchors/acme/0000000001.json', '*'],
-      ['sdim-guard-anchors', 'anchors/acme/0000000002.json', '*'],
+    const puts = aws.callsOf('s3', 'PutObject');
+    expect(puts.map((c) => [c.input.Bucket, String(c.input.Key).slice(0, 24), c.input.IfNoneMatch])).toEqual([
+      ['sdim-guard-anchors', 'anchors/acme/0000000001_', '*'],
+      ['sdim-guard-anchors', 'anchors/acme/0000000002_', '*'],
     ]);
-    expect(JSON.parse(aws.objects.get('sdim-guard-anchors/anchors/acme/0000000002.json') as string)).toMatchObject({
-      tenant: 'acme',
-      seq: 2,
-    });
+    const second = JSON.parse(aws.objects.get(`sdim-guard-anchors/${puts[1]?.input.Key}`) as string);
+    expect(second).toMatchObject({ tenant: 'acme', seq: 2 });
+    // The name holds what verify compares: the snapshot's hash and the journal head.
+    expect(String(puts[1]?.input.Key)).toContain(`_${second.hash}_`);
     expect(metrics.filter((m) => m.AnchorFailed !== undefined)).toEqual([]);
   });
 

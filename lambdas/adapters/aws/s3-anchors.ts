@@ -5,15 +5,33 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { type Anchor, type AnchorProblem, anchorJson, parseAnchor } from '../../domain/anchors';
+import { type Anchor, type AnchorProblem, anchorJson } from '../../domain/anchors';
 import type { AnchorLedger, AnchorStore } from '../../ports/anchors';
 import { assertTenantName } from '../../ports/tenants';
 
-/** Object key of an anchor: `anchors/<tenant>/<seq:10>.json`, so a listing is in seq order. */
-export const anchorKey = (tenant: string, seq: number) => `${anchorPrefix(tenant)}${String(seq).padStart(10, '0')}.json`;
 export const anchorPrefix = (tenant: string) => `anchors/${tenant}/`;
 
-const READ_CONCURRENCY = 64;
+const KEY = /^(\d{10})_(\d{8}T\d{6}\.\d{3}Z)_([0-9a-f]{64})_(\d{10})_([0-9a-f]{64})\.json$/;
+const compactTime = (iso: string) => new Date(iso).toISOString().replace(/[-:]/g, '');
+
+/**
+ * Object key of an anchor: `anchors/<tenant>/<seq:10>_<takenAt>_<hash>_<journalSeq:10>_<journalHash>.json`. The key
+ * itself holds what verify compares, so one ListObjectVersions page (1,000 keys) checks 1,000 anchors without a GET,
+ * and a listing is in seq order. The object's body is the same anchor as JSON, for people.
+ */
+export const anchorKey = (anchor: Omit<Anchor, 'anchoredAt'>) =>
+  `${anchorPrefix(anchor.tenant)}${String(anchor.seq).padStart(10, '0')}_${compactTime(anchor.takenAt)}_${anchor.hash}_${String(anchor.journalSeq).padStart(10, '0')}_${anchor.journalHash}.json`;
+
+/** The anchor a key names (anchoredAt: when S3 stored its first version); undefined for any other name. */
+export function anchorOfKey(tenant: string, key: string, storedAt: string): Anchor | undefined {
+  const m = KEY.exec(key.slice(anchorPrefix(tenant).length));
+  if (!key.startsWith(anchorPrefix(tenant)) || !m) return undefined;
+  const [, seq, t, hash, journalSeq, journalHash] = m as unknown as [string, string, string, string, string, string];
+  const takenAt = `${t.slice(0, 4)}-${t.slice(4, 6)}-${t.slice(6, 11)}:${t.slice(11, 13)}:${t.slice(13)}`;
+  return { tenant, seq: Number(seq), hash, takenAt, journalSeq: Number(journalSeq), journalHash, anchoredAt: storedAt };
+}
+
+const READ_CONCURRENCY = 16;
 
 interface StoredVersion {
   readonly key: string;
@@ -21,11 +39,6 @@ interface StoredVersion {
   readonly lastModified: string;
 }
 
-/**
- * Anchors in an S3 bucket with Object Lock (compliance mode, default retention; lib/history-anchors.ts): one object
- * per anchor, written with PutObject only. The writer may not overwrite (`If-None-Match: *`), and were anything else
- * to write the same key, versioning keeps the original: `read` compares every version of every anchor.
- */
 export class S3AnchorStore implements AnchorStore {
   readonly source: string;
 
@@ -42,7 +55,7 @@ export class S3AnchorStore implements AnchorStore {
       await this.s3.send(
         new PutObjectCommand({
           Bucket: this.bucket,
-          Key: anchorKey(anchor.tenant, anchor.seq),
+          Key: anchorKey(anchor),
           Body: anchorJson(anchor),
           ContentType: 'application/json',
           // Object Lock needs a checksum on every write; SHA-256 is also what an auditor can recompute.
@@ -82,76 +95,78 @@ export class S3AnchorStore implements AnchorStore {
       versionIdMarker = page.IsTruncated ? page.NextVersionIdMarker : undefined;
     } while (keyMarker);
 
-    const all = [...versions.values()].flat();
+    // Only keys written more than once are read: their bodies are compared with what the key says.
+    const rewritten = [...versions.values()].filter((list) => list.length > 1).flat();
     const bodies = new Map<string, string>();
-    for (let i = 0; i < all.length; i += READ_CONCURRENCY) {
+    for (let i = 0; i < rewritten.length; i += READ_CONCURRENCY) {
       await Promise.all(
-        all.slice(i, i + READ_CONCURRENCY).map(async (v) => {
+        rewritten.slice(i, i + READ_CONCURRENCY).map(async (v) => {
           const object = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: v.key, VersionId: v.versionId }));
-          bodies.set(`${v.key}?versionId=${v.versionId}`, (await object.Body?.transformToString('utf-8')) ?? '');
+          bodies.set(v.versionId, (await object.Body?.transformToString('utf-8')) ?? '');
         }),
       );
     }
 
-    const anchors: Anchor[] = [];
     const problems: AnchorProblem[] = [];
     const warnings: string[] = [];
-    const seqOf = (key: string) => {
-      const match = /^(\d{10})\.json$/.exec(key.slice(prefix.length));
-      return match ? Number(match[1]) : undefined;
-    };
+    const evidence: Array<{ where: string; body: string }> = [];
+    const bySeq = new Map<number, Array<{ anchor: Anchor; key: string }>>();
+    const url = (key: string) => `s3://${this.bucket}/${key}`;
     for (const marker of deleteMarkers) {
+      const seq = /^(\d{10})_/.exec(marker.key.slice(prefix.length))?.[1];
       problems.push({
-        ...(seqOf(marker.key) !== undefined ? { seq: seqOf(marker.key) } : {}),
-        reason: `someone deleted s3://${this.bucket}/${marker.key} (a delete marker of ${marker.lastModified}); Object Lock kept the anchored version`,
+        ...(seq ? { seq: Number(seq) } : {}),
+        reason: `someone deleted ${url(marker.key)} (a delete marker of ${marker.lastModified}); Object Lock kept the anchored version`,
       });
     }
     for (const [key, list] of [...versions.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
-      const seq = seqOf(key);
-      const where = (v: StoredVersion) => `s3://${this.bucket}/${v.key}?versionId=${v.versionId}`;
-      if (seq === undefined) {
-        problems.push({ reason: `s3://${this.bucket}/${key} is not an anchor of ${tenant} (unexpected object name)` });
+      // S3 lists a key's versions newest first; the last is the one written when the snapshot was committed.
+      const original = list.at(-1) as StoredVersion;
+      const anchor = anchorOfKey(tenant, key, original.lastModified);
+      // The evidence of an S3 anchor is its name and version (what verify compares), as the listing gave them.
+      for (const v of [...list].reverse())
+        evidence.push({
+          where: `${url(key)}?versionId=${v.versionId}`,
+          body: anchor ? anchorJson({ ...anchor, anchoredAt: v.lastModified }) : '',
+        });
+      if (!anchor) {
+        problems.push({ reason: `${url(key)} is not an anchor of ${tenant} (unexpected object name)` });
         continue;
       }
-      // S3 lists a key's versions newest first; reversed, the first is the one written when the snapshot was committed.
-      const ordered = [...list].reverse();
-      const parsed: Array<{ v: StoredVersion; body: string; anchor?: Anchor; error?: string }> = ordered.map((v) => {
-        const body = bodies.get(`${v.key}?versionId=${v.versionId}`) ?? '';
-        try {
-          return { v, body, anchor: parseAnchor(body, where(v)) };
-        } catch (error) {
-          return { v, body, error: (error as Error).message };
-        }
-      });
-      const [original, ...later] = parsed;
-      if (!original) continue;
-      if (!original.anchor) {
-        problems.push({ seq, reason: original.error ?? `${where(original.v)} is not an anchor` });
-        continue;
+      if (list.length > 1) {
+        const differing = list.filter((v) => !bodyMatches(bodies.get(v.versionId), anchor));
+        if (differing.length > 0)
+          problems.push({
+            seq: anchor.seq,
+            reason: `the anchor of snapshot #${anchor.seq} was overwritten: ${list.length} versions of ${url(key)}, ${differing.length} not the anchor its name records (the name, written ${original.lastModified}, is what is compared)`,
+          });
+        else warnings.push(`${url(key)} was written ${list.length} times with the same content`);
       }
-      if (original.anchor.seq !== seq || original.anchor.tenant !== tenant) {
-        problems.push({ seq, reason: `${where(original.v)} holds the anchor of ${original.anchor.tenant} #${original.anchor.seq}` });
-        continue;
-      }
-      const differing = later.filter((l) => l.body !== original.body);
-      if (differing.length > 0) {
+      const same = bySeq.get(anchor.seq) ?? [];
+      same.push({ anchor, key });
+      bySeq.set(anchor.seq, same);
+    }
+    const anchors: Anchor[] = [];
+    for (const [seq, copies] of [...bySeq.entries()].sort(([a], [b]) => a - b)) {
+      // Two names for one seq: a second, different anchor was written beside the first; the older one is compared.
+      const ordered = [...copies].sort((a, b) => (a.anchor.anchoredAt < b.anchor.anchoredAt ? -1 : 1));
+      if (ordered.length > 1)
         problems.push({
           seq,
-          reason: `the anchor of snapshot #${seq} was overwritten: ${list.length} versions of s3://${this.bucket}/${key}, ${differing.length} differing from the original of ${original.v.lastModified} (which is the one compared)`,
+          reason: `snapshot #${seq} is anchored ${ordered.length} times with different content: ${ordered.map((c) => url(c.key)).join(', ')} (the oldest is compared)`,
         });
-      } else if (later.length > 0) {
-        warnings.push(`s3://${this.bucket}/${key} was written ${list.length} times with the same content`);
-      }
-      anchors.push(original.anchor);
+      anchors.push((ordered[0] as { anchor: Anchor }).anchor);
     }
-    return {
-      source: `s3://${this.bucket}/${prefix}`,
-      anchors: anchors.sort((a, b) => a.seq - b.seq),
-      problems,
-      warnings,
-      evidence: [...bodies.entries()]
-        .sort(([a], [b]) => (a < b ? -1 : 1))
-        .map(([where, body]) => ({ where: `s3://${this.bucket}/${where}`, body })),
-    };
+    return { source: `s3://${this.bucket}/${prefix}`, anchors, problems, warnings, evidence };
+  }
+}
+
+/** Whether a stored body is the anchor its key names (the body's anchoredAt is the writer's clock: not compared). */
+function bodyMatches(body: string | undefined, anchor: Anchor): boolean {
+  try {
+    const stored = JSON.parse(body ?? '') as Partial<Anchor>;
+    return anchorJson({ ...(stored as Anchor), anchoredAt: '' }) === anchorJson({ ...anchor, anchoredAt: '' });
+  } catch {
+    return false;
   }
 }
