@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import pc from 'picocolors';
 import type { LocalStack } from '../../local/runtime/local-stack';
 import { DEFAULT_DATA_DIR } from '../../local/workspace';
-import { fractionOption, integerOption, nonEmptyOption, untilSignal } from './options';
+import { fractionOption, integerOption, nonEmptyOption, UsageError, untilSignal } from './options';
 
 interface StartFlags {
   dataDir: string;
@@ -89,10 +89,21 @@ export function registerBenchCommand(program: Command): void {
     .option('--json', 'print the figures as JSON')
     .option('--quick', 'smaller sizes for a quick look')
     .option('--update-docs', 'rewrite docs/performance.md with the figures')
-    .action(async (flags: { json?: boolean; quick?: boolean; updateDocs?: boolean }) => {
+    .option(
+      '--only <parts>',
+      'comma-separated: fetch, detection, cold-start, store, apply, scale-out, attribution, verify, end-to-end, cli',
+    )
+    .action(async (flags: { json?: boolean; quick?: boolean; updateDocs?: boolean; only?: string }) => {
       // Loaded on demand: the benchmarks pull in esbuild and the official SDK, which no other command needs.
-      const { runBench } = require('../../local/bench/run') as typeof import('../../local/bench/run');
-      const { goalsMet } = await runBench({ ...flags, root: join(__dirname, '..', '..') });
+      const { BENCH_PARTS, runBench } = require('../../local/bench/run') as typeof import('../../local/bench/run');
+      const only = flags.only?.split(',').map((p) => p.trim());
+      const unknown = only?.filter((p) => !(BENCH_PARTS as readonly string[]).includes(p));
+      if (unknown?.length) throw new UsageError(`--only: unknown part(s) ${unknown.join(', ')}; one of ${BENCH_PARTS.join(', ')}`);
+      const { goalsMet } = await runBench({
+        ...flags,
+        only: only as import('../../local/bench/run').BenchPart[] | undefined,
+        root: join(__dirname, '..', '..'),
+      });
       if (!goalsMet) process.stderr.write('Some goals were missed (see the Goals table).\n');
     });
 }

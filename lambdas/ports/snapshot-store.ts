@@ -106,6 +106,8 @@ export interface SnapshotStore {
   /** The tenant journal this store writes drift changes to (and others append to: see docs/data-model.md). */
   readonly journal: Journal;
   loadState(tenant: string): Promise<TenantState>;
+  /** How many resources the latest committed snapshot held (one small read), so the listing can start at once. */
+  latestResourceCount?(tenant: string): Promise<number | undefined>;
   loadContents(tenant: string, refs: ReadonlyArray<{ key: ResourceKey; version: number }>): Promise<Map<ResourceKey, JsonObject>>;
   /** Writes the snapshot; throws ConcurrentSnapshotError if another run committed this sequence number first. */
   commit(tenant: string, commit: SnapshotCommit): Promise<{ itemsWritten: number }>;

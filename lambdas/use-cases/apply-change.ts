@@ -126,7 +126,7 @@ export async function applyChange(requestId: string, deps: ApplyDeps): Promise<A
   let lostNote: string | undefined;
   for (let attempt = 1; ; attempt++) {
     try {
-      resultId = await call(isc, operation);
+      ({ id: resultId, after } = await call(isc, operation));
       await deps.checkpoint?.('isc-called');
       break;
     } catch (error) {
@@ -330,21 +330,31 @@ async function readLive(isc: IscClient, request: ChangeRequest, createdId?: stri
   }
 }
 
-/** The one ISC call of the request; returns the integration id it acted on. */
-async function call(isc: IscClient, op: ChangeOperation): Promise<string | undefined> {
+/**
+ * The one ISC call of the request: the integration id it acted on, and what ISC answered it now holds. ISC answers a
+ * create, PUT and PATCH with the integration "as updated", the status-check PUT with the configuration, a DELETE with
+ * 204: that answer is the read-back, so an apply costs two requests (read, write), not three. An answer without the
+ * object (no id) leaves `after` undefined and the caller reads ISC instead.
+ */
+async function call(isc: IscClient, op: ChangeOperation): Promise<{ id: string | undefined; after: Live | undefined }> {
+  const integration = (answer: ServiceDeskIntegration) => ({
+    id: answer.id,
+    after: answer && typeof answer === 'object' && typeof answer.id === 'string' ? answer : undefined,
+  });
   switch (op.kind) {
     case 'create':
-      return (await isc.createIntegration(op.integration)).id;
+      return integration(await isc.createIntegration(op.integration));
     case 'replace':
     case 'revert':
-      return (await isc.replaceIntegration(op.integrationId, op.integration)).id;
+      return integration(await isc.replaceIntegration(op.integrationId, op.integration));
     case 'patch':
-      return (await isc.patchIntegration(op.integrationId, op.patch)).id;
+      return integration(await isc.patchIntegration(op.integrationId, op.patch));
     case 'delete':
       await isc.deleteIntegration(op.integrationId);
-      return op.integrationId;
-    case 'status-check':
-      await isc.setStatusCheckConfig(op.config);
-      return undefined;
+      return { id: op.integrationId, after: null };
+    case 'status-check': {
+      const answer = await isc.setStatusCheckConfig(op.config);
+      return { id: undefined, after: answer && typeof answer === 'object' ? answer : undefined };
+    }
   }
 }

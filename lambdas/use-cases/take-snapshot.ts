@@ -142,13 +142,17 @@ export async function takeSnapshot(tenant: string, deps: SnapshotDeps): Promise<
     ignoreReferenceNames: deps.ignoreReferenceNames ?? true,
   };
 
-  // The status check (and with it the token) is fetched while the stored state is read; the state's size then lets
-  // the listing request every page at once.
+  // The status check (and with it the token) is fetched while the stored state is read. The size of the last
+  // snapshot (one small read) lets the listing request every page at once, also while the state is read; a wrong
+  // guess costs a page or a round trip, never correctness (the listing checks itself).
   const statusCheck = deps.isc.getStatusCheckConfig();
   statusCheck.catch(() => undefined);
+  const lastSize = await deps.store.latestResourceCount?.(tenant);
+  const early = lastSize === undefined ? undefined : fetchLive(deps.isc, Math.max(0, lastSize - 1), statusCheck);
+  early?.catch(() => undefined);
   const state = await deps.store.loadState(tenant);
   const knownIntegrations = [...state.known.values()].filter((k) => k.ref.kind === 'integration').length;
-  const live = await fetchLive(deps.isc, knownIntegrations, statusCheck);
+  const live = await (early ?? fetchLive(deps.isc, knownIntegrations, statusCheck));
   let integrations = live.integrations;
   let removalsConfirmed = 0;
   let listingRecovered = 0;

@@ -497,6 +497,22 @@ export class DynamoSnapshotStore implements SnapshotStore, AppliedChangeLedger {
     return JSON.parse(gunzipSync(gz).toString('utf8')) as JsonObject;
   }
 
+  async latestResourceCount(tenant: string): Promise<number | undefined> {
+    const { Items = [] } = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :s)',
+        ExpressionAttributeValues: { ':pk': tenantPk(tenant), ':s': 'S#' },
+        ProjectionExpression: '#state, resourceCount',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ScanIndexForward: false,
+        Limit: 3,
+      }),
+    );
+    const count = Items.find((i) => i.state === 'committed')?.resourceCount;
+    return typeof count === 'number' ? count : undefined;
+  }
+
   private async latestCommitted(tenant: string): Promise<{ snapshot: StoredSnapshot; item: Item } | undefined> {
     const { Items = [] } = await this.db.send(
       new QueryCommand({

@@ -1,0 +1,160 @@
+import { spawn } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createDocumentClient } from '../../lambdas/adapters/dynamodb/clients';
+import { DynamoSnapshotStore } from '../../lambdas/adapters/dynamodb/snapshot-store';
+import { SecretPolicy } from '../../lambdas/domain/secrets';
+import { SeverityRules } from '../../lambdas/domain/severity';
+import { HttpIscClient } from '../../lambdas/isc/client';
+import { systemClock } from '../../lambdas/ports/clock';
+import { takeSnapshot } from '../../lambdas/use-cases/take-snapshot';
+import { ensureTable } from '../dynamodb-local';
+import { CLIENT, peerListing, startEmulatorProcess } from './fetch';
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
+
+export interface EndToEndFigure {
+  readonly integrations: number;
+  /** Wall time of a whole unchanged snapshot: fetch, store read, detection, commit. */
+  readonly snapshotMs: number;
+  readonly fetchMs: number;
+  readonly iscRequests: number;
+  readonly itemsWritten: number;
+  /** The official SDK's Paginator listing the same tenant (the listing alone, nothing stored or compared). */
+  readonly peerMs: number;
+  readonly peerRequests: number;
+}
+
+/**
+ * A whole snapshot of an unchanged tenant (fetch, read the stored state, normalise, hash, diff, commit) against a
+ * warm DynamoDB Local, next to the official SDK's listing of the same tenant (emulator in its own process, 60 ms
+ * latency). One warm-up each, then the median of three.
+ */
+export async function benchEndToEnd(root: string, endpoint: string, size: number, latencyMs = 60): Promise<EndToEndFigure> {
+  const { url, child } = await startEmulatorProcess(root, size, latencyMs);
+  const table = `bench-e2e-${randomUUID()}`;
+  await ensureTable(endpoint, table);
+  const db = createDocumentClient({ endpoint });
+  try {
+    const store = new DynamoSnapshotStore(db, table);
+    const deps = {
+      isc: new HttpIscClient({ tenantUrl: url, credentials: CLIENT }),
+      store,
+      ledger: store,
+      notifier: { publish: async () => undefined },
+      clock: systemClock,
+      newId: randomUUID,
+      fingerprintKey: randomBytes(32),
+      secretPolicy: new SecretPolicy(),
+      severityRules: new SeverityRules(),
+    };
+    const baseline = await takeSnapshot('bench', deps);
+    if (!baseline.baseline) throw new Error('the first snapshot was not a baseline');
+    const ours = async () => {
+      const before = deps.isc.requestCount();
+      const started = performance.now();
+      const result = await takeSnapshot('bench', deps);
+      const ms = performance.now() - started;
+      if (result.changes.length > 0) throw new Error(`an unchanged tenant showed ${result.changes.length} changes`);
+      return { ms, fetchMs: result.stats.fetchMs, requests: deps.isc.requestCount() - before, itemsWritten: result.stats.itemsWritten };
+    };
+    const peer = () => peerListing(url, size);
+    await ours();
+    await peer();
+    const oursRuns = [await ours(), await ours(), await ours()];
+    const peerRuns = [await peer(), await peer(), await peer()];
+    const middle = oursRuns.find((r) => r.ms === median(oursRuns.map((o) => o.ms))) ?? oursRuns[0];
+    return {
+      integrations: size,
+      snapshotMs: median(oursRuns.map((r) => r.ms)),
+      fetchMs: middle?.fetchMs ?? 0,
+      iscRequests: middle?.requests ?? 0,
+      itemsWritten: middle?.itemsWritten ?? 0,
+      peerMs: median(peerRuns.map((r) => r.ms)),
+      peerRequests: peerRuns[0]?.requests ?? 0,
+    };
+  } finally {
+    child.kill('SIGTERM');
+    db.destroy();
+  }
+}
+
+export interface CliFigure {
+  readonly integrations: number;
+  /** The very first command on this machine: no background store, no class-data archive yet (it records one). */
+  readonly firstEverMs: number;
+  /** No store running (the previous one stopped), the archive recorded: a JVM starts. Median of three. */
+  readonly coldMs: number;
+  /** The background store left by the previous command is reused. Median of three. */
+  readonly warmMs: number;
+  /** Node.js start and the CLI's modules: `sdim-guard --help`. Median of three. */
+  readonly cliStartMs: number;
+}
+
+/**
+ * Wall time of `sdim-guard snapshot` of an unchanged tenant, as a person runs it with no stack: the first command
+ * ever (JVM without archive), a command after the background store stopped (JVM with the archive), and a command
+ * right after another (the background store reused). The emulator runs in its own process at 60 ms latency.
+ */
+export async function benchCliSnapshot(root: string, size: number, latencyMs = 60): Promise<CliFigure> {
+  const { url, child } = await startEmulatorProcess(root, size, latencyMs);
+  const dataDir = mkdtempSync(join(tmpdir(), 'sdim-guard-bench-cli-'));
+  const cache = mkdtempSync(join(tmpdir(), 'sdim-guard-bench-cache-'));
+  const env: NodeJS.ProcessEnv = { ...process.env, SDIM_GUARD_CACHE_DIR: cache, SDIM_GUARD_STORE_IDLE_SECONDS: '60', NO_COLOR: '1' };
+  delete env.SDIM_GUARD_DYNAMODB_ENDPOINT;
+  delete env.SDIM_GUARD_TABLE;
+  const cli = async (...args: string[]) => {
+    const started = performance.now();
+    const code = await new Promise<number | null>((resolve) => {
+      const run = spawn(process.execPath, [join(root, 'bin', 'sdim-guard.js'), ...args], { env, stdio: 'ignore' });
+      run.on('exit', resolve);
+    });
+    if (code !== 0) throw new Error(`sdim-guard ${args[0]} exited ${code}`);
+    return performance.now() - started;
+  };
+  const snapshot = () => cli('snapshot', '--tenant', 'bench', '--data-dir', dataDir, '--json');
+  const stopStore = async () => {
+    const file = join(dataDir, 'store.json');
+    if (!existsSync(file)) return;
+    const { pid } = JSON.parse(readFileSync(file, 'utf8')) as { pid: number };
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      return;
+    }
+    // The store stops its JVM, which records the class-data archive on its first exit.
+    for (let i = 0; i < 600 && existsSync(file); i++) await sleep(100);
+  };
+  try {
+    const firstEverMs = await cli(
+      'snapshot',
+      '--tenant',
+      'bench',
+      '--tenant-url',
+      url,
+      '--client-id',
+      CLIENT.clientId,
+      '--client-secret',
+      CLIENT.clientSecret,
+      '--data-dir',
+      dataDir,
+      '--json',
+    );
+    const warm = [await snapshot(), await snapshot(), await snapshot()];
+    const cold: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      await stopStore();
+      cold.push(await snapshot());
+    }
+    const cliStart = [await cli('--help'), await cli('--help'), await cli('--help')];
+    return { integrations: size, firstEverMs, coldMs: median(cold), warmMs: median(warm), cliStartMs: median(cliStart) };
+  } finally {
+    await stopStore();
+    child.kill('SIGTERM');
+    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(cache, { recursive: true, force: true });
+  }
+}
