@@ -248,6 +248,15 @@ describe('verify against the anchors outside the table', () => {
     });
   });
 
+  it("a version of an integration never recorded, carrying snapshot #2's id, is shown by no reader", async () => {
+    const version = await get(`R#acme#integration:${drifted}`, `V#${pad(2)}`);
+    await put({ ...version, pk: 'R#acme#integration:ghost', key: 'integration:ghost', id: 'ghost' });
+    expect(await h.store.listVersions('acme', 'integration:ghost')).toEqual([]);
+    expect(await h.store.getVersionContent('acme', 'integration:ghost', 2)).toBeUndefined();
+    // The real one still reads.
+    expect((await h.store.listVersions('acme', `integration:${drifted}`)).map((v) => v.version)).toEqual([1, 2]);
+  });
+
   it('leftovers of a run that died holding its claim are no insertion once the next run took the claim over', async () => {
     // A large snapshot #5 claimed its seq, wrote a version and died; its claim goes stale.
     const dead = randomUUID();

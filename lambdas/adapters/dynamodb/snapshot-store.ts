@@ -531,8 +531,19 @@ export class DynamoSnapshotStore implements SnapshotStore, AppliedChangeLedger {
   private async committedOnly(tenant: string, items: Item[]): Promise<Item[]> {
     const seqs = [...new Set(items.map((i) => i.seq as number))];
     const records = await this.batchGet(seqs.map((seq) => ({ pk: tenantPk(tenant), sk: `S#${pad(seq)}` })));
-    const committed = new Map(records.filter((r) => r.state === 'committed').map((r) => [r.seq as number, r.snapshotId as string]));
-    return items.filter((i) => committed.get(i.seq as number) === i.snapshotId).sort((a, b) => (a.seq as number) - (b.seq as number));
+    const committed = new Map(records.filter((r) => r.state === 'committed').map((r) => [r.seq as number, r]));
+    // A version counts only if its snapshot's (hash-chained) change list names it: a copied snapshotId is not enough.
+    const listed = new Map<number, Set<string>>();
+    for (const record of committed.values()) {
+      const snapshot = await this.itemToSnapshot(tenant, record);
+      listed.set(snapshot.seq, new Set(snapshot.changes.map((c) => `${c.key}#${c.version}`)));
+    }
+    return items
+      .filter((i) => {
+        const record = committed.get(i.seq as number);
+        return record?.snapshotId === i.snapshotId && listed.get(i.seq as number)?.has(`${i.key}#${i.seq}`) === true;
+      })
+      .sort((a, b) => (a.seq as number) - (b.seq as number));
   }
 
   // ---- DynamoDB plumbing ----
