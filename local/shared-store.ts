@@ -1,8 +1,7 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { answers, type DynamoDbLocal, freePort, startDynamoDbLocal } from './dynamodb-local';
+import { answers, type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local';
 import {
   alive,
   claimStore,
@@ -15,14 +14,7 @@ import {
   takeOverDead,
   updateStore,
 } from './store-file';
-
-/** Seconds a background store outlives the last command that used it (`SDIM_GUARD_STORE_IDLE_SECONDS`, 0 = none). */
-export function storeIdleSeconds(): number {
-  const raw = process.env.SDIM_GUARD_STORE_IDLE_SECONDS;
-  if (raw === undefined || raw.trim() === '') return 120;
-  if (!/^\d+$/.test(raw.trim())) throw new Error(`SDIM_GUARD_STORE_IDLE_SECONDS must be a whole number of seconds, not '${raw}'`);
-  return Number(raw);
-}
+import { spawnStoreDaemon, storeIdleSeconds } from './store-spawn';
 
 export interface SharedStore {
   readonly endpoint: string;
@@ -30,8 +22,6 @@ export interface SharedStore {
   readonly source: 'stack' | 'background' | 'started';
   release(): void;
 }
-
-const DAEMON = join(__dirname, 'store-daemon.ts');
 
 /**
  * The DynamoDB Local of `dataDir` for one command: a running stack's, or the background store, started here (detached,
@@ -51,7 +41,7 @@ export async function attachStore(
       const record = readStore(dataDir);
       if (!record) {
         if (!spawned) {
-          spawnDaemon(dataDir, await freePort(), options.idleSeconds ?? storeIdleSeconds()).once('exit', (code) => {
+          spawnStoreDaemon(dataDir, options.idleSeconds ?? storeIdleSeconds()).once('exit', (code) => {
             daemonFailed = code !== 0;
           });
           spawned = true;
@@ -108,27 +98,6 @@ function startFailure(dataDir: string): Error {
   return new Error(
     needsJava ? log.slice(log.indexOf('DynamoDB Local needs Java')) : `cannot start DynamoDB Local${log ? `:\n${log}` : ''}`,
   );
-}
-
-function spawnDaemon(dataDir: string, port: number, idleSeconds: number): ChildProcess {
-  const child = spawn(
-    process.execPath,
-    // tsx's own require (bin/sdim-guard.js) names modules with a ?namespace= suffix; node's --require wants a path.
-    [
-      '--require',
-      require.resolve('tsx/cjs').replace(/\?.*$/, ''),
-      DAEMON,
-      '--data-dir',
-      dataDir,
-      '--port',
-      String(port),
-      '--idle-seconds',
-      String(idleSeconds),
-    ],
-    { detached: true, stdio: 'ignore', env: process.env },
-  );
-  child.unref();
-  return child;
 }
 
 /**

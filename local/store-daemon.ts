@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { appendFileSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { javaLaunch } from './java-launch';
 import { claimStore, liveLeases, releaseStore, type StoreRecord, storeLog, updateStore } from './store-file';
 
@@ -20,7 +21,7 @@ export async function runStoreDaemon(argv: readonly string[]): Promise<number> {
     return value;
   };
   const dataDir = arg('--data-dir');
-  const port = Number(arg('--port'));
+  const port = await freePort();
   const idleMs = Number(arg('--idle-seconds')) * 1000;
   const dbPath = `${dataDir}/dynamodb`;
   const log = (line: string) => appendFileSync(storeLog(dataDir), `${new Date().toISOString()} ${line}\n`);
@@ -119,6 +120,18 @@ export async function runStoreDaemon(argv: readonly string[]): Promise<number> {
     }
     return stop(`idle for ${Math.round((Date.now() - lastUsed) / 1000)} s`);
   }
+}
+
+/** A port nobody listens on now (the store is one process per data directory, so a race here is only with others). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
 }
 
 if (require.main === module) {
