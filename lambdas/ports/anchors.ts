@@ -10,7 +10,7 @@ export interface AnchorLedger {
   readonly problems: readonly AnchorProblem[];
   /** Oddities that prove nothing false (e.g. a copy written twice with the same content). */
   readonly warnings: readonly string[];
-  /** Every stored copy as evidence for an export: where it is (object key + version id, or file line) and its bytes. */
+  /** Every stored copy, for an export: where (file line; S3 name + version id) and what (the line's bytes; the anchor its S3 name states). */
   readonly evidence: ReadonlyArray<{ readonly where: string; readonly body: string }>;
 }
 
