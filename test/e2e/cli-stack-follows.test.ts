@@ -88,7 +88,8 @@ describe('a running stack follows its workspace', () => {
   it('keeps the emulator state across restarts (no false drift), and re-seeds it with --fresh', async () => {
     // Prepare: an approved change applied to the embedded emulator.
     const integrations = await cli('integrations', '--tenant', 'demo', '--json');
-    const first = (JSON.parse(integrations.stdout) as Array<{ id: string }>)[0]?.id as string;
+    const [demo] = JSON.parse(integrations.stdout) as Array<{ id: string; name: string }>;
+    const first = demo?.id as string;
     const proposed = await cli(
       'propose',
       '--tenant',
@@ -106,7 +107,11 @@ describe('a running stack follows its workspace', () => {
     const requestId = (JSON.parse(proposed.stdout) as { id: string }).id;
     expect((await cli('approve', requestId, '--as', 'bob')).code).toBe(0);
     await waitFor(stack.output, new RegExp(`request ${requestId}: applied`));
-    await waitFor(stack.output, /modified integration ".*" \w+ expected/);
+    // This integration's own line: the stack also printed acme's expected change in the test before.
+    await waitFor(
+      stack.output,
+      new RegExp(`modified integration "${(demo?.name ?? '').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}" \\w+ expected`),
+    );
     stack.child.kill('SIGINT');
     expect(await exitOf(stack.child)).toBe(0);
 
