@@ -128,8 +128,11 @@ export class ApprovalApi extends Construct {
         partitionKeys: [KEY_FAMILIES.request, KEY_FAMILIES.tenant, KEY_FAMILIES.resource],
       },
       { actions: ['Query'], partitionKeys: [GSI1_FAMILIES.requests, GSI1_FAMILIES.snapshots], index: true },
+      // verify compares the ledger with its journal entries; reading it is all this role may do with it.
+      { actions: ['Query'], partitionKeys: [KEY_FAMILIES.ledger] },
       // Writes only requests and, for them and for drift acceptance, T#<tenant> items (D#…, J#…): never a resource
-      // version. (LeadingKeys cannot limit sort keys: docs/architecture.md "What an insider can still do".)
+      // version nor a ledger entry, so it cannot make a hand edit look approved. (LeadingKeys cannot limit sort keys:
+      // docs/architecture.md "What an insider can still do".)
       { actions: ['PutItem'], partitionKeys: [KEY_FAMILIES.request, KEY_FAMILIES.tenant] },
     ]);
     props.credentials.bindReaders(this.function);

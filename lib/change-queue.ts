@@ -87,8 +87,8 @@ export class ChangeQueue extends Construct {
       { actions: ['GetItem'], partitionKeys: [KEY_FAMILIES.request] },
       // The journal head, read before each journalled write.
       { actions: ['Query'], partitionKeys: [KEY_FAMILIES.tenant] },
-      // The request, its ledger entry (T#…/A#…) and their journal entries (T#…/J#…), in one transaction.
-      { actions: ['PutItem'], partitionKeys: [KEY_FAMILIES.request, KEY_FAMILIES.tenant] },
+      // The request, its ledger entry (L#…/A#…) and their journal entries (T#…/J#…), in one transaction.
+      { actions: ['PutItem'], partitionKeys: [KEY_FAMILIES.request, KEY_FAMILIES.tenant, KEY_FAMILIES.ledger] },
     ]);
     props.credentials.bindReaders(this.function);
     props.credentials.bindRequestVault(this.function, ['GetSecretValue', 'DeleteSecret']);
@@ -116,6 +116,7 @@ export class ChangeQueue extends Construct {
       { actions: ['GetItem'], partitionKeys: [KEY_FAMILIES.request] },
       { actions: ['Query'], partitionKeys: [KEY_FAMILIES.tenant] },
       { actions: ['Query'], partitionKeys: [GSI1_FAMILIES.requests], index: true },
+      // Requests and their journal entries; never the ledger (only the apply function records applied changes).
       { actions: ['PutItem'], partitionKeys: [KEY_FAMILIES.request, KEY_FAMILIES.tenant] },
     ]);
     props.credentials.bindRequestVault(this.sweeper, ['DeleteSecret']);

@@ -61,6 +61,8 @@ export class SnapshotSchedule extends Construct {
     // compromised snapshot function cannot forge, approve or read one (test/integration/table-access.test.ts).
     props.store.bindTable(this.function, [
       { actions: ['BatchGetItem', 'Query'], partitionKeys: [KEY_FAMILIES.tenant, KEY_FAMILIES.resource] },
+      // The ledger explains expected changes; only the apply side writes it.
+      { actions: ['Query'], partitionKeys: [KEY_FAMILIES.ledger] },
       {
         actions: ['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem'],
         partitionKeys: [KEY_FAMILIES.tenant, KEY_FAMILIES.resource],

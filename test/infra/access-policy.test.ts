@@ -46,6 +46,7 @@ describe('table access per function (dynamodb:LeadingKeys)', () => {
         Resource: 'TABLE',
         Condition: leading(['T#*', 'R#*']),
       },
+      { Effect: 'Allow', Action: 'dynamodb:Query', Resource: 'TABLE', Condition: leading(['L#*']) },
       {
         Effect: 'Allow',
         Action: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'],
@@ -59,7 +60,7 @@ describe('table access per function (dynamodb:LeadingKeys)', () => {
     expect(tableStatements(stack, template, stack.changes.function.role)).toEqual([
       { Effect: 'Allow', Action: 'dynamodb:GetItem', Resource: 'TABLE', Condition: leading(['CR#*']) },
       { Effect: 'Allow', Action: 'dynamodb:Query', Resource: 'TABLE', Condition: leading(['T#*']) },
-      { Effect: 'Allow', Action: 'dynamodb:PutItem', Resource: 'TABLE', Condition: leading(['CR#*', 'T#*']) },
+      { Effect: 'Allow', Action: 'dynamodb:PutItem', Resource: 'TABLE', Condition: leading(['CR#*', 'T#*', 'L#*']) },
     ]);
   });
 
@@ -81,6 +82,7 @@ describe('table access per function (dynamodb:LeadingKeys)', () => {
         Condition: leading(['CR#*', 'T#*', 'R#*']),
       },
       { Effect: 'Allow', Action: 'dynamodb:Query', Resource: 'TABLE/index/gsi1', Condition: leading(['CR', 'T#*#S']) },
+      { Effect: 'Allow', Action: 'dynamodb:Query', Resource: 'TABLE', Condition: leading(['L#*']) },
       { Effect: 'Allow', Action: 'dynamodb:PutItem', Resource: 'TABLE', Condition: leading(['CR#*', 'T#*']) },
     ]);
   });
@@ -111,6 +113,22 @@ describe('table access per function (dynamodb:LeadingKeys)', () => {
     expect(can('dynamodb:GetItem', 'CR#r-1')).toEqual(writers);
     expect(can('dynamodb:Query', 'CR', 'TABLE/index/gsi1')).toEqual([stack.approvals.function, stack.changes.sweeper].map(roleOf).sort());
     expect(can('dynamodb:Query', 'T#acme#S', 'TABLE/index/gsi1')).toEqual([roleOf(stack.approvals.function)]);
+  });
+
+  it('lets only the apply role write the ledger, the items that make a change "expected"', () => {
+    // A role that writes drift, journal or request items (the approval API) must not also be able to write a ledger
+    // entry: with one it could make a hand edit in ISC pass as an approved change.
+    const statementsOf = (fn: { role?: IRole }) => tableStatements(stack, template, fn.role);
+    const ledgerWriters = [stack.snapshots.function, stack.changes.function, stack.changes.sweeper, stack.approvals.function].filter((fn) =>
+      ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'].some((action) =>
+        isAllowed(statementsOf(fn), { action, resource: 'TABLE', keys: { 'dynamodb:LeadingKeys': ['L#acme'] } }),
+      ),
+    );
+    expect(ledgerWriters).toEqual([stack.changes.function]);
+    for (const fn of [stack.snapshots.function, stack.approvals.function])
+      expect(
+        isAllowed(statementsOf(fn), { action: 'dynamodb:Query', resource: 'TABLE', keys: { 'dynamodb:LeadingKeys': ['L#acme'] } }),
+      ).toBe(true);
   });
 
   it('grants no function Scan, nor any index but gsi1, nor the whole table without a partition-key condition', () => {

@@ -290,7 +290,7 @@ describe('verify against the anchors outside the table', () => {
         await put({ ...item, acceptance: { ...(item.acceptance as object), until: '2027-12-24' } });
       },
     ],
-    ['a deleted ledger item', async (drift: string) => del('T#acme', `A#integration:${drift}#req-1`)],
+    ['a deleted ledger item', async (drift: string) => del('L#acme', `A#integration:${drift}#req-1`)],
     ['a deleted request', async () => del('CR#req-1', 'CR')],
   ])('%s, with the journal rewritten to agree (table-only verify passes)', async (_name, tamper) => {
     await tamper(drifted);
@@ -309,7 +309,7 @@ describe('verify against the anchors outside the table', () => {
 
   it('a journal truncated with the items put back (the applied change erased)', async () => {
     await del('T#acme', `J#${pad(6)}`);
-    await del('T#acme', `A#integration:${drifted}#req-1`);
+    await del('L#acme', `A#integration:${drifted}#req-1`);
     expect((await verdict(null)).firstBroken).toBeUndefined();
     const v = await verdict();
     expect(v.firstBroken).toEqual({

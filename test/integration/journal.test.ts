@@ -137,7 +137,7 @@ describe('the journal: drift, acceptance, request and ledger changes are chained
   });
 
   it('a deleted ledger item (before it expires)', async () => {
-    await del('T#acme', `A#integration:${drifted}#req-1`);
+    await del('L#acme', `A#integration:${drifted}#req-1`);
     expect((await verdictNow()).firstBroken).toMatchObject({
       item: `ledger integration:${drifted}#req-1`,
       reason: expect.stringMatching(/was deleted/),
@@ -147,7 +147,7 @@ describe('the journal: drift, acceptance, request and ledger changes are chained
   });
 
   it('a forged ledger item that would make an unexpected change look expected', async () => {
-    const item = await get('T#acme', `A#integration:${drifted}#req-1`);
+    const item = await get('L#acme', `A#integration:${drifted}#req-1`);
     await put({ ...item, sk: `A#integration:${drifted}#req-forged`, requestId: 'req-forged', resultHash: 'f'.repeat(64) });
     expect((await verdictNow()).firstBroken).toMatchObject({
       item: `ledger integration:${drifted}#req-forged`,
@@ -155,11 +155,20 @@ describe('the journal: drift, acceptance, request and ledger changes are chained
     });
   });
 
+  it("ignores a ledger entry written among the tenant items, where the approval API's role may write", async () => {
+    // IAM cannot limit sort keys, so the approval API's role may put any T#<tenant> item; the ledger lives in L#<tenant>,
+    // which only the apply function's role may write, and classification reads it from there only.
+    const item = await get('L#acme', `A#integration:${drifted}#req-1`);
+    await put({ ...item, pk: 'T#acme', sk: `A#integration:${drifted}#req-forged`, requestId: 'req-forged' });
+    const ledger = await h.store.appliedChanges('acme', [`integration:${drifted}`]);
+    expect(ledger.map((entry) => entry.requestId)).toEqual(['req-1']);
+  });
+
   it('an edited ledger item (its base hash)', async () => {
     await db().send(
       new UpdateCommand({
         TableName: table(),
-        Key: { pk: 'T#acme', sk: `A#integration:${drifted}#req-1` },
+        Key: { pk: 'L#acme', sk: `A#integration:${drifted}#req-1` },
         UpdateExpression: 'SET baseHash = :h',
         ExpressionAttributeValues: { ':h': 'e'.repeat(64) },
       }),
@@ -174,7 +183,7 @@ describe('the journal: drift, acceptance, request and ledger changes are chained
     await db().send(
       new UpdateCommand({
         TableName: table(),
-        Key: { pk: 'T#acme', sk: `A#integration:${drifted}#req-1` },
+        Key: { pk: 'L#acme', sk: `A#integration:${drifted}#req-1` },
         UpdateExpression: 'SET resultHash = :h',
         ExpressionAttributeValues: { ':h': 'e'.repeat(64) },
       }),

@@ -83,7 +83,7 @@ const allows = (statements: Statement[], access: TableAccess) =>
 /** `Action family` per access, e.g. `PutItem CR#*`, for readable assertions. */
 const family = (a: TableAccess) =>
   a.leadingKeys.map(
-    (k) => `${a.action}${a.index ? ` index:${a.index}` : ''} ${k.replace(/^(T#|CR#|R#)[^#]*(#S)?.*$/, (_m, p, s) => `${p}*${s ?? ''}`)}`,
+    (k) => `${a.action}${a.index ? ` index:${a.index}` : ''} ${k.replace(/^(T#|CR#|R#|L#)[^#]*(#S)?.*$/, (_m, p, s) => `${p}*${s ?? ''}`)}`,
   );
 
 describe('each function touches only the table items its grant names, and its grant covers everything it touches', () => {
@@ -328,10 +328,11 @@ describe('each function touches only the table items its grant names, and its gr
       'DeleteItem T#*',
       'PutItem R#*',
       'PutItem T#*',
+      'Query L#*',
       'Query T#*',
       'UpdateItem T#*',
     ]);
-    expect(kinds('apply')).toEqual(['GetItem CR#*', 'PutItem CR#*', 'PutItem T#*', 'Query T#*']);
+    expect(kinds('apply')).toEqual(['GetItem CR#*', 'PutItem CR#*', 'PutItem L#*', 'PutItem T#*', 'Query T#*']);
     // (Its GetItem CR#* grant is for a re-queue that loses a race, which these flows do not provoke.)
     expect(kinds('sweeper')).toEqual(['PutItem CR#*', 'PutItem T#*', 'Query T#*', 'Query index:gsi1 CR']);
     expect(kinds('approvalApi')).toEqual([
@@ -340,6 +341,7 @@ describe('each function touches only the table items its grant names, and its gr
       'GetItem R#*',
       'PutItem CR#*',
       'PutItem T#*',
+      'Query L#*',
       'Query R#*',
       'Query T#*',
       'Query index:gsi1 CR',
@@ -363,6 +365,11 @@ describe('each function touches only the table items its grant names, and its gr
       ['snapshot', { action: 'Scan', leadingKeys: [] }],
       ['approvalApi', { action: 'PutItem', leadingKeys: ['R#acme#integration:1'] }],
       ['approvalApi', { action: 'DeleteItem', leadingKeys: ['T#acme'] }],
+      // A forged ledger entry would make a hand edit in ISC look approved.
+      ['approvalApi', { action: 'PutItem', leadingKeys: ['L#acme'] }],
+      ['snapshot', { action: 'PutItem', leadingKeys: ['L#acme'] }],
+      ['sweeper', { action: 'PutItem', leadingKeys: ['L#acme'] }],
+      ['snapshot', { action: 'BatchWriteItem', leadingKeys: ['T#acme', 'L#acme'] }],
       ['approvalApi', { action: 'Query', index: 'other', leadingKeys: ['CR'] }],
       ['apply', { action: 'PutItem', leadingKeys: ['R#acme#integration:1'] }],
       ['apply', { action: 'Query', index: 'gsi1', leadingKeys: ['CR'] }],

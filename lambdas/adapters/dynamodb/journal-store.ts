@@ -13,7 +13,7 @@ import {
   type StoredRecord,
 } from '../../domain/journal';
 import { type Journal, JournalContentionError } from '../../ports/journal';
-import { GSI1, pad, tenantPk } from './table';
+import { GSI1, ledgerPk, pad, tenantPk } from './table';
 
 type Item = Record<string, unknown>;
 /** One action of a TransactWriteItems call, as the document client takes it. */
@@ -124,7 +124,7 @@ export class DynamoJournal implements Journal {
       this.query({
         TableName: this.tableName,
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
-        ExpressionAttributeValues: { ':pk': pk, ':p': 'A#' },
+        ExpressionAttributeValues: { ':pk': ledgerPk(tenant), ':p': 'A#' },
         ConsistentRead: true,
       }),
       this.query({

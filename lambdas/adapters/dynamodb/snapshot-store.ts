@@ -30,7 +30,7 @@ import {
   type TenantState,
 } from '../../ports/snapshot-store';
 import { DynamoJournal, itemToDrift, MAX_TRANSACTION_ACTIONS, type TransactAction } from './journal-store';
-import { GSI1, pad, resourcePk, tenantPk } from './table';
+import { GSI1, ledgerPk, pad, resourcePk, tenantPk } from './table';
 
 type Item = Record<string, unknown>;
 type WriteOp = { put: Item } | { del: { pk: string; sk: string } };
@@ -101,7 +101,7 @@ export class DynamoSnapshotStore implements SnapshotStore, AppliedChangeLedger {
   }
 
   async appliedChanges(tenant: string, keys: readonly ResourceKey[]): Promise<AppliedChange[]> {
-    const results = await Promise.all(keys.map((key) => this.queryAll({ pk: tenantPk(tenant), prefix: `A#${key}#` })));
+    const results = await Promise.all(keys.map((key) => this.queryAll({ pk: ledgerPk(tenant), prefix: `A#${key}#` })));
     return results.flat().map((i) => ({
       requestId: i.requestId as string,
       key: i.key as string,

@@ -7,7 +7,8 @@ import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
  *   T#<tenant>        / SC#<seq>#<n>             change list of a large snapshot, in parts
  *   T#<tenant>        / H#<resource key>         head: the latest version of each live resource
  *   T#<tenant>        / D#<resource key>         open or accepted drift, with its alert outbox state
- *   T#<tenant>        / A#<resource key>#<req>   an applied change request's result (expires)
+ *   L#<tenant>        / A#<resource key>#<req>   ledger: an applied change request's result (expires); a partition of
+ *                                                its own so only the apply and sweeper roles can write it
  *   T#<tenant>        / J#<seq>                  journal entry: append-only, hash-chained (drift, request, ledger changes)
  *   CR#<request id>   / CR                       a change request (gsi1: CR / createdAt#id)
  *   R#<tenant>#<key>  / V#<seq>                  a resource version: gzip'd canonical document
@@ -54,8 +55,13 @@ export function tableDefinition(tableName: string): CreateTableCommandInput {
 export const KEY_FAMILIES = {
   /** The local CLI's tenant directory (`TENANT`); Lambda functions read tenants from their bundled file instead. */
   tenantDirectory: 'TENANT',
-  /** Everything of one tenant: snapshots, heads, drift, ledger, journal (`T#<tenant>`). */
+  /** Everything of one tenant but its ledger: snapshots, heads, drift, journal (`T#<tenant>`). */
   tenant: 'T#*',
+  /**
+   * The applied-change ledger (`L#<tenant>`): what makes a change "expected". Apart from `T#` because IAM cannot limit
+   * sort keys: a role that writes drift or journal entries must not be able to write ledger entries too.
+   */
+  ledger: 'L#*',
   /** Change requests (`CR#<id>`). */
   request: 'CR#*',
   /** Resource versions and their parts (`R#<tenant>#<key>`). */
@@ -67,4 +73,5 @@ export const GSI1_FAMILIES = { snapshots: 'T#*#S', requests: 'CR' } as const;
 
 export const pad = (n: number, width = 10) => String(n).padStart(width, '0');
 export const tenantPk = (tenant: string) => `T#${tenant}`;
+export const ledgerPk = (tenant: string) => `L#${tenant}`;
 export const resourcePk = (tenant: string, key: string) => `R#${tenant}#${key}`;
