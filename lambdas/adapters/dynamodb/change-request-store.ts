@@ -4,7 +4,7 @@ import type { AppliedChange } from '../../domain/classify';
 import { ledgerEntry, requestEntry } from '../../domain/journal';
 import type { ChangeRequestStore } from '../../ports/change-requests';
 import { DynamoJournal } from './journal-store';
-import { GSI1, ledgerPk, TTL_ATTRIBUTE, tenantPk } from './table';
+import { GSI1, ledgerPk, TTL_ATTRIBUTE } from './table';
 
 /** How long the snapshot flow can still match a change to the request that made it. */
 const LEDGER_TTL_SECONDS = 30 * 24 * 3600;
