@@ -1,5 +1,6 @@
 import { DynamoSnapshotStore } from '../adapters/dynamodb/snapshot-store';
 import { tenantResolver } from '../wiring';
+import { anchorsFromEnvironment, snapshotIntervalFromEnvironment } from './anchors-environment';
 import type { ApprovalApiDeps } from './approval-api';
 import { fromEnvironment } from './aws-environment';
 import { changeDepsFromEnvironment } from './change-environment';
@@ -17,8 +18,8 @@ export function approvalDepsFromEnvironment(): ApprovalApiDeps {
     history: new DynamoSnapshotStore(db, tableName),
     tenantFor: tenantResolver(tenants, fromEnvironment.secrets(), settings),
     maxAcceptanceDays: settings.maxAcceptanceDays,
-    anchors: fromEnvironment.anchors(),
-    snapshotIntervalMinutes: fromEnvironment.snapshotIntervalMinutes(),
+    anchors: anchorsFromEnvironment(),
+    snapshotIntervalMinutes: snapshotIntervalFromEnvironment(),
   };
   return deps;
 }

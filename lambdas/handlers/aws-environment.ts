@@ -1,6 +1,4 @@
-import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { S3AnchorStore } from '../adapters/aws/s3-anchors';
 import { SecretsManagerSecrets } from '../adapters/aws/secrets-manager';
 import { SecretsManagerVault } from '../adapters/aws/secrets-manager-vault';
 import { createDocumentClient } from '../adapters/dynamodb/clients';
@@ -28,10 +26,6 @@ export const fromEnvironment = {
   vault: () =>
     new SecretsManagerVault(secretsManagerClient(), getStringFromEnv('REQUEST_SECRET_PREFIX'), process.env.REQUEST_SECRET_KMS_KEY),
   settings: (): GuardSettings => bundledDeployConfig().settings,
-  /** The history-anchors bucket (lib/history-anchors.ts): required, so a function deployed without it fails loudly. */
-  anchors: () => new S3AnchorStore(new S3Client({}), getStringFromEnv('ANCHOR_BUCKET')),
-  /** Minutes between snapshots: verify fails on records unanchored for longer than two of them. */
-  snapshotIntervalMinutes: () => Number(getStringFromEnv('SNAPSHOT_INTERVAL_MINUTES')),
   /** Proposers, approvers and the identity model (docs/architecture.md "Who is who"); absent = the defaults. */
   access: (): AccessConfig => bundledDeployConfig().access,
 };

@@ -10,6 +10,7 @@ import type { TenantDirectory } from '../ports/tenants';
 import type { GuardSettings } from '../settings';
 import { type SnapshotResult, takeSnapshot } from '../use-cases/take-snapshot';
 import { snapshotDeps } from '../wiring';
+import { anchorsFromEnvironment } from './anchors-environment';
 import { fromEnvironment } from './aws-environment';
 import { snapshotMetrics } from './metrics';
 import { notifierFromEnvironment } from './notifier-environment';
@@ -66,7 +67,7 @@ function depsFromEnvironment(): SnapshotHandlerDeps {
       notifier: notifierFromEnvironment(),
       clock: systemClock,
       settings: fromEnvironment.settings(),
-      anchors: fromEnvironment.anchors(),
+      anchors: anchorsFromEnvironment(),
     };
   }
   return deps;
