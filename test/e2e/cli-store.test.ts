@@ -1,10 +1,11 @@
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { IscEmulator } from '../../local/emulator/server';
 import type { StoreRecord } from '../../local/store-file';
-import { exitOf, runCli, startCli } from '../support/cli';
+import { CLI, exitOf, runCli, startCli } from '../support/cli';
 import { startEmulator, TEST_CLIENT } from '../support/emulator';
 
 // One-shot commands without a running stack share a background DynamoDB Local per data directory: started by the
@@ -163,6 +164,36 @@ describe('the background store of one-shot commands', () => {
     expect(JSON.parse(next.stdout)).toHaveLength(1);
     expect(storeOf(dataDir)?.pid).not.toBe(record.pid);
     expect(await until(() => javasOn(dbPath).length === 0, 60_000)).toBe(true);
+  }, 180_000);
+
+  it('shows progress on a terminal while the store starts, and none with --json', async () => {
+    // Prepare: a workspace with its tenant and no store running; `script` (util-linux) gives the command a terminal
+    const dataDir = workspace();
+    expect((await runCli(snapshotArgs(dataDir), { env: env(0) })).code).toBe(0);
+    expect(await until(() => !storeOf(dataDir), 60_000)).toBe(true);
+    const onTerminal = (args: string) =>
+      new Promise<string>((resolve, reject) => {
+        const run = spawn('script', ['-qfec', `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} ${args}`, '/dev/null'], {
+          env: { ...env(0), NO_COLOR: '1' },
+        });
+        let out = '';
+        run.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+        });
+        run.on('error', reject);
+        run.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`exit ${code}: ${out}`))));
+      });
+    // Act
+    const human = await onTerminal(`history --tenant acme --data-dir ${JSON.stringify(dataDir)}`);
+    expect(await until(() => !storeOf(dataDir), 60_000)).toBe(true);
+    const json = await onTerminal(`history --tenant acme --data-dir ${JSON.stringify(dataDir)} --json`);
+    // Assess: a line redrawn in place and erased before the table; nothing but JSON with --json
+    const esc = '\x1b';
+    expect(human).toContain(`\r${esc}[2K${esc}[2mstarting DynamoDB Local`);
+    expect(human).toContain(`\r${esc}[2K#  taken at`);
+    expect(json).not.toContain(`${esc}[2K`);
+    expect(json).not.toContain('starting DynamoDB Local');
+    expect(JSON.parse(json)).toHaveLength(1);
   }, 180_000);
 
   it('gives way to a stack started on the same data directory, whose store the next command then uses', async () => {
