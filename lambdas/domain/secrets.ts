@@ -61,6 +61,8 @@ const PEM_PRIVATE = /(-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----)[\s\S]*?(-----END 
 /** name=value, name: value, "name": "value", 'name' = 'value' — the name is judged by the name policy. */
 const NAMED_VALUE =
   /(["']?)([A-Za-z_][A-Za-z0-9_.-]{0,60})\1([ \t]*[=:][ \t]*)(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)'|(?!\/\/|\[secret |\[redacted\])([^\s"',;&}<>)\]]+))/g;
+/** Bounds the memory of isSecretKey answers (names seen; a few hundred in practice). */
+const MAX_REMEMBERED_NAMES = 10_000;
 const SCHEME_WORD = /^(Bearer|Basic|Token|Digest|Negotiate|NTLM|SSWS|ApiKey|Api-Key|OAuth)$/i;
 
 export interface SecretPolicyOptions {
@@ -72,6 +74,7 @@ export interface SecretPolicyOptions {
 
 export class SecretPolicy {
   private readonly patterns: RegExp[];
+  private readonly answers = new Map<string, boolean>();
   readonly removedBuiltIns: readonly string[];
 
   constructor(options: SecretPolicyOptions = {}) {
@@ -92,9 +95,15 @@ export class SecretPolicy {
 
   /** Is a value under this attribute (or header, or parameter) name a credential? */
   isSecretKey(key: string): boolean {
+    // Names repeat across every integration of every snapshot (and each `name: value` inside a string asks again),
+    // and each answer costs a score of regular expressions: remember answers. Names only, never values.
+    const known = this.answers.get(key);
+    if (known !== undefined) return known;
     const name = normaliseName(key);
-    if (name === '' || SECRET_NAME_EXCLUSIONS.test(name)) return false;
-    return this.patterns.some((p) => p.test(name) || p.test(key));
+    const answer = name !== '' && !SECRET_NAME_EXCLUSIONS.test(name) && this.patterns.some((p) => p.test(name) || p.test(key));
+    if (this.answers.size >= MAX_REMEMBERED_NAMES) this.answers.clear();
+    this.answers.set(key, answer);
+    return answer;
   }
 
   /** Does a JSON Pointer pass through a credential name (`/attributes/password`, `/attributes/auth/token`)? */
