@@ -20,7 +20,7 @@ export function storeIdleSeconds(): number {
 export function spawnStoreDaemon(dataDir: string, idleSeconds = storeIdleSeconds()): ChildProcess {
   const child = spawn(
     process.execPath,
-    // tsx's own require (bin/sdim-guard.js) names modules with a ?namespace= suffix; node's --require wants a path.
+    // Under tsx's require API a resolved path can carry a ?namespace= suffix; node's --require wants a path.
     ['--require', require.resolve('tsx/cjs').replace(/\?.*$/, ''), DAEMON, '--data-dir', dataDir, '--idle-seconds', String(idleSeconds)],
     { detached: true, stdio: 'ignore', env: process.env },
   );
