@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HttpIscClient } from '../../lambdas/isc/client';
 import type { IscEmulator } from '../../local/emulator/server';
-import { cliWorkspace, runCli } from '../support/cli';
+import { cliWorkspace, registrationArgs, runCli } from '../support/cli';
 import { startEmulator, TEST_CLIENT } from '../support/emulator';
 
 // The read side as a user drives it: one CLI process per command, on one data directory.
@@ -24,17 +24,7 @@ describe('sdim-guard snapshot, history, diff, drift, accept, verify and export',
 
   it('runs a whole story: baseline, an edit, drift, acceptance, history, diff, verify, export', async () => {
     // Prepare
-    const first = await json<{ seq: number; baseline: boolean; resources: number; changes: unknown[] }>(
-      'snapshot',
-      '--tenant',
-      'acme',
-      '--tenant-url',
-      url,
-      '--client-id',
-      TEST_CLIENT.clientId,
-      '--client-secret',
-      TEST_CLIENT.clientSecret,
-    );
+    const first = await json<{ seq: number; baseline: boolean; resources: number; changes: unknown[] }>(...registrationArgs(url));
     expect(first).toMatchObject({ seq: 1, baseline: true, resources: 13, changes: [] });
     const id = emulator.state.ids()[3] as string;
     // mallory edits through her own token, so ISC's audit trail names her.

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { IscEmulator } from '../../local/emulator/server';
-import { CLI, cliWorkspace, exitOf, runCli, startCli } from '../support/cli';
+import { CLI, cliWorkspace, exitOf, registrationArgs, runCli, startCli } from '../support/cli';
 import { startEmulator, TEST_CLIENT, tokenFor } from '../support/emulator';
 
 // What a user hits when a path is wrong, a signal arrives, or a client sends garbage: a clear message, the right
@@ -75,22 +75,9 @@ describe('CLI robustness', () => {
 
   it('creates a new workspace when a tenant is first named, in a folder whose parent exists', async () => {
     const fresh = join(mkdtempSync(join(tmpdir(), 'sdim-guard-parent-')), 'workspace');
-    const result = await runCli(
-      [
-        'snapshot',
-        '--tenant',
-        'acme',
-        '--tenant-url',
-        url,
-        '--client-id',
-        TEST_CLIENT.clientId,
-        '--client-secret',
-        TEST_CLIENT.clientSecret,
-        '--data-dir',
-        fresh,
-      ],
-      { env: { ...ws.env, SDIM_GUARD_TABLE: `fresh-${Date.now()}` } },
-    );
+    const result = await runCli([...registrationArgs(url), '--data-dir', fresh], {
+      env: { ...ws.env, SDIM_GUARD_TABLE: `fresh-${Date.now()}` },
+    });
     expect(result.code).toBe(0);
     expect(existsSync(join(fresh, 'secrets.json'))).toBe(true);
   });

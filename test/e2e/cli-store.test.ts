@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { IscEmulator } from '../../local/emulator/server';
 import type { StoreRecord } from '../../local/store-file';
-import { CLI, exitOf, runCli, startCli } from '../support/cli';
-import { startEmulator, TEST_CLIENT } from '../support/emulator';
+import { CLI, exitOf, registrationArgs, runCli, startCli } from '../support/cli';
+import { startEmulator } from '../support/emulator';
 
 // One-shot commands without a running stack share a background DynamoDB Local per data directory: started by the
 // first command, reused by the next, stopped after its idle time, never two on one data directory, never left
@@ -65,19 +65,7 @@ describe('the background store of one-shot commands', () => {
     dirs.push(dir);
     return dir;
   };
-  const snapshotArgs = (dataDir: string) => [
-    'snapshot',
-    '--tenant',
-    'acme',
-    '--tenant-url',
-    url,
-    '--client-id',
-    TEST_CLIENT.clientId,
-    '--client-secret',
-    TEST_CLIENT.clientSecret,
-    '--data-dir',
-    dataDir,
-  ];
+  const snapshotArgs = (dataDir: string) => [...registrationArgs(url), '--data-dir', dataDir];
 
   beforeAll(async () => {
     ({ emulator, url } = await startEmulator({ integrations: 5, seed: 31 }));

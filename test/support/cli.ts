@@ -73,6 +73,21 @@ export function exitOf(child: ChildProcess): Promise<number | null> {
   });
 }
 
+/** `snapshot` arguments that register a tenant on the emulator at `url` with the test client's credentials. */
+export function registrationArgs(url: string, tenant = 'acme'): string[] {
+  return [
+    'snapshot',
+    '--tenant',
+    tenant,
+    '--tenant-url',
+    url,
+    '--client-id',
+    TEST_CLIENT.clientId,
+    '--client-secret',
+    TEST_CLIENT.clientSecret,
+  ];
+}
+
 /**
  * `sdim-guard …` on a fresh data directory, with the suite's DynamoDB Local standing in for the embedded one (so
  * each command does not start Java again) and a table of its own; `json` parses `--json` output or fails loudly.
@@ -87,17 +102,6 @@ export function cliWorkspace(prefix: string) {
     return JSON.parse(result.stdout) as T;
   };
   /** First snapshot of a tenant on the emulator at `url`, registering it with the test client's credentials. */
-  const registerTenant = (url: string, tenant = 'acme'): Promise<unknown> =>
-    json(
-      'snapshot',
-      '--tenant',
-      tenant,
-      '--tenant-url',
-      url,
-      '--client-id',
-      TEST_CLIENT.clientId,
-      '--client-secret',
-      TEST_CLIENT.clientSecret,
-    );
+  const registerTenant = (url: string, tenant = 'acme'): Promise<unknown> => json(...registrationArgs(url, tenant));
   return { dataDir, env, cli, json, registerTenant };
 }
