@@ -113,6 +113,9 @@ describe('table access per function (dynamodb:LeadingKeys)', () => {
     expect(can('dynamodb:GetItem', 'CR#r-1')).toEqual(writers);
     expect(can('dynamodb:Query', 'CR', 'TABLE/index/gsi1')).toEqual([stack.approvals.function, stack.changes.sweeper].map(roleOf).sort());
     expect(can('dynamodb:Query', 'T#acme#S', 'TABLE/index/gsi1')).toEqual([roleOf(stack.approvals.function)]);
+    // And of every role in the template, only the apply function's may write the ledger.
+    for (const action of ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'])
+      expect([action, can(action, 'L#acme')]).toEqual([action, action === 'dynamodb:PutItem' ? [roleOf(stack.changes.function)] : []]);
   });
 
   it('lets only the apply role write the ledger, the items that make a change "expected"', () => {

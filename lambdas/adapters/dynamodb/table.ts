@@ -8,7 +8,7 @@ import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
  *   T#<tenant>        / H#<resource key>         head: the latest version of each live resource
  *   T#<tenant>        / D#<resource key>         open or accepted drift, with its alert outbox state
  *   L#<tenant>        / A#<resource key>#<req>   ledger: an applied change request's result (expires); a partition of
- *                                                its own so only the apply and sweeper roles can write it
+ *                                                its own so only the apply function's role can write it
  *   T#<tenant>        / J#<seq>                  journal entry: append-only, hash-chained (drift, request, ledger changes)
  *   CR#<request id>   / CR                       a change request (gsi1: CR / createdAt#id)
  *   R#<tenant>#<key>  / V#<seq>                  a resource version: gzip'd canonical document
