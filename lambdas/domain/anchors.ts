@@ -234,6 +234,3 @@ export function verifyAnchors(table: TableHeads, input: AnchorCheckInput): Ancho
     ...(firstBroken ? { firstBroken } : {}),
   };
 }
-
-/** Exported for tests and the audit recipe: the hash the next line's prevLine must hold. */
-export const lineHash = (line: string) => sha256Hex(line);

@@ -1,4 +1,4 @@
-import type { AccessConfig } from './identity';
+import { type AccessConfig, globMatches } from './identity';
 
 /**
  * The access configuration's principal patterns as IAM sees callers, so the API's resource policy can refuse, before
@@ -46,15 +46,6 @@ function mayStartWith(glob: string, prefix: string): boolean {
 /** Could a glob match the empty string? (Only stars, or nothing.) */
 const matchesEmpty = (glob: string) => /^\**$/.test(glob);
 
-/** Whether the glob matches a fixed text, as the function's globMatches does (case-insensitive). */
-function globIs(glob: string, text: string): boolean {
-  const source = glob
-    .split('')
-    .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[\\^$.|+()[\]{}]/g, '\\$&')))
-    .join('');
-  return new RegExp(`^${source}$`, 'i').test(text);
-}
-
 /** One principal pattern of the access configuration as `aws:PrincipalArn` patterns. */
 export function principalArnPatterns(pattern: string): PatternConversion {
   const glob = pattern.trim();
@@ -70,8 +61,8 @@ export function principalArnPatterns(pattern: string): PatternConversion {
   const [, partition, service, region, account, resource] = fields as [string, string, string, string, string, string];
   if (!matchesEmpty(region)) return { kind: 'principals', arns: [], note: `'${pattern}' has a region; IAM and STS ARNs have none` };
   const arns: string[] = [];
-  const sts = globIs(service, 'sts');
-  const iam = globIs(service, 'iam');
+  const sts = globMatches(service, 'sts');
+  const iam = globMatches(service, 'iam');
   const arn = (svc: string, res: string) => `arn:${partition}:${svc}::${account}:${res}`;
   let note: string | undefined;
   if (sts) {
@@ -104,7 +95,7 @@ export function principalArnPatterns(pattern: string): PatternConversion {
     } else if (mayStartWith(resource, 'user/')) {
       arns.push(arn('iam', 'user/*'));
     }
-    if (globIs(resource, 'root')) arns.push(arn('iam', 'root'));
+    if (globMatches(resource, 'root')) arns.push(arn('iam', 'root'));
     if (/^role\//i.test(resource))
       note = `'${pattern}' names a role, but the API reports a role's callers as arn:aws:sts::<account>:assumed-role/<role>/<session>: write that form`;
   }

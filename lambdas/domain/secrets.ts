@@ -96,7 +96,8 @@ export class SecretPolicy {
   /** Is a value under this attribute (or header, or parameter) name a credential? */
   isSecretKey(key: string): boolean {
     // Names repeat across every integration of every snapshot (and each `name: value` inside a string asks again),
-    // and each answer costs a score of regular expressions: remember answers. Names only, never values.
+    // and each answer costs a score of regular expressions: remember answers. The keys are what stands before a `=` or
+    // `:` (in free text that can be any word); they stay in this process's memory and are never logged or stored.
     const known = this.answers.get(key);
     if (known !== undefined) return known;
     const name = normaliseName(key);

@@ -1,5 +1,6 @@
 import { type DynamoDBDocumentClient, QueryCommand, type QueryCommandInput, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { ChangeRequest } from '../../domain/change-request';
+import type { AppliedChange } from '../../domain/classify';
 import {
   chainEntries,
   driftDigest,
@@ -137,13 +138,7 @@ export class DynamoJournal implements Journal {
     return [
       ...drifts.map((i) => ({ kind: 'drift' as const, id: i.key as string, digest: driftDigest(itemToDrift(i)) })),
       ...ledger.map((i) => {
-        const applied = {
-          requestId: i.requestId as string,
-          key: i.key as string,
-          ...(i.baseHash !== undefined ? { baseHash: (i.baseHash as string | null) ?? null } : {}),
-          resultHash: (i.resultHash as string | null) ?? null,
-          appliedAt: i.appliedAt as string,
-        };
+        const applied = itemToApplied(i);
         return { kind: 'ledger' as const, id: ledgerRecordId(applied), digest: ledgerDigest(applied) };
       }),
       ...requests
@@ -203,6 +198,17 @@ function itemToEntry(item: Item): JournalEntry {
 }
 
 /** A drift item as stored (`driftToItem` in the snapshot store) back to the record. */
+/** A ledger item as the applied change it records (older items have no baseHash). */
+export function itemToApplied(i: Item): AppliedChange {
+  return {
+    requestId: i.requestId as string,
+    key: i.key as string,
+    ...(i.baseHash !== undefined ? { baseHash: (i.baseHash as string | null) ?? null } : {}),
+    resultHash: (i.resultHash as string | null) ?? null,
+    appliedAt: i.appliedAt as string,
+  };
+}
+
 export function itemToDrift<T>(i: Item): T {
   const { pk: _pk, sk: _sk, patch, ...rest } = i;
   return { ...(rest as object), patch: JSON.parse(patch as string) } as T;

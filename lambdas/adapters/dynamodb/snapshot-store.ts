@@ -29,7 +29,7 @@ import {
   type StoredVersion,
   type TenantState,
 } from '../../ports/snapshot-store';
-import { DynamoJournal, itemToDrift, MAX_TRANSACTION_ACTIONS, type TransactAction } from './journal-store';
+import { DynamoJournal, itemToApplied, itemToDrift, MAX_TRANSACTION_ACTIONS, type TransactAction } from './journal-store';
 import { GSI1, ledgerPk, pad, resourcePk, tenantPk } from './table';
 
 type Item = Record<string, unknown>;
@@ -102,13 +102,7 @@ export class DynamoSnapshotStore implements SnapshotStore, AppliedChangeLedger {
 
   async appliedChanges(tenant: string, keys: readonly ResourceKey[]): Promise<AppliedChange[]> {
     const results = await Promise.all(keys.map((key) => this.queryAll({ pk: ledgerPk(tenant), prefix: `A#${key}#` })));
-    return results.flat().map((i) => ({
-      requestId: i.requestId as string,
-      key: i.key as string,
-      ...(i.baseHash !== undefined ? { baseHash: (i.baseHash as string | null) ?? null } : {}),
-      resultHash: (i.resultHash as string | null) ?? null,
-      appliedAt: i.appliedAt as string,
-    }));
+    return results.flat().map(itemToApplied);
   }
 
   async commit(tenant: string, commit: SnapshotCommit): Promise<{ itemsWritten: number }> {
