@@ -39,18 +39,20 @@ function serve(
       })),
     );
   const markers = deleteMarkers.map((Key) => ({ Key, VersionId: 'dm', IsLatest: true, LastModified: new Date('2026-11-25T00:00:00Z') }));
-  s3.on(ListObjectVersionsCommand, { Bucket: BUCKET, Prefix: 'anchors/acme/' }).callsFake((input: { KeyMarker?: string; VersionIdMarker?: string }) => {
-    const start = input.KeyMarker ? versions.findIndex((v) => v.Key === input.KeyMarker && v.VersionId === input.VersionIdMarker) + 1 : 0;
-    const page = versions.slice(start, start + pageSize);
-    const last = page.at(-1);
-    const truncated = start + pageSize < versions.length;
-    return {
-      IsTruncated: truncated,
-      ...(truncated && last ? { NextKeyMarker: last.Key, NextVersionIdMarker: last.VersionId } : {}),
-      Versions: page,
-      DeleteMarkers: start === 0 ? markers : [],
-    };
-  });
+  s3.on(ListObjectVersionsCommand, { Bucket: BUCKET, Prefix: 'anchors/acme/' }).callsFake(
+    (input: { KeyMarker?: string; VersionIdMarker?: string }) => {
+      const start = input.KeyMarker ? versions.findIndex((v) => v.Key === input.KeyMarker && v.VersionId === input.VersionIdMarker) + 1 : 0;
+      const page = versions.slice(start, start + pageSize);
+      const last = page.at(-1);
+      const truncated = start + pageSize < versions.length;
+      return {
+        IsTruncated: truncated,
+        ...(truncated && last ? { NextKeyMarker: last.Key, NextVersionIdMarker: last.VersionId } : {}),
+        Versions: page,
+        DeleteMarkers: start === 0 ? markers : [],
+      };
+    },
+  );
   for (const [Key, versions] of Object.entries(objects)) {
     versions.forEach((text, i) => {
       s3.on(GetObjectCommand, { Bucket: BUCKET, Key, VersionId: `${Key}#v${versions.length - i}` }).callsFake(() => ({ Body: body(text) }));
@@ -149,7 +151,10 @@ describe('S3AnchorStore', () => {
     expect(s3.commandCalls(ListObjectVersionsCommand).map((c) => c.args[0].input.KeyMarker ?? null)).toEqual([null, key]);
     expect(ledger.anchors.map((a) => [a.seq, a.hash])).toEqual([1, 2, 3].map((seq) => [seq, anchor(seq).hash]));
     expect(ledger.evidence).toHaveLength(4);
-    expect((await check(store())).firstBroken).toEqual({ seq: 2, reason: expect.stringMatching(/^the anchor of snapshot #2 was overwritten: 2 versions/) });
+    expect((await check(store())).firstBroken).toEqual({
+      seq: 2,
+      reason: expect.stringMatching(/^the anchor of snapshot #2 was overwritten: 2 versions/),
+    });
   });
 
   it('the same anchor written twice with the same bytes is a warning, not a break', async () => {
