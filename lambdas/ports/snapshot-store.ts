@@ -33,6 +33,11 @@ export interface DriftRecord {
   readonly severity: Severity;
   readonly detectedAt: string;
   readonly snapshotSeq: number;
+  /**
+   * The snapshot whose chained change list recorded this drift (a reopened drift keeps it while `snapshotSeq` names
+   * the reopening run). Absent on items written before it existed: then `snapshotSeq` is taken.
+   */
+  readonly detectedSeq?: number;
   readonly status: 'open' | 'accepted';
   readonly acceptance?: Acceptance;
   /** Outbox state: an alert stays pending until the notifier took it, so a failed delivery is retried next run. */
@@ -137,6 +142,8 @@ export interface SnapshotStore {
 
   listSnapshots(tenant: string, options?: { from?: string; to?: string; limit?: number }): Promise<StoredSnapshot[]>;
   getSnapshot(tenant: string, seq: number): Promise<StoredSnapshot | undefined>;
+  /** The committed records of these sequence numbers (absent ones left out), read the way the snapshot role may. */
+  snapshotRecords(tenant: string, seqs: readonly number[]): Promise<Map<number, StoredSnapshot>>;
   listVersions(tenant: string, key: ResourceKey): Promise<StoredVersion[]>;
   getVersionContent(tenant: string, key: ResourceKey, version: number): Promise<JsonObject | undefined>;
   /** Every version with its stored document, for `verify` to re-hash. */

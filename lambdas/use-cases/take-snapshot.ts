@@ -10,7 +10,15 @@ import {
 } from '../domain/attribution';
 import type { JsonObject } from '../domain/canonical';
 import { applyChanges, type ChainedChange, GENESIS_HASH, manifestHash, type SnapshotLink, snapshotHash } from '../domain/chain';
-import { type ClassifiedChange, classify, eligibleEntries, isActive, type PreviousSnapshot, restoring } from '../domain/classify';
+import {
+  type ClassifiedChange,
+  classify,
+  detectionSeq,
+  eligibleEntries,
+  isActive,
+  type PreviousSnapshot,
+  restoring,
+} from '../domain/classify';
 import { boundedPatch, changedKeys, detectChanges, type KnownResource } from '../domain/detect';
 import { driftClosedEntry, driftEntry, driftRestoredEntry, type JournalEntryInput } from '../domain/journal';
 import { type NormaliseOptions, normaliseStatusCheck } from '../domain/normalise';
@@ -27,6 +35,7 @@ import type { Clock } from '../ports/clock';
 import type { IscClient } from '../ports/isc-client';
 import type { GuardEvent, Notifier } from '../ports/notifier';
 import type { AppliedChangeLedger, DriftRecord, RawDigestRefresh, SnapshotStore, StoredSnapshot } from '../ports/snapshot-store';
+import { untrustedDrifts } from './backed-drifts';
 
 /** Who the journal names for what the snapshot flow itself decides. */
 export const JOURNAL_ACTOR = 'sdim-guard';
@@ -89,6 +98,16 @@ export type SnapshotWarning =
       /** The snapshot is committed but its head could not be anchored; the next snapshot's anchor covers it. */
       readonly code: 'anchor-failed';
       readonly message: string;
+      readonly seq: number;
+    }
+  | {
+      /**
+       * A drift item that would have excused (accepted) or closed (restored) a change is not the snapshot flow's own
+       * detection (written into the table by hand?): the change was classified unexpected and alerted instead.
+       */
+      readonly code: 'unbacked-drift';
+      readonly message: string;
+      readonly key: ResourceKey;
       readonly seq: number;
     };
 
@@ -228,13 +247,16 @@ export async function takeSnapshot(tenant: string, deps: SnapshotDeps): Promise<
           detected.map((c) => c.key),
         )
       : [];
-  const driftByKey = new Map(state.drifts.map((d) => [d.key, d]));
-  const acceptances = state.drifts.flatMap((d) => (d.status === 'accepted' && d.acceptance ? [d.acceptance] : []));
   const eligible = eligibleEntries(applied, previousSnapshot(state.latest));
   const repointing = deps.repoint !== undefined && state.latest !== undefined && state.latest.takenAt < deps.repoint.at;
+  // A drift item excuses (accepted) or closes (restored) a change only if the chain backs it: see untrustedDrifts.
+  const unbacked = repointing ? [] : await untrustedDrifts(tenant, detected, state, deps.store);
+  const untrusted = new Set(unbacked.map((u) => u.key));
+  const driftByKey = new Map(state.drifts.map((d) => [d.key, d]));
+  const acceptances = state.drifts.flatMap((d) => (d.status === 'accepted' && d.acceptance && !untrusted.has(d.key) ? [d.acceptance] : []));
   const classified: ClassifiedChange[] = repointing
     ? detected.map((c) => ({ ...c, classification: 'repoint' as const }))
-    : detected.map((c) => restoring(classify(c, eligible, acceptances, now), driftByKey.get(c.key)));
+    : detected.map((c) => restoring(classify(c, eligible, acceptances, now), untrusted.has(c.key) ? undefined : driftByKey.get(c.key)));
 
   const seq = (state.latest?.seq ?? 0) + 1;
   const snapshotId = deps.newId();
@@ -286,6 +308,8 @@ export async function takeSnapshot(tenant: string, deps: SnapshotDeps): Promise<
         alertReason: 'acceptance-expired',
         detectedAt: takenAt,
         snapshotSeq: seq,
+        // The chained record that recorded the drift stays the one that backs it (untrustedDrifts).
+        detectedSeq: detectionSeq(drift),
       });
     }
   }
@@ -354,6 +378,7 @@ export async function takeSnapshot(tenant: string, deps: SnapshotDeps): Promise<
           },
         ]
       : []),
+    ...unbacked.map((u) => ({ code: 'unbacked-drift' as const, key: u.key, seq, message: u.message })),
     ...(anchor?.status === 'failed'
       ? [
           {
@@ -569,7 +594,7 @@ async function publishWarnings(tenant: string, seq: number, warnings: readonly S
         type: 'Snapshot Warning',
         tenant,
         time: deps.clock.now().toISOString(),
-        id: `${tenant}:${warning.code}:${seq}`,
+        id: `${tenant}:${warning.code}:${seq}${'key' in warning ? `:${warning.key}` : ''}`,
         detail: { ...warning },
       })
       .catch(() => undefined);

@@ -375,6 +375,14 @@ export class DynamoSnapshotStore implements SnapshotStore, AppliedChangeLedger {
     return Item && Item.state === 'committed' ? this.itemToSnapshot(tenant, Item) : undefined;
   }
 
+  async snapshotRecords(tenant: string, seqs: readonly number[]): Promise<Map<number, StoredSnapshot>> {
+    // BatchGet, not GetItem: the snapshot function's grant reads T# items by BatchGetItem and Query only.
+    const items = await this.batchGet([...new Set(seqs)].map((seq) => ({ pk: tenantPk(tenant), sk: `S#${pad(seq)}` })));
+    const committed = items.filter((i) => i.state === 'committed');
+    const snapshots = await Promise.all(committed.map((i) => this.itemToSnapshot(tenant, i)));
+    return new Map(snapshots.map((s) => [s.seq, s]));
+  }
+
   async listVersions(tenant: string, key: ResourceKey): Promise<StoredVersion[]> {
     const items = await this.queryAll(
       { pk: resourcePk(tenant, key), prefix: 'V#' },
