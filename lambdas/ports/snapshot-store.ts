@@ -76,6 +76,17 @@ export interface SnapshotCommit {
   readonly driftsToDelete: readonly ResourceKey[];
   /** Journal entries for the drift changes above (driftEntry / driftClosedEntry), written in the same commit. */
   readonly journal: readonly JournalEntryInput[];
+  /** The raw-document digest each written head keeps (domain/raw-digest.ts); a head without one is normalised next run. */
+  readonly rawDigests?: ReadonlyMap<ResourceKey, string>;
+}
+
+/** A head whose content is unchanged but whose raw digest is stale (the raw document or the settings moved). */
+export interface RawDigestRefresh {
+  readonly key: ResourceKey;
+  /** The head is updated only while it still holds this hash and version. */
+  readonly contentHash: string;
+  readonly version: number;
+  readonly rawDigest: string;
 }
 
 /** Why a drift item is written or removed outside a snapshot; journalled with it in one transaction. */
@@ -121,6 +132,11 @@ export interface SnapshotStore {
   loadContents(tenant: string, refs: ReadonlyArray<{ key: ResourceKey; version: number }>): Promise<Map<ResourceKey, JsonObject>>;
   /** Writes the snapshot; throws ConcurrentSnapshotError if another run committed this sequence number first. */
   commit(tenant: string, commit: SnapshotCommit): Promise<{ itemsWritten: number }>;
+  /**
+   * After a commit: stores fresh raw digests in heads whose hash and version are still the given ones (any other head
+   * is left alone). Only an optimisation for the next run; returns how many heads were updated.
+   */
+  refreshRawDigests?(tenant: string, heads: readonly RawDigestRefresh[]): Promise<number>;
   markAlertsSent(tenant: string, drifts: readonly DriftRecord[]): Promise<void>;
   /** Late attributions of drifts, from the journal's drift-annotated entries, oldest first. */
   listAnnotations(tenant: string): Promise<AttributionAnnotation[]>;
