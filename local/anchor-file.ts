@@ -1,6 +1,6 @@
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Anchor, anchorLine, readAnchorLines, sameAnchor } from '../lambdas/domain/anchors';
+import { type Anchor, anchorLine, parseAnchor, readAnchorLines, sameAnchor } from '../lambdas/domain/anchors';
 import type { AnchorLedger, AnchorStore } from '../lambdas/ports/anchors';
 import { assertTenantName } from '../lambdas/ports/tenants';
 
@@ -25,21 +25,25 @@ export class LocalAnchorFile implements AnchorStore {
     mkdirSync(this.source, { recursive: true, mode: 0o700 });
     const file = this.fileOf(anchor.tenant);
     return withLock(`${file}.lock`, () => {
-      const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
-      const existing = readAnchorLines(text, file).anchors;
-      const same = existing.find((a) => a.seq === anchor.seq);
-      if (same) {
-        if (sameAnchor(same, anchor)) return 'already-present';
-        throw new Error(`snapshot #${anchor.seq} of ${anchor.tenant} is already anchored in ${file} with other content`);
+      // Read under the lock, so no other writer appends between this read and the write below. Seqs only grow, so
+      // the last line decides the common case; the whole file is read only for a seq at or below it (a retry).
+      const { line: last, complete } = lastLine(file);
+      let lastSeq: number | undefined;
+      try {
+        lastSeq = last === undefined ? undefined : parseAnchor(last, file).seq;
+      } catch {
+        lastSeq = undefined;
       }
-      // Read under the lock, so no other writer appends between this read and the write below.
-      const previous = text
-        .split('\n')
-        .filter((l) => l !== '')
-        .at(-1);
+      if (last !== undefined && (lastSeq === undefined || anchor.seq <= lastSeq)) {
+        const same = readAnchorLines(readFileSync(file, 'utf8'), file).anchors.find((a) => a.seq === anchor.seq);
+        if (same) {
+          if (sameAnchor(same, anchor)) return 'already-present';
+          throw new Error(`snapshot #${anchor.seq} of ${anchor.tenant} is already anchored in ${file} with other content`);
+        }
+      }
       const fd = openSync(file, 'a', 0o600);
       try {
-        writeSync(fd, `${text !== '' && !text.endsWith('\n') ? '\n' : ''}${anchorLine(anchor, previous)}\n`);
+        writeSync(fd, `${complete ? '' : '\n'}${anchorLine(anchor, last)}\n`);
       } finally {
         closeSync(fd);
       }
@@ -67,6 +71,34 @@ export class LocalAnchorFile implements AnchorStore {
       warnings: [],
       evidence: lines.map((body, i) => ({ where: `${file} line ${i + 1}`, body })),
     };
+  }
+}
+
+/** How much of the file's end is read at first to find its last line (anchor lines are about 300 bytes). */
+const TAIL_BYTES = 4_096;
+
+/**
+ * The file's last non-empty line, read from its end (a year of 30-second snapshots is a million lines), and whether
+ * the file ends with a newline (a writer that died mid-line left none).
+ */
+function lastLine(file: string): { line?: string; complete: boolean } {
+  if (!existsSync(file)) return { complete: true };
+  const fd = openSync(file, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    for (let length = Math.min(size, TAIL_BYTES); ; length = Math.min(size, length * 4)) {
+      const buffer = Buffer.alloc(length);
+      readSync(fd, buffer, 0, length, size - length);
+      const lines = buffer.toString('utf8').split('\n');
+      const nonEmpty = lines.map((l, i) => [l, i] as const).filter(([l]) => l !== '');
+      const found = nonEmpty.at(-1);
+      // The first piece of a partial read may be cut mid-line: only a line with a newline before it is whole.
+      const complete = buffer.at(-1) === 0x0a || size === 0;
+      if (found && (found[1] > 0 || length === size)) return { line: found[0], complete };
+      if (length === size) return { complete };
+    }
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -1,3 +1,4 @@
+import { type ChainedSnapshot, snapshotHash } from './chain';
 import type { DetectedChange } from './detect';
 import type { ResourceKey } from './resources';
 
@@ -119,3 +120,57 @@ export function restoring(change: ClassifiedChange, standingDrift: { readonly fr
   if (change.classification !== 'unexpected' || !standingDrift) return change;
   return change.toHash === standingDrift.fromHash ? { ...change, classification: 'restored' } : change;
 }
+
+/** A standing drift item as the snapshot flow reads it back from the table (any role that writes `T#` may write one). */
+export interface StandingDrift {
+  readonly key: ResourceKey;
+  readonly fromHash: string | null;
+  readonly toHash: string | null;
+  readonly snapshotSeq: number;
+  /** The snapshot whose chained change list recorded this drift; absent on items older than the field (then `snapshotSeq`). */
+  readonly detectedSeq?: number;
+}
+
+/** The snapshot that recorded a drift: `detectedSeq`, or `snapshotSeq` on items written before `detectedSeq` existed. */
+export const detectionSeq = (drift: StandingDrift): number => drift.detectedSeq ?? drift.snapshotSeq;
+
+/** What the snapshot flow knows when it checks a standing drift against the chain. */
+export interface DriftBacking {
+  /** The committed record at `detectionSeq(drift)`, if there is one. */
+  readonly detection: ChainedSnapshot | undefined;
+  /** The committed record after it, or `'latest'` when the detection is the chain head the new snapshot links to. */
+  readonly next: ChainedSnapshot | 'latest' | undefined;
+  /** The hash of the chain head (the new snapshot's prevHash). */
+  readonly latestHash: string | undefined;
+  /** The change being classified now: it must start from the drift's state, since nothing recorded came after it. */
+  readonly change: DetectedChange;
+  /** The version (snapshot seq) of the resource's head, undefined when it has none (removed). */
+  readonly headVersion: number | undefined;
+}
+
+/**
+ * Why a standing drift item is NOT the snapshot flow's own, still standing detection; undefined when it is. An
+ * acceptance is honoured, and a return to the state before a drift called `restored`, only for a drift that is:
+ * the chained record it names recorded exactly this change (key, from → to) as unexpected, that record's hash
+ * recomputes and the next record (or the new snapshot) links to it, and the resource has not changed since that record
+ * (the change being classified starts from the drifted state). A drift item put into the table by hand, or one of an
+ * earlier, closed drift put back, fails this; only a rewrite of the chain itself (which `verify` and the anchors
+ * catch) could pass it.
+ */
+export function unbackedReason(drift: StandingDrift, backing: DriftBacking): string | undefined {
+  const seq = detectionSeq(drift);
+  const { detection, next } = backing;
+  if (!detection || detection.seq !== seq) return `no committed snapshot #${seq} recorded it`;
+  if (snapshotHash(detection) !== detection.hash) return `snapshot #${seq} does not hash to its recorded hash`;
+  const linked = next === 'latest' ? backing.latestHash === detection.hash : next?.prevHash === detection.hash;
+  if (!linked) return `snapshot #${seq} is not linked into the chain (the next record does not name its hash)`;
+  const recorded = detection.changes.find((c) => c.key === drift.key);
+  if (recorded?.classification !== 'unexpected' || recorded.fromHash !== drift.fromHash || recorded.toHash !== drift.toHash)
+    return `snapshot #${seq} recorded no unexpected change of ${drift.key} from ${short(drift.fromHash)} to ${short(drift.toHash)}`;
+  const sinceUnchanged =
+    backing.change.fromHash === drift.toHash && (backing.headVersion === undefined ? drift.toHash === null : backing.headVersion === seq);
+  if (!sinceUnchanged) return `${drift.key} changed after snapshot #${seq}, so that drift no longer stands`;
+  return undefined;
+}
+
+const short = (hash: string | null) => (hash === null ? 'nothing' : `${hash.slice(0, 12)}…`);

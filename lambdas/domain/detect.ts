@@ -12,6 +12,8 @@ export interface KnownResource {
   readonly ref: ResourceRef;
   readonly contentHash: string;
   readonly version: number;
+  /** The keyed digest of the raw document this hash was normalised from (domain/raw-digest.ts); absent in older heads. */
+  readonly rawDigest?: string;
 }
 
 export interface DetectedChange {

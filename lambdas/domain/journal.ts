@@ -185,6 +185,7 @@ export interface DriftLike {
   readonly fromHash: string | null;
   readonly toHash: string | null;
   readonly snapshotSeq: number;
+  readonly detectedSeq?: number;
   readonly status: string;
   readonly detectedAt: string;
   readonly acceptance?: { readonly reason: string; readonly by: string; readonly at: string; readonly until: string };
@@ -205,6 +206,7 @@ export function driftEntry(
     fromHash: drift.fromHash,
     toHash: drift.toHash,
     snapshotSeq: drift.snapshotSeq,
+    ...(drift.detectedSeq !== undefined ? { detectedSeq: drift.detectedSeq } : {}),
     status: drift.status,
     detectedAt: drift.detectedAt,
     ...(drift.acceptance ? { acceptance: { ...drift.acceptance } } : {}),

@@ -77,6 +77,13 @@ export class SecretPolicy {
   private readonly answers = new Map<string, boolean>();
   readonly removedBuiltIns: readonly string[];
 
+  /**
+   * Everything that decides what this policy calls a credential, as one string: its name patterns, the exclusions, the
+   * name/value pair fields and the structural detectors. Equal for two policies that fingerprint every document the
+   * same way; the raw-document digests of the heads are bound to it (see raw-digest.ts).
+   */
+  readonly rules: string;
+
   constructor(options: SecretPolicyOptions = {}) {
     const removed = options.removedBuiltIns ?? [];
     for (const r of removed) {
@@ -90,6 +97,13 @@ export class SecretPolicy {
       } catch {
         throw new Error(`secret key pattern '${p}' is not a valid regular expression`);
       }
+    });
+    this.rules = JSON.stringify({
+      patterns: sources,
+      exclusions: SECRET_NAME_EXCLUSIONS.source,
+      nameFields: NAME_FIELDS,
+      valueFields: VALUE_FIELDS,
+      structure: [AUTH_SCHEME, URL_USERINFO, JWT, PEM_PRIVATE, NAMED_VALUE, SCHEME_WORD, INLINE_MARKER].map((r) => r.source),
     });
   }
 

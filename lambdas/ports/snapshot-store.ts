@@ -33,6 +33,11 @@ export interface DriftRecord {
   readonly severity: Severity;
   readonly detectedAt: string;
   readonly snapshotSeq: number;
+  /**
+   * The snapshot whose chained change list recorded this drift (a reopened drift keeps it while `snapshotSeq` names
+   * the reopening run). Absent on items written before it existed: then `snapshotSeq` is taken.
+   */
+  readonly detectedSeq?: number;
   readonly status: 'open' | 'accepted';
   readonly acceptance?: Acceptance;
   /** Outbox state: an alert stays pending until the notifier took it, so a failed delivery is retried next run. */
@@ -71,6 +76,17 @@ export interface SnapshotCommit {
   readonly driftsToDelete: readonly ResourceKey[];
   /** Journal entries for the drift changes above (driftEntry / driftClosedEntry), written in the same commit. */
   readonly journal: readonly JournalEntryInput[];
+  /** The raw-document digest each written head keeps (domain/raw-digest.ts); a head without one is normalised next run. */
+  readonly rawDigests?: ReadonlyMap<ResourceKey, string>;
+}
+
+/** A head whose content is unchanged but whose raw digest is stale (the raw document or the settings moved). */
+export interface RawDigestRefresh {
+  readonly key: ResourceKey;
+  /** The head is updated only while it still holds this hash and version. */
+  readonly contentHash: string;
+  readonly version: number;
+  readonly rawDigest: string;
 }
 
 /** Why a drift item is written or removed outside a snapshot; journalled with it in one transaction. */
@@ -111,6 +127,11 @@ export interface SnapshotStore {
   loadContents(tenant: string, refs: ReadonlyArray<{ key: ResourceKey; version: number }>): Promise<Map<ResourceKey, JsonObject>>;
   /** Writes the snapshot; throws ConcurrentSnapshotError if another run committed this sequence number first. */
   commit(tenant: string, commit: SnapshotCommit): Promise<{ itemsWritten: number }>;
+  /**
+   * After a commit: stores fresh raw digests in heads whose hash and version are still the given ones (any other head
+   * is left alone). Only an optimisation for the next run; returns how many heads were updated.
+   */
+  refreshRawDigests?(tenant: string, heads: readonly RawDigestRefresh[]): Promise<number>;
   markAlertsSent(tenant: string, drifts: readonly DriftRecord[]): Promise<void>;
   /** Late attributions of drifts, from the journal's drift-annotated entries, oldest first. */
   listAnnotations(tenant: string): Promise<AttributionAnnotation[]>;
@@ -121,6 +142,8 @@ export interface SnapshotStore {
 
   listSnapshots(tenant: string, options?: { from?: string; to?: string; limit?: number }): Promise<StoredSnapshot[]>;
   getSnapshot(tenant: string, seq: number): Promise<StoredSnapshot | undefined>;
+  /** The committed records of these sequence numbers (absent ones left out), read the way the snapshot role may. */
+  snapshotRecords(tenant: string, seqs: readonly number[]): Promise<Map<number, StoredSnapshot>>;
   listVersions(tenant: string, key: ResourceKey): Promise<StoredVersion[]>;
   getVersionContent(tenant: string, key: ResourceKey, version: number): Promise<JsonObject | undefined>;
   /** Every version with its stored document, for `verify` to re-hash. */

@@ -10,11 +10,20 @@ import {
 } from '../domain/attribution';
 import type { JsonObject } from '../domain/canonical';
 import { applyChanges, type ChainedChange, GENESIS_HASH, manifestHash, type SnapshotLink, snapshotHash } from '../domain/chain';
-import { type ClassifiedChange, classify, eligibleEntries, isActive, type PreviousSnapshot, restoring } from '../domain/classify';
+import {
+  type ClassifiedChange,
+  classify,
+  detectionSeq,
+  eligibleEntries,
+  isActive,
+  type PreviousSnapshot,
+  restoring,
+} from '../domain/classify';
 import { boundedPatch, changedKeys, detectChanges, type KnownResource } from '../domain/detect';
 import { driftClosedEntry, driftEntry, driftRestoredEntry, type JournalEntryInput } from '../domain/journal';
-import { type NormaliseOptions, normaliseIntegration, normaliseStatusCheck } from '../domain/normalise';
-import type { NormalisedResource, ResourceKey } from '../domain/resources';
+import { type NormaliseOptions, normaliseStatusCheck } from '../domain/normalise';
+import { RawDigests } from '../domain/raw-digest';
+import { type NormalisedResource, type ResourceKey, resourceKey } from '../domain/resources';
 import type { SecretPolicy } from '../domain/secrets';
 import type { Severity, SeverityRules } from '../domain/severity';
 import { type IscApiVersion, LEGACY_API_SUNSET, LEGACY_API_VERSIONS, SEARCH_PAGE_SIZE } from '../isc/client';
@@ -25,7 +34,8 @@ import type { AuditEventSearch } from '../ports/audit-events';
 import type { Clock } from '../ports/clock';
 import type { IscClient } from '../ports/isc-client';
 import type { GuardEvent, Notifier } from '../ports/notifier';
-import type { AppliedChangeLedger, DriftRecord, SnapshotStore, StoredSnapshot } from '../ports/snapshot-store';
+import type { AppliedChangeLedger, DriftRecord, RawDigestRefresh, SnapshotStore, StoredSnapshot } from '../ports/snapshot-store';
+import { untrustedDrifts } from './backed-drifts';
 
 /** Who the journal names for what the snapshot flow itself decides. */
 export const JOURNAL_ACTOR = 'sdim-guard';
@@ -75,9 +85,29 @@ export type SnapshotWarning =
       readonly sunset: string;
     }
   | {
+      /**
+       * On a full normalisation (the first snapshot of a UTC day), a head's raw digest matched the live document but
+       * its content hash is not the one normalising that document gives: the head was forged with the fingerprint key,
+       * or the normaliser changed without a new NORMALISER_VERSION. The snapshot used the normalised content.
+       */
+      readonly code: 'raw-digest-mismatch';
+      readonly message: string;
+      readonly keys: ResourceKey[];
+    }
+  | {
       /** The snapshot is committed but its head could not be anchored; the next snapshot's anchor covers it. */
       readonly code: 'anchor-failed';
       readonly message: string;
+      readonly seq: number;
+    }
+  | {
+      /**
+       * A drift item that would have excused (accepted) or closed (restored) a change is not the snapshot flow's own
+       * detection (written into the table by hand?): the change was classified unexpected and alerted instead.
+       */
+      readonly code: 'unbacked-drift';
+      readonly message: string;
+      readonly key: ResourceKey;
       readonly seq: number;
     };
 
@@ -114,7 +144,12 @@ export interface SnapshotResult {
     iscRequests: number;
     fetchMs: number;
     totalMs: number;
+    /** Items the commit wrote, plus heads whose raw digest was refreshed. */
     itemsWritten: number;
+    /** Integrations normalised; the others kept their head's hash on the word of its raw digest. */
+    normalised: number;
+    /** Unchanged heads given a fresh raw digest (their raw document or the settings moved; or written before digests). */
+    headsRefreshed: number;
     listingAttempts: number;
     /** Apparent removals that a GET (or a second listing) proved real. */
     removalsConfirmed: number;
@@ -156,10 +191,28 @@ export async function takeSnapshot(tenant: string, deps: SnapshotDeps): Promise<
   let integrations = live.integrations;
   let removalsConfirmed = 0;
   let listingRecovered = 0;
-  const normalise = (list: ServiceDeskIntegration[]) => [
-    ...list.map((i) => normaliseIntegration(i, options)),
-    normaliseStatusCheck(live.statusCheck, options),
-  ];
+  // An integration whose raw document (and every setting of normalisation) is the one its head's hash was normalised
+  // from keeps that hash without being normalised again (domain/raw-digest.ts). The first snapshot of each UTC day
+  // normalises everything, and checks that every digest vouched for the hash normalising gives.
+  const digests = new RawDigests(options);
+  const everything = state.latest === undefined || state.latest.takenAt.slice(0, 10) !== started.toISOString().slice(0, 10);
+  let rawDigests = new Map<ResourceKey, string>();
+  let normalised = 0;
+  let disproved: ResourceKey[] = [];
+  const normalise = (list: ServiceDeskIntegration[]) => {
+    rawDigests = new Map();
+    normalised = 0;
+    disproved = [];
+    const resources = list.map((i) => {
+      const head = i.id === undefined ? undefined : state.known.get(resourceKey('integration', i.id));
+      const resolved = digests.resolve(i, head, !everything);
+      if (resolved.normalised) normalised++;
+      if (resolved.vouched && resolved.resource.contentHash !== head?.contentHash) disproved.push(resolved.resource.key);
+      rawDigests.set(resolved.resource.key, resolved.rawDigest);
+      return resolved.resource;
+    });
+    return [...resources, normaliseStatusCheck(live.statusCheck, options)];
+  };
   let current = normalise(integrations);
 
   const apparentRemovals = changedKeys(state.known, current).removed.filter((r) => r.ref.kind === 'integration');
@@ -194,13 +247,16 @@ export async function takeSnapshot(tenant: string, deps: SnapshotDeps): Promise<
           detected.map((c) => c.key),
         )
       : [];
-  const driftByKey = new Map(state.drifts.map((d) => [d.key, d]));
-  const acceptances = state.drifts.flatMap((d) => (d.status === 'accepted' && d.acceptance ? [d.acceptance] : []));
   const eligible = eligibleEntries(applied, previousSnapshot(state.latest));
   const repointing = deps.repoint !== undefined && state.latest !== undefined && state.latest.takenAt < deps.repoint.at;
+  // A drift item excuses (accepted) or closes (restored) a change only if the chain backs it: see untrustedDrifts.
+  const unbacked = repointing ? [] : await untrustedDrifts(tenant, detected, state, deps.store);
+  const untrusted = new Set(unbacked.map((u) => u.key));
+  const driftByKey = new Map(state.drifts.map((d) => [d.key, d]));
+  const acceptances = state.drifts.flatMap((d) => (d.status === 'accepted' && d.acceptance && !untrusted.has(d.key) ? [d.acceptance] : []));
   const classified: ClassifiedChange[] = repointing
     ? detected.map((c) => ({ ...c, classification: 'repoint' as const }))
-    : detected.map((c) => restoring(classify(c, eligible, acceptances, now), driftByKey.get(c.key)));
+    : detected.map((c) => restoring(classify(c, eligible, acceptances, now), untrusted.has(c.key) ? undefined : driftByKey.get(c.key)));
 
   const seq = (state.latest?.seq ?? 0) + 1;
   const snapshotId = deps.newId();
@@ -252,6 +308,8 @@ export async function takeSnapshot(tenant: string, deps: SnapshotDeps): Promise<
         alertReason: 'acceptance-expired',
         detectedAt: takenAt,
         snapshotSeq: seq,
+        // The chained record that recorded the drift stays the one that backs it (untrustedDrifts).
+        detectedSeq: detectionSeq(drift),
       });
     }
   }
@@ -285,7 +343,9 @@ export async function takeSnapshot(tenant: string, deps: SnapshotDeps): Promise<
     driftsToPut,
     driftsToDelete,
     journal,
+    rawDigests,
   });
+  const headsRefreshed = await refreshDigests(tenant, state.known, current, changedNow, rawDigests, deps.store);
 
   const annotated = await annotateLate(tenant, seq, takenAt, attributed.late, deps);
   const pending = [
@@ -309,6 +369,16 @@ export async function takeSnapshot(tenant: string, deps: SnapshotDeps): Promise<
   const anchor = deps.anchors ? await anchorHead(tenant, { seq, hash: record.hash, takenAt }, deps.anchors, deps) : undefined;
   const warnings: SnapshotWarning[] = [
     ...dailyWarnings(deps.apiVersion ?? 'v1', state.latest?.takenAt, takenAt),
+    ...(disproved.length > 0
+      ? [
+          {
+            code: 'raw-digest-mismatch' as const,
+            keys: [...disproved].sort(),
+            message: `the raw digest stored with ${disproved.length} head(s) vouched for a content hash that normalising the live document does not give (${[...disproved].sort().slice(0, 5).join(', ')}${disproved.length > 5 ? ', …' : ''}): the heads were written by someone holding the fingerprint key, or the normaliser changed without NORMALISER_VERSION; this snapshot compared the normalised content`,
+          },
+        ]
+      : []),
+    ...unbacked.map((u) => ({ code: 'unbacked-drift' as const, key: u.key, seq, message: u.message })),
     ...(anchor?.status === 'failed'
       ? [
           {
@@ -345,7 +415,9 @@ export async function takeSnapshot(tenant: string, deps: SnapshotDeps): Promise<
       iscRequests: deps.isc.requestCount() - requestsBefore,
       fetchMs,
       totalMs: deps.clock.now().getTime() - started.getTime(),
-      itemsWritten,
+      itemsWritten: itemsWritten + headsRefreshed,
+      normalised,
+      headsRefreshed,
       listingAttempts: live.listingAttempts,
       removalsConfirmed,
       listingRecovered,
@@ -522,7 +594,7 @@ async function publishWarnings(tenant: string, seq: number, warnings: readonly S
         type: 'Snapshot Warning',
         tenant,
         time: deps.clock.now().toISOString(),
-        id: `${tenant}:${warning.code}:${seq}`,
+        id: `${tenant}:${warning.code}:${seq}${'key' in warning ? `:${warning.key}` : ''}`,
         detail: { ...warning },
       })
       .catch(() => undefined);
@@ -615,6 +687,30 @@ function chainRecord(
     changes: [...changes].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)),
   };
   return { ...link, hash: snapshotHash(link) };
+}
+
+/**
+ * Unchanged heads whose raw digest is missing or stale get the fresh one, so the next run skips their normalisation.
+ * Best effort, after the commit: a failure costs the next run time, never correctness.
+ */
+async function refreshDigests(
+  tenant: string,
+  known: ReadonlyMap<ResourceKey, KnownResource>,
+  current: readonly NormalisedResource[],
+  written: ReadonlySet<ResourceKey>,
+  rawDigests: ReadonlyMap<ResourceKey, string>,
+  store: SnapshotStore,
+): Promise<number> {
+  if (!store.refreshRawDigests) return 0;
+  const stale: RawDigestRefresh[] = [];
+  for (const resource of current) {
+    const head = known.get(resource.key);
+    const rawDigest = rawDigests.get(resource.key);
+    if (!head || !rawDigest || written.has(resource.key) || head.contentHash !== resource.contentHash) continue;
+    if (head.rawDigest !== rawDigest) stale.push({ key: resource.key, contentHash: head.contentHash, version: head.version, rawDigest });
+  }
+  if (stale.length === 0) return 0;
+  return store.refreshRawDigests(tenant, stale).catch(() => 0);
 }
 
 /** Publishes pending drift alerts; a failure leaves them pending for the next run instead of losing them. */

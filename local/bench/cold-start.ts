@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { LAMBDA_ESBUILD_ARGS } from '../../lib/guard-function';
 
 export interface BundleFigure {
   readonly name: string;
@@ -15,7 +16,7 @@ const BANNER = "import { createRequire as __createRequire } from 'node:module'; 
  * Bundles with the esbuild binary and the options GuardFunction gives CDK. The binary, not the JS API: under the
  * CLI's TypeScript loader the API cannot locate its own executable.
  */
-function bundle(root: string, entry: string, outfile: string): number {
+function bundle(root: string, entry: string, outfile: string, extraArgs: string[] = []): number {
   const esbuild = join(root, 'node_modules', '.bin', 'esbuild');
   const result = spawnSync(
     esbuild,
@@ -30,6 +31,7 @@ function bundle(root: string, entry: string, outfile: string): number {
       `--banner:js=${BANNER}`,
       `--outfile=${outfile}`,
       '--log-level=error',
+      ...extraArgs,
     ],
     { encoding: 'utf8', cwd: root },
   );
@@ -55,9 +57,10 @@ export async function benchColdStart(root: string): Promise<BundleFigure[]> {
   process.env.NODE_PATH = join(root, 'node_modules');
   const dir = mkdtempSync(join(tmpdir(), 'sdim-guard-bundles-'));
   const figures: BundleFigure[] = [];
+  const lambdaArgs = Object.entries(LAMBDA_ESBUILD_ARGS).map(([flag, value]) => `${flag}=${value}`);
   for (const handler of ['snapshot', 'apply', 'approval-api']) {
     const out = join(dir, `${handler}.mjs`);
-    const bytes = bundle(root, join(root, 'lambdas', 'handlers', `${handler}.ts`), out);
+    const bytes = bundle(root, join(root, 'lambdas', 'handlers', `${handler}.ts`), out, lambdaArgs);
     figures.push({ name: `${handler} function`, bytes, importMs: importMs(out) });
   }
   const peerEntry = join(dir, 'peer.ts');

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -55,5 +56,27 @@ describe('the local anchor file', () => {
     expect((await file.read('acme')).problems).toEqual([
       { seq: 1, reason: expect.stringMatching(/snapshot #1 is anchored twice .* with different content/) },
     ]);
+  });
+
+  it('appends after the last line without rereading the file, and still finds a retried older seq anywhere in it', async () => {
+    const file = new LocalAnchorFile(dir);
+    for (let seq = 1; seq <= 60; seq++) await file.write(anchor(seq));
+    await expect(file.write(anchor(10))).resolves.toBe('already-present');
+    await expect(file.write(anchor(10, 'b'.repeat(64)))).rejects.toThrow(/snapshot #10 of acme is already anchored/);
+    const ledger = await file.read('acme');
+    expect([ledger.problems, ledger.anchors.map((a) => a.seq)]).toEqual([[], Array.from({ length: 60 }, (_, i) => i + 1)]);
+  });
+
+  it('links the next anchor to a last line longer than the first piece read from the end of the file', async () => {
+    const file = new LocalAnchorFile(dir);
+    await file.write(anchor(1));
+    // Not an anchor (someone appended 10 KB): the next line must still link to all of it, so verify names it.
+    const junk = `{"note":"${'x'.repeat(10_000)}"}`;
+    writeFileSync(join(dir, 'acme.jsonl'), `${readFileSync(join(dir, 'acme.jsonl'), 'utf8')}${junk}`);
+    await expect(file.write(anchor(2))).resolves.toBe('written');
+    const lines = readFileSync(join(dir, 'acme.jsonl'), 'utf8').split('\n');
+    expect(lines[1]).toBe(junk);
+    expect(JSON.parse(lines[2] as string).prevLine).toBe(createHash('sha256').update(junk).digest('hex'));
+    expect((await file.read('acme')).problems).toEqual([{ seq: 2, reason: expect.stringMatching(/line 2/) }]);
   });
 });

@@ -21,19 +21,38 @@ const anchor = (seq: number, hash = String(seq).repeat(64).slice(0, 64)): Anchor
 const body = (text: string) => ({ transformToString: async () => text }) as never;
 
 /** Serves a bucket: key → versions newest first (as S3 lists them), with optional delete markers. */
-function serve(objects: Record<string, string[]>, deleteMarkers: string[] = [], storedAt: Record<string, Date> = {}) {
-  s3.on(ListObjectVersionsCommand, { Bucket: BUCKET, Prefix: 'anchors/acme/' }).resolves({
-    IsTruncated: false,
-    Versions: Object.entries(objects).flatMap(([Key, versions]) =>
-      versions.map((_, i) => ({
+function serve(
+  objects: Record<string, string[]>,
+  deleteMarkers: string[] = [],
+  storedAt: Record<string, Date> = {},
+  /** Versions per ListObjectVersions page (S3's is 1,000): smaller splits a key's versions across pages, as S3 may. */
+  pageSize = 1_000,
+) {
+  const versions = Object.entries(objects)
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .flatMap(([Key, list]) =>
+      list.map((_, i) => ({
         Key,
-        VersionId: `${Key}#v${versions.length - i}`,
+        VersionId: `${Key}#v${list.length - i}`,
         IsLatest: i === 0,
         LastModified: storedAt[Key] ?? new Date(Date.UTC(2026, 10, 24, 10, 0, 60 - i)),
       })),
-    ),
-    DeleteMarkers: deleteMarkers.map((Key) => ({ Key, VersionId: 'dm', IsLatest: true, LastModified: new Date('2026-11-25T00:00:00Z') })),
-  });
+    );
+  const markers = deleteMarkers.map((Key) => ({ Key, VersionId: 'dm', IsLatest: true, LastModified: new Date('2026-11-25T00:00:00Z') }));
+  s3.on(ListObjectVersionsCommand, { Bucket: BUCKET, Prefix: 'anchors/acme/' }).callsFake(
+    (input: { KeyMarker?: string; VersionIdMarker?: string }) => {
+      const start = input.KeyMarker ? versions.findIndex((v) => v.Key === input.KeyMarker && v.VersionId === input.VersionIdMarker) + 1 : 0;
+      const page = versions.slice(start, start + pageSize);
+      const last = page.at(-1);
+      const truncated = start + pageSize < versions.length;
+      return {
+        IsTruncated: truncated,
+        ...(truncated && last ? { NextKeyMarker: last.Key, NextVersionIdMarker: last.VersionId } : {}),
+        Versions: page,
+        DeleteMarkers: start === 0 ? markers : [],
+      };
+    },
+  );
   for (const [Key, versions] of Object.entries(objects)) {
     versions.forEach((text, i) => {
       s3.on(GetObjectCommand, { Bucket: BUCKET, Key, VersionId: `${Key}#v${versions.length - i}` }).callsFake(() => ({ Body: body(text) }));
@@ -122,6 +141,20 @@ describe('S3AnchorStore', () => {
       reason: expect.stringMatching(/^snapshot #2 is anchored 2 times with different content: /),
     });
     expect((await store().read('acme')).anchors.find((a) => a.seq === 2)?.hash).toBe(anchor(2).hash);
+  });
+
+  it('reads every page of the listing, also when the versions of an overwritten anchor straddle two pages', async () => {
+    const key = anchorKey(anchor(2));
+    // 4 versions in pages of 2: page 1 ends with the forged (newest) version of #2, page 2 starts with its original.
+    serve({ ...untouched(), [key]: [anchorJson(anchor(2, 'f'.repeat(64))), anchorJson(anchor(2))] }, [], {}, 2);
+    const ledger = await store().read('acme');
+    expect(s3.commandCalls(ListObjectVersionsCommand).map((c) => c.args[0].input.KeyMarker ?? null)).toEqual([null, key]);
+    expect(ledger.anchors.map((a) => [a.seq, a.hash])).toEqual([1, 2, 3].map((seq) => [seq, anchor(seq).hash]));
+    expect(ledger.evidence).toHaveLength(4);
+    expect((await check(store())).firstBroken).toEqual({
+      seq: 2,
+      reason: expect.stringMatching(/^the anchor of snapshot #2 was overwritten: 2 versions/),
+    });
   });
 
   it('the same anchor written twice with the same bytes is a warning, not a break', async () => {

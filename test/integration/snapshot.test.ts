@@ -112,7 +112,9 @@ describe('snapshots and change detection against DynamoDB Local and the emulator
     });
     const result = await h.snapshot();
     expect(result.changes).toEqual([]);
-    expect(result.stats.itemsWritten).toBe(1);
+    // The record, and the head's raw-document digest refreshed (the raw document moved, its content did not).
+    expect(result.stats).toMatchObject({ itemsWritten: 2, headsRefreshed: 1 });
+    expect((await h.snapshot()).stats).toMatchObject({ itemsWritten: 1, headsRefreshed: 0, normalised: 0 });
   });
 
   it('reports a deleted and a created integration', async () => {

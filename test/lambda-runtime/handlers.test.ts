@@ -209,6 +209,15 @@ describe.each([22, 24])('the deployed bundles on Node.js %i under aws-lambda-ric
     }
   });
 
+  it('bundles neither Ajv nor the SDK credential steps Lambda never uses (the flows below take their credentials from the environment, as in Lambda)', () => {
+    // The SDK sends nothing without credentials, so the flows below passing shows the environment step answers.
+    for (const kind of ['snapshot', 'apply', 'approval', 'sweeper'] as const) {
+      const code = readFileSync(join(bundles[kind].codeDir, 'index.mjs'), 'utf8');
+      expect([kind, code.includes('defaultProvider::fromSSO'), code.includes('credential-provider-ini')]).toEqual([kind, false, false]);
+      expect([kind, code.includes('strictSchema'), code.includes('isc-sdim.openapi')]).toEqual([kind, false, false]);
+    }
+  });
+
   it('snapshots on a Scheduler event, alerts on drift, and records its metrics as EMF', async () => {
     await sandboxes.snapshot.invoke({ tenant: 'acme' });
     const id = emulator.state.ids()[0] as string;

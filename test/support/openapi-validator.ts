@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type Ajv from 'ajv';
-import { createOpenApiAjv, describeErrors, iscOpenApiDocument } from '../../lambdas/isc/schemas';
+import { createOpenApiAjv, iscOpenApiDocument } from '../../lambdas/isc/openapi/ajv';
+import { describeErrors } from '../../lambdas/isc/schemas';
 
 type Json = Record<string, unknown>;
 

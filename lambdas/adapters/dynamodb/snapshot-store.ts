@@ -23,6 +23,7 @@ import {
   ConcurrentSnapshotError,
   type DriftEvent,
   type DriftRecord,
+  type RawDigestRefresh,
   type SnapshotCommit,
   type SnapshotStore,
   type StoredSnapshot,
@@ -117,9 +118,22 @@ export class DynamoSnapshotStore implements SnapshotStore, AppliedChangeLedger {
     for (const removed of commit.removed)
       versionOps.push(...this.versionItems(tenant, record, removed.key, removed.ref, null, null, undefined));
     const headOps: WriteOp[] = [
-      ...commit.written.map((r) => ({
-        put: { pk, sk: `H#${r.key}`, key: r.key, kind: r.kind, id: r.id, name: r.name, contentHash: r.contentHash, version: record.seq },
-      })),
+      ...commit.written.map((r) => {
+        const rawDigest = commit.rawDigests?.get(r.key);
+        return {
+          put: {
+            pk,
+            sk: `H#${r.key}`,
+            key: r.key,
+            kind: r.kind,
+            id: r.id,
+            name: r.name,
+            contentHash: r.contentHash,
+            version: record.seq,
+            ...(rawDigest ? { rawDigest } : {}),
+          },
+        };
+      }),
       ...commit.removed.map((r) => ({ del: { pk, sk: `H#${r.key}` } })),
     ];
     const driftOps: WriteOp[] = [
@@ -166,6 +180,34 @@ export class DynamoSnapshotStore implements SnapshotStore, AppliedChangeLedger {
     );
     await this.writeDriftsJournalled(tenant, driftOps, commit.journal);
     return { itemsWritten: written.itemsWritten + driftOps.length + commit.journal.length };
+  }
+
+  async refreshRawDigests(tenant: string, heads: readonly RawDigestRefresh[]): Promise<number> {
+    let updated = 0;
+    let next = 0;
+    const worker = async () => {
+      while (next < heads.length) {
+        const head = heads[next++] as RawDigestRefresh;
+        try {
+          await this.db.send(
+            new UpdateCommand({
+              TableName: this.tableName,
+              Key: { pk: tenantPk(tenant), sk: `H#${head.key}` },
+              UpdateExpression: 'SET rawDigest = :digest',
+              // Never creates a head, never touches one another run (or anyone) moved since this run read it.
+              ConditionExpression: 'attribute_exists(sk) AND contentHash = :hash AND #version = :version',
+              ExpressionAttributeNames: { '#version': 'version' },
+              ExpressionAttributeValues: { ':digest': head.rawDigest, ':hash': head.contentHash, ':version': head.version },
+            }),
+          );
+          updated++;
+        } catch (error) {
+          if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(16, heads.length) }, worker));
+    return updated;
   }
 
   /** Drift items of a large snapshot with their journal entries, in transactions of whole (item, entry) pairs. */
@@ -331,6 +373,14 @@ export class DynamoSnapshotStore implements SnapshotStore, AppliedChangeLedger {
   async getSnapshot(tenant: string, seq: number): Promise<StoredSnapshot | undefined> {
     const { Item } = await this.db.send(new GetCommand({ TableName: this.tableName, Key: { pk: tenantPk(tenant), sk: `S#${pad(seq)}` } }));
     return Item && Item.state === 'committed' ? this.itemToSnapshot(tenant, Item) : undefined;
+  }
+
+  async snapshotRecords(tenant: string, seqs: readonly number[]): Promise<Map<number, StoredSnapshot>> {
+    // BatchGet, not GetItem: the snapshot function's grant reads T# items by BatchGetItem and Query only.
+    const items = await this.batchGet([...new Set(seqs)].map((seq) => ({ pk: tenantPk(tenant), sk: `S#${pad(seq)}` })));
+    const committed = items.filter((i) => i.state === 'committed');
+    const snapshots = await Promise.all(committed.map((i) => this.itemToSnapshot(tenant, i)));
+    return new Map(snapshots.map((s) => [s.seq, s]));
   }
 
   async listVersions(tenant: string, key: ResourceKey): Promise<StoredVersion[]> {
@@ -666,6 +716,7 @@ function headToKnown(h: Item): KnownResource {
     ref: { kind: h.kind as ResourceRef['kind'], id: h.id as string, name: h.name as string },
     contentHash: h.contentHash as string,
     version: h.version as number,
+    ...(typeof h.rawDigest === 'string' ? { rawDigest: h.rawDigest } : {}),
   };
 }
 

@@ -1,0 +1,104 @@
+import { createHmac } from 'node:crypto';
+import type { ServiceDeskIntegration } from '../isc/schemas';
+import { canonicalJson, sha256Hex } from './canonical';
+import { type NormaliseOptions, normaliseIntegration } from './normalise';
+import type { NormalisedResource } from './resources';
+
+/**
+ * The version of what `normaliseIntegration` produces. Bump it with every change that can give a document another
+ * content hash (a new noise path, another sort, a fingerprint format, ...): every raw digest stored before then stops
+ * matching and each integration is normalised again (test/unit/raw-digest.test.ts pins a hash to this number).
+ */
+export const NORMALISER_VERSION = 1;
+
+/** Domain separation: the digest key is derived from the fingerprint key, never the fingerprint key itself. */
+const DIGEST_KEY_LABEL = 'sdim-guard raw-document digest key v1';
+
+/** What the stored head says about an integration: the hash the snapshot recorded and, since v1, its raw digest. */
+export interface HeadDigest {
+  readonly contentHash: string;
+  readonly rawDigest?: string;
+}
+
+/**
+ * Keyed digests of integrations exactly as ISC returned them, bound to every input of normalisation.
+ *
+ * A head keeps `rawDigest = HMAC(K, binding ‖ key ‖ contentHash ‖ JSON(document without 'modified'))`, where K is
+ * derived from the tenant's fingerprint key and `binding` hashes the normaliser version, the tenant, the secret
+ * policy's rules and ignoreReferenceNames. When the live document gives the same digest with the head's contentHash,
+ * that contentHash is what normalising the document now would give (the same document under the same settings was
+ * normalised into it), so it is reused and the document is not normalised. Anything else (another byte of the
+ * document, another key order, another setting or key, a head without a digest) normalises as before. Keyed, so the
+ * digest of a document holding a credential in clear cannot be used to guess that credential offline; bound to the
+ * contentHash, so a digest copied from another head or an older version of this one vouches only for the hash it
+ * was computed with (see docs/architecture.md, "Skipping unchanged integrations").
+ */
+export class RawDigests {
+  readonly binding: string;
+  private readonly key: Buffer;
+
+  constructor(private readonly options: NormaliseOptions) {
+    this.key = createHmac('sha256', options.hmacKey).update(DIGEST_KEY_LABEL).digest();
+    this.binding = sha256Hex(
+      canonicalJson({
+        normaliser: NORMALISER_VERSION,
+        tenant: options.tenant,
+        ignoreReferenceNames: options.ignoreReferenceNames ?? true,
+        secretPolicy: options.secretPolicy.rules,
+      }),
+    );
+  }
+
+  /** The digest of `dto` as it would be stored with `contentHash`. */
+  of(dto: ServiceDeskIntegration, contentHash: string): string {
+    const { modified: _modified, ...rest } = dto as ServiceDeskIntegration & { modified?: string };
+    return createHmac('sha256', this.key)
+      .update(JSON.stringify([this.binding, `integration:${dto.id ?? ''}`, contentHash]))
+      .update('\n')
+      .update(JSON.stringify(rest))
+      .digest('hex');
+  }
+
+  /** Does the head's digest vouch for its contentHash as the normalisation of `dto`? */
+  vouches(dto: ServiceDeskIntegration, head: HeadDigest | undefined): boolean {
+    return head?.rawDigest !== undefined && head.rawDigest === this.of(dto, head.contentHash);
+  }
+
+  /**
+   * The integration as the snapshot compares it, with the raw digest its head is to keep. With a head the digest
+   * vouches for (and `reuse`), the head's contentHash is taken and nothing is normalised: the content is normalised
+   * only if something reads it (no unchanged resource's content is read), and then it must hash to that contentHash.
+   */
+  resolve(
+    dto: ServiceDeskIntegration,
+    head: HeadDigest | undefined,
+    reuse = true,
+  ): { resource: NormalisedResource; rawDigest: string; normalised: boolean; vouched: boolean } {
+    const vouched = this.vouches(dto, head);
+    if (vouched && reuse && head && dto.id) {
+      const options = this.options;
+      let content: NormalisedResource['content'] | undefined;
+      const modified = (dto as { modified?: string }).modified;
+      const resource: NormalisedResource = {
+        key: `integration:${dto.id}`,
+        kind: 'integration',
+        id: dto.id,
+        name: dto.name,
+        contentHash: head.contentHash,
+        meta: modified ? { modified } : {},
+        get content() {
+          if (content === undefined) {
+            const full = normaliseIntegration(dto, options);
+            if (full.contentHash !== head.contentHash)
+              throw new Error(`integration ${dto.id}: its raw digest vouched for a content hash its normalisation does not give`);
+            content = full.content;
+          }
+          return content;
+        },
+      };
+      return { resource, rawDigest: head.rawDigest as string, normalised: false, vouched };
+    }
+    const resource = normaliseIntegration(dto, this.options);
+    return { resource, rawDigest: this.of(dto, resource.contentHash), normalised: true, vouched };
+  }
+}

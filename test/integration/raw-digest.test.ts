@@ -1,0 +1,255 @@
+import { randomBytes } from 'node:crypto';
+import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { tenantPk } from '../../lambdas/adapters/dynamodb/table';
+import { RawDigests } from '../../lambdas/domain/raw-digest';
+import { SecretPolicy } from '../../lambdas/domain/secrets';
+import { verifyHistory } from '../../lambdas/use-cases/verify-history';
+import { secretValues, snapshotHarness } from '../support/snapshot-harness';
+
+// The snapshot keeps a keyed digest of each integration's raw document in its head and skips normalising integrations
+// whose digest still matches. These tests hold that skip to "never changes an outcome": against DynamoDB Local and
+// the emulator, with heads edited the way someone with table write access could.
+
+type Harness = Awaited<ReturnType<typeof snapshotHarness>>;
+const N = 14;
+
+describe('raw-document digests in the heads', () => {
+  let h: Harness;
+  let ids: string[];
+
+  beforeEach(async () => {
+    h = await snapshotHarness({ integrations: N, seed: 5 });
+    ids = h.emulator.state.ids();
+  });
+  afterEach(() => h.close());
+
+  const heads = async () => {
+    const { Items = [] } = await h.table.db.send(
+      new QueryCommand({
+        TableName: h.table.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :h)',
+        ExpressionAttributeValues: { ':pk': tenantPk('acme'), ':h': 'H#integration:' },
+      }),
+    );
+    return new Map(Items.map((i) => [i.id as string, i as { contentHash: string; rawDigest?: string; version: number }]));
+  };
+  const setHead = (id: string, values: Record<string, unknown>) =>
+    h.table.db.send(
+      new UpdateCommand({
+        TableName: h.table.tableName,
+        Key: { pk: tenantPk('acme'), sk: `H#integration:${id}` },
+        UpdateExpression: `SET ${Object.keys(values)
+          .map((_k, i) => `#k${i} = :v${i}`)
+          .join(', ')}`,
+        ExpressionAttributeNames: Object.fromEntries(Object.keys(values).map((k, i) => [`#k${i}`, k])),
+        ExpressionAttributeValues: Object.fromEntries(Object.values(values).map((v, i) => [`:v${i}`, v])),
+      }),
+    );
+  const id0 = () => ids[0] as string;
+  const edit = (id: string, change: (i: ReturnType<Harness['emulator']['state']['get']>) => void) => {
+    const current = h.emulator.state.get(id);
+    change(current);
+    h.emulator.state.replace(id, current);
+  };
+
+  it('the baseline gives every integration head a keyed digest and stores no credential; an unchanged run normalises nothing', async () => {
+    const first = await h.snapshot();
+    expect(first.stats.normalised).toBe(N);
+    const stored = await heads();
+    expect(stored.size).toBe(N);
+    for (const head of stored.values()) expect(head.rawDigest).toMatch(/^[0-9a-f]{64}$/);
+    const text = await h.storedText();
+    for (const secret of secretValues(h.emulator)) expect(text).not.toContain(secret);
+
+    const second = await h.snapshot();
+    expect(second.changes).toEqual([]);
+    expect(second.stats).toMatchObject({ normalised: 0, headsRefreshed: 0, itemsWritten: 1 });
+    expect(second.hash).not.toBe(first.hash);
+    expect((await verifyHistory(h.store, 'acme')).ok).toBe(true);
+  });
+
+  it('an edited field or a changed credential is normalised and detected, then skipped again', async () => {
+    await h.snapshot();
+    edit(id0(), (i) => {
+      i.description = 'edited by hand';
+    });
+    const secretId = ids.find(
+      (id) => id !== id0() && Object.keys(h.emulator.state.get(id).attributes ?? {}).some((k) => new SecretPolicy().isSecretKey(k)),
+    );
+    if (!secretId) throw new Error('the seed needs a second integration with a credential');
+    const secretKey = Object.keys(h.emulator.state.get(secretId).attributes ?? {}).find((k) => new SecretPolicy().isSecretKey(k)) as string;
+    edit(secretId, (i) => {
+      (i.attributes as Record<string, unknown>)[secretKey] = `rotated-${randomBytes(6).toString('hex')}`;
+    });
+    const changed = await h.snapshot();
+    expect(changed.stats.normalised).toBe(2);
+    expect(changed.changes.map((c) => [c.resource.id, c.change]).sort()).toEqual(
+      [
+        [id0(), 'modified'],
+        [secretId, 'modified'],
+      ].sort(),
+    );
+    const credential = changed.changes.find((c) => c.resource.id === secretId);
+    expect(JSON.stringify(credential?.patch)).toMatch(/\$secret/);
+    const after = await h.snapshot();
+    expect(after).toMatchObject({ changes: [], stats: { normalised: 0, headsRefreshed: 0, itemsWritten: 1 } });
+  });
+
+  it.each([
+    ['another secret policy', { secretPolicy: new SecretPolicy({ extraPatterns: ['^description$'] }) }, true],
+    ['reference names hashed', { ignoreReferenceNames: false }, true],
+    ['another fingerprint key', { fingerprintKey: randomBytes(32) }, true],
+  ])('%s: every integration is normalised again (the changes are what full normalisation finds)', async (_what, settings, changes) => {
+    await h.snapshot();
+    const before = { ...h.deps };
+    Object.assign(h.deps, settings);
+    const run = await h.snapshot();
+    expect(run.stats.normalised).toBe(N);
+    // What the same settings find with no digests at all: the digests changed nothing.
+    expect(run.changes.length > 0).toBe(changes);
+    const next = await h.snapshot();
+    expect(next).toMatchObject({ changes: [], stats: { normalised: 0, headsRefreshed: 0 } });
+    Object.assign(h.deps, before);
+  });
+
+  it("keys reordered inside ISC's JSON and a bare 'modified' move: no false change; the digest is refreshed after a reorder", async () => {
+    await h.snapshot();
+    edit(id0(), (i) => {
+      i.attributes = Object.fromEntries(Object.entries(i.attributes ?? {}).reverse());
+    });
+    const reordered = await h.snapshot();
+    expect(reordered.changes).toEqual([]);
+    expect(reordered.stats).toMatchObject({ normalised: 1, headsRefreshed: 1, itemsWritten: 2 });
+    expect((await h.snapshot()).stats).toMatchObject({ normalised: 0, headsRefreshed: 0 });
+
+    // A replace with the same content: ISC moves 'modified' only. Like the content hash, the digest leaves it out.
+    edit(id0(), () => undefined);
+    const touched = await h.snapshot();
+    expect(touched.changes).toEqual([]);
+    expect(touched.stats).toMatchObject({ normalised: 0, headsRefreshed: 0, itemsWritten: 1 });
+  });
+
+  it('heads written before digests (no rawDigest) are normalised, no change is reported, and they get one', async () => {
+    await h.snapshot();
+    for (const id of ids)
+      await h.table.db.send(
+        new UpdateCommand({
+          TableName: h.table.tableName,
+          Key: { pk: tenantPk('acme'), sk: `H#integration:${id}` },
+          UpdateExpression: 'REMOVE rawDigest',
+        }),
+      );
+    const upgraded = await h.snapshot();
+    expect(upgraded.changes).toEqual([]);
+    expect(upgraded.stats).toMatchObject({ normalised: N, headsRefreshed: N, itemsWritten: 1 + N });
+    expect((await h.snapshot()).stats).toMatchObject({ normalised: 0, headsRefreshed: 0, itemsWritten: 1 });
+    expect((await verifyHistory(h.store, 'acme')).ok).toBe(true);
+  });
+
+  it('a table writer pasting digests (another head, an older version) gets a normalisation, never a hidden change', async () => {
+    await h.snapshot();
+    const v1 = await heads();
+    const original = h.emulator.state.get(id0()).description;
+    edit(id0(), (i) => {
+      i.description = 'v2';
+    });
+    await h.snapshot();
+    // Back to v1 in ISC by hand, and v1's digest pasted into the v2 head: the revert is still detected.
+    edit(id0(), (i) => {
+      i.description = original;
+    });
+    await setHead(id0(), { rawDigest: v1.get(id0())?.rawDigest });
+    // Another integration's digest on a third head.
+    await setHead(ids[2] as string, { rawDigest: v1.get(ids[1] as string)?.rawDigest });
+    const run = await h.snapshot();
+    expect(run.stats.normalised).toBe(2);
+    expect(run.changes.map((c) => [c.resource.id, c.change])).toEqual([[id0(), 'modified']]);
+    expect((await heads()).get(id0())?.contentHash).toBe(v1.get(id0())?.contentHash);
+    expect((await verifyHistory(h.store, 'acme')).ok).toBe(true);
+  });
+
+  it("hiding a revert needs the head's contentHash edited too: exactly what hides it without digests, and verify names it either way", async () => {
+    for (const withDigest of [true, false]) {
+      const own = await snapshotHarness({ integrations: 4, seed: 6 });
+      try {
+        const id = own.emulator.state.ids()[0] as string;
+        const change = (description: string) => {
+          const current = own.emulator.state.get(id);
+          current.description = description;
+          own.emulator.state.replace(id, current);
+        };
+        const original = own.emulator.state.get(id).description as string;
+        // Once through ISC's own serialiser, so v1 is the exact document a revert brings back ('modified' aside).
+        change(original);
+        await own.snapshot();
+        const { Items: [v1] = [] } = await own.table.db.send(
+          new QueryCommand({
+            TableName: own.table.tableName,
+            KeyConditionExpression: 'pk = :pk AND sk = :sk',
+            ExpressionAttributeValues: { ':pk': tenantPk('acme'), ':sk': `H#integration:${id}` },
+          }),
+        );
+        change('v2');
+        expect((await own.snapshot()).changes).toHaveLength(1);
+        change(original);
+        // The head rolled back to v1: its contentHash, with (or without) v1's digest.
+        await own.table.db.send(
+          new UpdateCommand({
+            TableName: own.table.tableName,
+            Key: { pk: tenantPk('acme'), sk: `H#integration:${id}` },
+            UpdateExpression: withDigest ? 'SET contentHash = :h, rawDigest = :d' : 'SET contentHash = :h REMOVE rawDigest',
+            ExpressionAttributeValues: withDigest ? { ':h': v1?.contentHash, ':d': v1?.rawDigest } : { ':h': v1?.contentHash },
+          }),
+        );
+        const hidden = await own.snapshot();
+        expect([withDigest, hidden.changes]).toEqual([withDigest, []]);
+        expect(hidden.stats.normalised).toBe(withDigest ? 0 : 1);
+        const verdict = await verifyHistory(own.store, 'acme');
+        expect([withDigest, verdict.ok, verdict.message]).toEqual([withDigest, false, expect.stringMatching(/^snapshot #3: .*manifest/)]);
+      } finally {
+        await own.close();
+      }
+    }
+  });
+
+  it('a digest forged with the fingerprint key hides a change until the first snapshot of the next UTC day, which finds it and warns', async () => {
+    await h.snapshot();
+    const stale = (await heads()).get(id0()) as { contentHash: string };
+    edit(id0(), (i) => {
+      i.description = 'hidden by a key holder';
+    });
+    const live = h.emulator.state.get(id0());
+    const forged = new RawDigests({
+      tenant: 'acme',
+      secretPolicy: h.deps.secretPolicy,
+      hmacKey: h.deps.fingerprintKey,
+      ignoreReferenceNames: true,
+    }).of(live, stale.contentHash);
+    await setHead(id0(), { rawDigest: forged });
+    h.advance(15 * 60_000);
+    expect((await h.snapshot()).changes).toEqual([]);
+
+    h.advance(24 * 3_600_000);
+    const nextDay = await h.snapshot();
+    expect(nextDay.stats.normalised).toBe(N);
+    expect(nextDay.changes.map((c) => [c.resource.id, c.change])).toEqual([[id0(), 'modified']]);
+    expect(nextDay.warnings).toEqual([
+      expect.objectContaining({
+        code: 'raw-digest-mismatch',
+        keys: [`integration:${id0()}`],
+        message: expect.stringContaining('fingerprint key'),
+      }),
+    ]);
+    expect(
+      h.notifier.events.some((e) => e.type === 'Snapshot Warning' && (e.detail as { code?: string }).code === 'raw-digest-mismatch'),
+    ).toBe(true);
+  });
+
+  it('the first snapshot of each UTC day normalises everything and finds nothing when nothing changed', async () => {
+    await h.snapshot();
+    h.advance(24 * 3_600_000);
+    const run = await h.snapshot();
+    expect(run).toMatchObject({ changes: [], stats: { normalised: N, headsRefreshed: 0, itemsWritten: 1 } });
+    expect(run.warnings ?? []).toEqual([]);
+  });
+});
