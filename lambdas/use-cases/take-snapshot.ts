@@ -185,7 +185,7 @@ export async function takeSnapshot(tenant: string, deps: SnapshotDeps): Promise<
   const lastSize = await deps.store.latestResourceCount?.(tenant);
   const early = lastSize === undefined ? undefined : fetchLive(deps.isc, Math.max(0, lastSize - 1), statusCheck);
   early?.catch(() => undefined);
-  const state = await deps.store.loadState(tenant);
+  const state = await deps.store.loadState(tenant, { syncHeads: true });
   const knownIntegrations = [...state.known.values()].filter((k) => k.ref.kind === 'integration').length;
   const live = await (early ?? fetchLive(deps.isc, knownIntegrations, statusCheck));
   let integrations = live.integrations;
