@@ -147,6 +147,8 @@ export interface SnapshotStore {
 
   listSnapshots(tenant: string, options?: { from?: string; to?: string; limit?: number }): Promise<StoredSnapshot[]>;
   getSnapshot(tenant: string, seq: number): Promise<StoredSnapshot | undefined>;
+  /** Every committed snapshot record in seq order, read the way the snapshot role may (Query, not the index). */
+  snapshotChain(tenant: string): Promise<StoredSnapshot[]>;
   /** The committed records of these sequence numbers (absent ones left out), read the way the snapshot role may. */
   snapshotRecords(tenant: string, seqs: readonly number[]): Promise<Map<number, StoredSnapshot>>;
   listVersions(tenant: string, key: ResourceKey): Promise<StoredVersion[]>;

@@ -380,6 +380,12 @@ export class DynamoSnapshotStore implements SnapshotStore, AppliedChangeLedger {
     return Item && Item.state === 'committed' ? this.itemToSnapshot(tenant, Item) : undefined;
   }
 
+  async snapshotChain(tenant: string): Promise<StoredSnapshot[]> {
+    const items = await this.queryAll({ pk: tenantPk(tenant), prefix: 'S#' });
+    const snapshots = await Promise.all(items.filter((i) => i.state === 'committed').map((i) => this.itemToSnapshot(tenant, i)));
+    return snapshots.sort((a, b) => a.seq - b.seq);
+  }
+
   async snapshotRecords(tenant: string, seqs: readonly number[]): Promise<Map<number, StoredSnapshot>> {
     // BatchGet, not GetItem: the snapshot function's grant reads T# items by BatchGetItem and Query only.
     const items = await this.batchGet([...new Set(seqs)].map((seq) => ({ pk: tenantPk(tenant), sk: `S#${pad(seq)}` })));
