@@ -66,7 +66,7 @@ const STORE_COMMANDS = new Set([
 export function prestartStore(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): boolean {
   const [command] = argv;
   if (!command || !STORE_COMMANDS.has(command)) return false;
-  if (argv.includes('--help') || argv.includes('-h') || argv.includes('--api-url')) return false;
+  if (argv.includes('--help') || argv.includes('-h') || argv.some((a) => a === '--api-url' || a.startsWith('--api-url='))) return false;
   if (env.SDIM_GUARD_DYNAMODB_ENDPOINT || env.SDIM_GUARD_API_URL) return false;
   const at = argv.indexOf('--data-dir');
   const named = at >= 0 ? argv[at + 1] : argv.find((a) => a.startsWith('--data-dir='))?.slice('--data-dir='.length);
