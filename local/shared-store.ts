@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { answers, type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local';
+import { answers, type DynamoDbLocal, listening, startDynamoDbLocal } from './dynamodb-local';
 import {
   alive,
   claimStore,
@@ -15,6 +15,7 @@ import {
   updateStore,
 } from './store-file';
 import { spawnStoreDaemon, storeIdleSeconds } from './store-spawn';
+import { mark } from './timeline';
 
 export interface SharedStore {
   readonly endpoint: string;
@@ -83,11 +84,16 @@ export async function attachStore(
 
 /** Polls the endpoint until it answers (true) or its owner is gone or stopping (false). */
 async function readyOrGone(dataDir: string, record: StoreRecord & { endpoint: string }, deadline: number): Promise<boolean> {
+  mark('store-wait');
   while (Date.now() < deadline) {
-    if (await answers(record.endpoint)) return true;
+    // A starting JVM binds its port last: a connect is refused until then (cheap to repeat), then one request.
+    if ((await listening(record.endpoint)) && (await answers(record.endpoint))) {
+      mark('store-answers');
+      return true;
+    }
     const now = readStore(dataDir);
     if (!alive(record.pid) || !now || now.pid !== record.pid || now.stopping) return false;
-    await sleep(50);
+    await sleep(10);
   }
   return false;
 }

@@ -1,50 +1,51 @@
-import { spawn } from 'node:child_process';
-import { appendFileSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { javaLaunch } from './java-launch';
-import { claimStore, liveLeases, releaseStore, type StoreRecord, storeLog, updateStore } from './store-file';
+import type { ChildProcess } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
+import { type JavaLaunch, keepRecordedArchive } from './java-launch';
+import { liveLeases, releaseStore, type StoreRecord, storeLog, updateStore } from './store-file';
+
+/** What local/store-spawn.ts computes for a background store, and local/store-boot.js starts. */
+export interface StorePlan {
+  readonly dataDir: string;
+  readonly idleSeconds: number;
+  readonly launch: JavaLaunch;
+  /** Where in `launch.args` the port goes (chosen by the boot, just before Java starts). */
+  readonly portIndex: number;
+}
 
 /**
  * The background store: DynamoDB Local on `<data-dir>/dynamodb`, shared by consecutive one-shot commands and stopped
- * once no command has used it for `--idle-seconds`. Started detached by a command that found no store (see
- * shared-store.ts); it loads no AWS SDK, so Java starts a moment after the command asked.
+ * once no command has used it for its idle time. local/store-boot.js (plain JavaScript, so Java starts before any
+ * TypeScript compiles) has claimed the data directory's record and started Java; this supervises it, in the same
+ * detached process. It loads no AWS SDK.
  *
  * Never two on one data directory: the record is claimed exclusively before Java starts, and a daemon that loses the
  * claim exits at once. Never orphaned: the JVM carries a parent-death signal where Linux offers one, and stops with
  * this daemon; this daemon stops when idle, on SIGTERM/SIGINT/SIGHUP, or when Java exits.
  */
-export async function runStoreDaemon(argv: readonly string[]): Promise<number> {
-  const arg = (name: string) => {
-    const i = argv.indexOf(name);
-    const value = i >= 0 ? argv[i + 1] : undefined;
-    if (value === undefined) throw new Error(`store daemon: ${name} is required`);
-    return value;
-  };
-  const dataDir = arg('--data-dir');
-  const port = await freePort();
-  const idleMs = Number(arg('--idle-seconds')) * 1000;
-  const dbPath = `${dataDir}/dynamodb`;
+export function superviseStore(options: { plan: StorePlan; record: StoreRecord; port: number; java: ChildProcess }): void {
+  runStore(options).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      process.stderr.write(`${String(error)}\n`);
+      process.exit(1);
+    },
+  );
+}
+
+async function runStore({
+  plan,
+  record: base,
+  port,
+  java,
+}: {
+  plan: StorePlan;
+  record: StoreRecord;
+  port: number;
+  java: ChildProcess;
+}): Promise<number> {
+  const { dataDir, launch } = plan;
+  const idleMs = plan.idleSeconds * 1000;
   const log = (line: string) => appendFileSync(storeLog(dataDir), `${new Date().toISOString()} ${line}\n`);
-  const base: StoreRecord = {
-    pid: process.pid,
-    owner: 'background',
-    dbPath,
-    idleSeconds: idleMs / 1000,
-    startedAt: new Date().toISOString(),
-  };
-  if (!claimStore(dataDir, base)) return 0;
-  writeFileSync(storeLog(dataDir), '');
-  let launch: ReturnType<typeof javaLaunch>;
-  try {
-    mkdirSync(dbPath, { recursive: true });
-    launch = javaLaunch({ port, dbPath, mayTrain: true, quickStart: true });
-  } catch (error) {
-    log(`cannot start DynamoDB Local: ${(error as Error).message}`);
-    releaseStore(dataDir, process.pid);
-    return 1;
-  }
-  const out = openSync(storeLog(dataDir), 'a');
-  const java = spawn(launch.command, launch.args, { cwd: launch.cwd, stdio: ['ignore', out, out] });
   const started = await new Promise<boolean>((resolve) => {
     java.once('spawn', () => resolve(true));
     java.once('error', (error: NodeJS.ErrnoException) => {
@@ -63,7 +64,7 @@ export async function runStoreDaemon(argv: readonly string[]): Promise<number> {
   const record: StoreRecord = { ...base, endpoint: `http://127.0.0.1:${port}`, javaPid: java.pid };
   updateStore(dataDir, record);
   log(
-    `DynamoDB Local pid ${java.pid} on ${record.endpoint}, idle stop after ${idleMs / 1000} s${launch.archiveSkipped ? ` (class-data archive: ${launch.archiveSkipped})` : launch.training ? ' (recording the class-data archive)' : ''}`,
+    `DynamoDB Local pid ${java.pid} on ${record.endpoint}, idle stop after ${plan.idleSeconds} s${launch.archiveSkipped ? ` (class-data archive: ${launch.archiveSkipped})` : launch.training ? ' (recording the class-data archive)' : ''}`,
   );
 
   let exited = false;
@@ -87,7 +88,7 @@ export async function runStoreDaemon(argv: readonly string[]): Promise<number> {
         clearTimeout(escalate);
       }
       try {
-        launch.training?.finish();
+        if (launch.training) keepRecordedArchive(launch.training);
       } catch (error) {
         log(`class-data archive not kept: ${(error as Error).message}`);
       }
@@ -120,26 +121,4 @@ export async function runStoreDaemon(argv: readonly string[]): Promise<number> {
     }
     return stop(`idle for ${Math.round((Date.now() - lastUsed) / 1000)} s`);
   }
-}
-
-/** A port nobody listens on now (the store is one process per data directory, so a race here is only with others). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
-if (require.main === module) {
-  runStoreDaemon(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (error: unknown) => {
-      process.stderr.write(`${String(error)}\n`);
-      process.exit(1);
-    },
-  );
 }

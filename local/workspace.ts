@@ -14,6 +14,7 @@ import { type DynamoDbLocal, ensureTable } from './dynamodb-local';
 import { LocalNotifier } from './local-notifier';
 import { LocalSecretsFile, signature } from './secrets-file';
 import { attachStore, type SharedStore, startOwnStore } from './shared-store';
+import { mark } from './timeline';
 
 export const DEFAULT_DATA_DIR = '.sdim-guard';
 
@@ -121,6 +122,7 @@ export async function openWorkspace(
   const endpoint = external ?? ddb?.endpoint ?? (shared as SharedStore).endpoint;
   try {
     await ensureTable(endpoint, tableName);
+    mark('table-ready');
   } catch (error) {
     await ddb?.stop();
     shared?.release();
@@ -164,7 +166,9 @@ function countActivity(db: DynamoDBDocumentClient): { itemsRead: number; itemsWr
   db.middlewareStack.add(
     (next, context) => async (args) => {
       const input = args.input as Record<string, unknown>;
+      mark(`ddb> ${context.commandName}`);
       const result = await next(args);
+      mark(`ddb< ${context.commandName}`);
       const output = (result.output ?? {}) as Record<string, unknown>;
       activity.itemsRead += length(output.Items) + sumOf(output.Responses) + (output.Item ? 1 : 0);
       activity.itemsWritten +=

@@ -15,7 +15,7 @@ import {
   rejectRequest,
   reviewRequest,
 } from '../../lambdas/use-cases/change-requests';
-import { changeDeps, storeOutbox, tenantContexts } from '../../local/runtime/change-runtime';
+import { changeDeps, storeOutbox, tenantContexts } from '../../local/runtime/change-deps';
 import { requireTenant } from './history';
 import { nonEmptyOption, UsageError } from './options';
 import { RemoteApprovalApi } from './remote-api';

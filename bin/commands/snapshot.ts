@@ -8,6 +8,7 @@ import type { SecretsPort } from '../../lambdas/ports/secrets';
 import { assertTenantName, type TenantConfig } from '../../lambdas/ports/tenants';
 import { type SnapshotResult, takeSnapshot } from '../../lambdas/use-cases/take-snapshot';
 import { snapshotDeps } from '../../lambdas/wiring';
+import { mark } from '../../local/timeline';
 import { nonEmptyOption, Refusal, UsageError } from './options';
 import { attributionLines, classificationColour, patchLines, plural, severityColour, short } from './render';
 import { explainIscError, inWorkspace, print, type WorkspaceFlags, withWorkspaceOptions } from './workspace-options';
@@ -82,9 +83,11 @@ export function registerSnapshotCommand(program: Command): void {
           : ws.secrets;
         let pages = 0;
         const counting: typeof fetch = async (input, init) => {
+          const requested = new URL(input instanceof Request ? input.url : String(input));
+          mark(`isc> ${requested.pathname}${requested.search}`);
           const response = await fetch(input, init);
-          if (/\/service-desk-integrations(\/v1)?(\?|$)/.test(new URL(input instanceof Request ? input.url : String(input)).pathname))
-            pages++;
+          mark(`isc< ${requested.pathname}${requested.search} ${response.status}`);
+          if (/\/service-desk-integrations(\/v1)?(\?|$)/.test(requested.pathname)) pages++;
           return response;
         };
         progress.watch(
@@ -110,7 +113,9 @@ export function registerSnapshotCommand(program: Command): void {
         }
         let result: SnapshotResult;
         try {
+          mark('snapshot-start');
           result = await takeSnapshot(tenant.name, deps);
+          mark('snapshot-end');
         } catch (error) {
           throw explainIscError(error, tenant.url);
         }

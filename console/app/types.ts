@@ -114,7 +114,16 @@ export interface Verdict {
     source: string;
     anchorsChecked: number;
     lastAnchor?: { seq: number; anchoredAt: string; journalSeq: number };
-    unanchoredTail?: { records: number; fromSeq: number; toSeq: number; stale: boolean };
+    unanchoredTail?: {
+      records: number;
+      fromSeq?: number;
+      toSeq?: number;
+      journalEntries: number;
+      fromJournalSeq?: number;
+      toJournalSeq?: number;
+      since: string | null;
+      stale: boolean;
+    };
     warnings: string[];
   } | null;
   checkedAt: string;

@@ -129,12 +129,23 @@ export interface AnchorVerdict {
   readonly source: string;
   readonly anchorsChecked: number;
   readonly lastAnchor?: { readonly seq: number; readonly anchoredAt: string; readonly journalSeq: number };
-  /** Records newer than the last anchor: normal for a moment after each snapshot; stale means anchoring is failing. */
+  /**
+   * What was written after the last anchor: snapshot records newer than its seq and journal entries newer than its
+   * journal head. Normal for a moment after each snapshot; stale means anchoring is failing. Aged by the last anchor's
+   * `anchoredAt` (in S3, the object's LastModified: S3's clock, not the writer's) against the verifier's clock, never
+   * by the records' own dates, which whoever rewrites the tail can re-date.
+   */
   readonly unanchoredTail?: {
     readonly records: number;
-    readonly fromSeq: number;
-    readonly toSeq: number;
-    readonly oldestTakenAt: string;
+    readonly fromSeq?: number;
+    readonly toSeq?: number;
+    /** As the oldest unanchored record says (informative only: it can be re-dated). */
+    readonly oldestTakenAt?: string;
+    readonly journalEntries: number;
+    readonly fromJournalSeq?: number;
+    readonly toJournalSeq?: number;
+    /** The last anchor's `anchoredAt`; null when there is no anchor at all. */
+    readonly since: string | null;
     readonly stale: boolean;
   };
   readonly warnings: readonly string[];
@@ -208,21 +219,10 @@ export function verifyAnchors(table: TableHeads, input: AnchorCheckInput): Ancho
     }
   }
   const last = input.anchors.at(-1);
-  const lastSeq = last?.seq ?? 0;
-  let unanchoredTail: AnchorVerdict['unanchoredTail'];
-  const tail = table.snapshots.filter((s) => s.seq > lastSeq);
-  const oldest = tail[0];
-  if (oldest) {
-    const stale = input.nowMs - Date.parse(oldest.takenAt) > input.graceMs;
-    unanchoredTail = { records: tail.length, fromSeq: oldest.seq, toSeq: head, oldestTakenAt: oldest.takenAt, stale };
-    const what = `unanchored tail (${tail.length} record${tail.length === 1 ? '' : 's'}, #${oldest.seq}–#${head}, the oldest taken at ${oldest.takenAt})`;
-    if (stale)
-      findings.push({
-        seq: oldest.seq,
-        reason: `${what}: older than ${Math.round(input.graceMs / 60_000)} minutes (2 snapshot intervals), so anchoring is failing or the anchors were removed`,
-      });
-    else warnings.push(`${what}: newer than 2 snapshot intervals, anchored by the next snapshot`);
-  }
+  const tail = unanchoredTailOf(table, last, input, head);
+  if (tail?.finding) findings.push(tail.finding);
+  if (tail?.warning) warnings.push(tail.warning);
+  const unanchoredTail = tail?.tail;
   const firstBroken = findings.sort((a, b) => (a.seq ?? Number.MAX_SAFE_INTEGER) - (b.seq ?? Number.MAX_SAFE_INTEGER))[0];
   return {
     ok: firstBroken === undefined,
@@ -233,4 +233,75 @@ export function verifyAnchors(table: TableHeads, input: AnchorCheckInput): Ancho
     warnings,
     ...(firstBroken ? { firstBroken } : {}),
   };
+}
+
+/** A snapshot record more than this many records past the last anchor (or with none at all) is stale whatever the dates. */
+export const MAX_UNANCHORED_RECORDS = 2;
+
+/**
+ * The records and journal entries written after the last anchor, and whether that is still normal. With an anchor,
+ * the tail is stale once the anchor is older than the grace period by the verifier's clock: the anchor's time is the
+ * store's (S3 LastModified), so rewriting and re-dating the tail in the table changes nothing. Without any anchor
+ * (a fresh install, or a history from before anchors) nothing outside the table dates anything: the tail is stale once
+ * it holds more than MAX_UNANCHORED_RECORDS snapshot records (a count cannot be re-dated; a fresh install has one
+ * record, or two after one failed anchor write) or its oldest record says it is older than the grace period; journal
+ * entries with no snapshot record at all are a warning only (the first snapshot anchors them).
+ */
+function unanchoredTailOf(
+  table: TableHeads,
+  last: Anchor | undefined,
+  input: AnchorCheckInput,
+  head: number,
+):
+  | {
+      tail: NonNullable<AnchorVerdict['unanchoredTail']>;
+      finding?: { seq?: number; journalSeq?: number; reason: string };
+      warning?: string;
+    }
+  | undefined {
+  const records = table.snapshots.filter((s) => s.seq > (last?.seq ?? 0));
+  const entries = table.journal.filter((e) => e.seq > (last?.journalSeq ?? 0));
+  const oldest = records[0];
+  const firstEntry = entries[0];
+  if (!oldest && !firstEntry) return undefined;
+  const minutes = Math.round(input.graceMs / 60_000);
+  const parts = [
+    ...(oldest ? [`${records.length} record${records.length === 1 ? '' : 's'}, #${oldest.seq}–#${head}`] : []),
+    ...(firstEntry
+      ? [`${entries.length} journal entr${entries.length === 1 ? 'y' : 'ies'}, #${firstEntry.seq}–#${entries.at(-1)?.seq}`]
+      : []),
+  ];
+  let stale: boolean;
+  let why: string;
+  if (last) {
+    const ageMs = input.nowMs - Date.parse(last.anchoredAt);
+    stale = ageMs > input.graceMs;
+    why = stale
+      ? `the last anchor (snapshot #${last.seq}, written at ${last.anchoredAt}) is older than ${minutes} minutes (2 snapshot intervals) by this clock, so anchoring is failing or the anchors were removed`
+      : `written after the last anchor (snapshot #${last.seq}, ${last.anchoredAt}), anchored by the next snapshot`;
+  } else if (oldest) {
+    const tooMany = records.length > MAX_UNANCHORED_RECORDS;
+    const tooOld = input.nowMs - Date.parse(oldest.takenAt) > input.graceMs;
+    stale = tooMany || tooOld;
+    why = tooMany
+      ? `no anchor at all for ${records.length} snapshot records (more than ${MAX_UNANCHORED_RECORDS}): anchoring is failing, or the history predates anchors and no snapshot anchored it yet`
+      : tooOld
+        ? `no anchor at all, and the oldest record (taken at ${oldest.takenAt}) is older than ${minutes} minutes (2 snapshot intervals): anchoring is failing`
+        : 'no anchor yet: the next snapshot anchors it';
+  } else {
+    stale = false;
+    why = 'no snapshot and no anchor yet: the first snapshot anchors them';
+  }
+  const tail: NonNullable<AnchorVerdict['unanchoredTail']> = {
+    records: records.length,
+    ...(oldest ? { fromSeq: oldest.seq, toSeq: head, oldestTakenAt: oldest.takenAt } : {}),
+    journalEntries: entries.length,
+    ...(firstEntry ? { fromJournalSeq: firstEntry.seq, toJournalSeq: entries.at(-1)?.seq as number } : {}),
+    since: last?.anchoredAt ?? null,
+    stale,
+  };
+  const what = `unanchored tail (${parts.join('; ')})`;
+  if (!stale) return { tail, warning: `${what}: ${why}` };
+  const at = oldest ? { seq: oldest.seq } : { journalSeq: firstEntry?.seq as number };
+  return { tail, finding: { ...at, reason: `${what}: ${why}` } };
 }

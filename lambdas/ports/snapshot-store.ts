@@ -121,7 +121,12 @@ export interface ChangeInTime extends ChainedChange {
 export interface SnapshotStore {
   /** The tenant journal this store writes drift changes to (and others append to: see docs/data-model.md). */
   readonly journal: Journal;
-  loadState(tenant: string): Promise<TenantState>;
+  /**
+   * The tenant's latest committed snapshot, heads and drift. When the latest large snapshot died between its commit and
+   * its heads, the heads are rolled forward from its committed change list in the returned view; only with
+   * `syncHeads` (the snapshot flow, whose grant may write them) are they also written back.
+   */
+  loadState(tenant: string, options?: { readonly syncHeads?: boolean }): Promise<TenantState>;
   /** How many resources the latest committed snapshot held (one small read), so the listing can start at once. */
   latestResourceCount?(tenant: string): Promise<number | undefined>;
   loadContents(tenant: string, refs: ReadonlyArray<{ key: ResourceKey; version: number }>): Promise<Map<ResourceKey, JsonObject>>;
@@ -142,6 +147,8 @@ export interface SnapshotStore {
 
   listSnapshots(tenant: string, options?: { from?: string; to?: string; limit?: number }): Promise<StoredSnapshot[]>;
   getSnapshot(tenant: string, seq: number): Promise<StoredSnapshot | undefined>;
+  /** Every committed snapshot record in seq order, read the way the snapshot role may (Query, not the index). */
+  snapshotChain(tenant: string): Promise<StoredSnapshot[]>;
   /** The committed records of these sequence numbers (absent ones left out), read the way the snapshot role may. */
   snapshotRecords(tenant: string, seqs: readonly number[]): Promise<Map<number, StoredSnapshot>>;
   listVersions(tenant: string, key: ResourceKey): Promise<StoredVersion[]>;

@@ -36,6 +36,7 @@ import type { IscClient } from '../ports/isc-client';
 import type { GuardEvent, Notifier } from '../ports/notifier';
 import type { AppliedChangeLedger, DriftRecord, RawDigestRefresh, SnapshotStore, StoredSnapshot } from '../ports/snapshot-store';
 import { untrustedDrifts } from './backed-drifts';
+import { checkedState } from './checked-heads';
 
 /** Who the journal names for what the snapshot flow itself decides. */
 export const JOURNAL_ACTOR = 'sdim-guard';
@@ -108,6 +109,12 @@ export type SnapshotWarning =
       readonly code: 'unbacked-drift';
       readonly message: string;
       readonly key: ResourceKey;
+      readonly seq: number;
+    }
+  | {
+      /** The stored heads disagreed with the chain's manifest: this run used the chain (written into the table by hand?). */
+      readonly code: 'heads-disagree';
+      readonly message: string;
       readonly seq: number;
     };
 
@@ -188,7 +195,8 @@ export async function takeSnapshot(tenant: string, deps: SnapshotDeps): Promise<
   const onPage = (items: readonly ServiceDeskIntegration[]) => digests.prime(items);
   const early = lastSize === undefined ? undefined : fetchLive(deps.isc, Math.max(0, lastSize - 1), statusCheck, onPage);
   early?.catch(() => undefined);
-  const state = await deps.store.loadState(tenant);
+  // Heads the chain vouches for (checkedState): a forged head would hide a hand edit.
+  const { state, headsWarning } = await checkedState(tenant, deps.store);
   const knownIntegrations = [...state.known.values()].filter((k) => k.ref.kind === 'integration').length;
   const live = await (early ?? fetchLive(deps.isc, knownIntegrations, statusCheck, onPage));
   let integrations = live.integrations;
@@ -381,6 +389,7 @@ export async function takeSnapshot(tenant: string, deps: SnapshotDeps): Promise<
         ]
       : []),
     ...unbacked.map((u) => ({ code: 'unbacked-drift' as const, key: u.key, seq, message: u.message })),
+    ...(headsWarning ? [{ code: 'heads-disagree' as const, seq, message: headsWarning }] : []),
     ...(anchor?.status === 'failed'
       ? [
           {

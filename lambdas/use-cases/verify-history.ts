@@ -123,6 +123,12 @@ export function describeAnchors(verdict: HistoryVerdict): string {
   const last = a.lastAnchor
     ? `the last at snapshot #${a.lastAnchor.seq} and journal entry #${a.lastAnchor.journalSeq}, ${a.lastAnchor.anchoredAt}`
     : 'none yet';
-  const tail = a.unanchoredTail ? `; unanchored tail (${a.unanchoredTail.records} record${a.unanchoredTail.records === 1 ? '' : 's'})` : '';
+  const t = a.unanchoredTail;
+  const tail = t
+    ? `; unanchored tail (${[
+        ...(t.records > 0 ? [`${t.records} record${t.records === 1 ? '' : 's'}`] : []),
+        ...(t.journalEntries > 0 ? [`${t.journalEntries} journal entr${t.journalEntries === 1 ? 'y' : 'ies'}`] : []),
+      ].join(', ')})`
+    : '';
   return `${a.anchorsChecked} anchor${a.anchorsChecked === 1 ? '' : 's'} in ${a.source} (${last})${tail}`;
 }

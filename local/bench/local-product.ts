@@ -92,6 +92,35 @@ export interface CliFigure {
   readonly warmMs: number;
   /** Node.js start and the CLI's modules: `sdim-guard --help`. Median of three. */
   readonly cliStartMs: number;
+  /** Where the median cold run's time went (SDIM_GUARD_TIMELINE), ms after the command was spawned. */
+  readonly coldTimeline: ReadonlyArray<{ readonly stage: string; readonly atMs: number }>;
+}
+
+/** The timeline marks (local/timeline.ts) a cold `snapshot` is explained by, in the order they happen. */
+const COLD_STAGES: ReadonlyArray<readonly [mark: string, stage: string]> = [
+  ['node-start', 'Node.js starts'],
+  ['store-prestarted', 'store daemon spawned (bin/sdim-guard.js, before the CLI modules)'],
+  ['java-spawned', 'Java started by the daemon (local/store-boot.js)'],
+  ['cli-loaded', 'CLI modules loaded'],
+  ['store-answers', 'DynamoDB Local answers'],
+  ['table-ready', 'table found (the cold JVM’s first request)'],
+  ['snapshot-start', 'tenant read, snapshot starts'],
+  ['snapshot-end', 'snapshot committed'],
+  ['exit', 'process exits'],
+];
+
+function readTimeline(file: string, startedAt: number): Array<{ stage: string; atMs: number }> {
+  if (!existsSync(file)) return [];
+  const first = new Map<string, number>();
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const [at, , ...label] = line.split(' ');
+    const name = label.join(' ');
+    if (at && !first.has(name)) first.set(name, Number(at));
+  }
+  return COLD_STAGES.flatMap(([mark, stage]) => {
+    const at = first.get(mark);
+    return at === undefined ? [] : [{ stage, atMs: Math.round(at - startedAt) }];
+  });
 }
 
 /**
@@ -106,10 +135,15 @@ export async function benchCliSnapshot(root: string, size: number, latencyMs = 6
   const env: NodeJS.ProcessEnv = { ...process.env, SDIM_GUARD_CACHE_DIR: cache, SDIM_GUARD_STORE_IDLE_SECONDS: '60', NO_COLOR: '1' };
   delete env.SDIM_GUARD_DYNAMODB_ENDPOINT;
   delete env.SDIM_GUARD_TABLE;
+  let timeline: { file: string; startedAt: number } | undefined;
   const cli = async (...args: string[]) => {
     const started = performance.now();
+    if (timeline) timeline.startedAt = performance.timeOrigin + started;
     const code = await new Promise<number | null>((resolve) => {
-      const run = spawn(process.execPath, [join(root, 'bin', 'sdim-guard.js'), ...args], { env, stdio: 'ignore' });
+      const run = spawn(process.execPath, [join(root, 'bin', 'sdim-guard.js'), ...args], {
+        env: timeline ? { ...env, SDIM_GUARD_TIMELINE: timeline.file } : env,
+        stdio: 'ignore',
+      });
       run.on('exit', resolve);
     });
     if (code !== 0) throw new Error(`sdim-guard ${args[0]} exited ${code}`);
@@ -144,13 +178,24 @@ export async function benchCliSnapshot(root: string, size: number, latencyMs = 6
       '--json',
     );
     const warm = [await snapshot(), await snapshot(), await snapshot()];
-    const cold: number[] = [];
+    const cold: Array<{ ms: number; timeline: Array<{ stage: string; atMs: number }> }> = [];
     for (let i = 0; i < 3; i++) {
       await stopStore();
-      cold.push(await snapshot());
+      timeline = { file: join(dataDir, `timeline-${i}.txt`), startedAt: 0 };
+      const ms = await snapshot();
+      cold.push({ ms, timeline: readTimeline(timeline.file, timeline.startedAt) });
+      timeline = undefined;
     }
+    const middle = [...cold].sort((a, b) => a.ms - b.ms)[1] as (typeof cold)[number];
     const cliStart = [await cli('--help'), await cli('--help'), await cli('--help')];
-    return { integrations: size, firstEverMs, coldMs: median(cold), warmMs: median(warm), cliStartMs: median(cliStart) };
+    return {
+      integrations: size,
+      firstEverMs,
+      coldMs: middle.ms,
+      warmMs: median(warm),
+      cliStartMs: median(cliStart),
+      coldTimeline: middle.timeline,
+    };
   } finally {
     await stopStore();
     child.kill('SIGTERM');

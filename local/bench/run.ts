@@ -264,6 +264,17 @@ function render(f: {
           ['of which Node.js and the CLI modules (`sdim-guard --help`)', ms(c.cliStartMs)],
         ],
       ),
+      ...(c.coldTimeline.length > 0
+        ? [
+            '',
+            'Where the time of the median run without a store went (`SDIM_GUARD_TIMELINE`; ms after the command was started):',
+            '',
+            table(
+              ['stage', 'at'],
+              c.coldTimeline.map((t) => [t.stage, ms(t.atMs)]),
+            ),
+          ]
+        : []),
     ]);
   }
   if (f.store.length > 0)

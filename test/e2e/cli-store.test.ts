@@ -85,8 +85,11 @@ describe('the background store of one-shot commands', () => {
     // Prepare
     const dataDir = workspace();
     const dbPath = join(dataDir, 'dynamodb');
+    // The command runs with AWS credentials in its environment (as a deployer's shell has): the store needs none.
+    const secret = `not-a-real-secret-${Date.now()}`;
+    const withCredentials = { ...env(6), AWS_ACCESS_KEY_ID: secret, AWS_SECRET_ACCESS_KEY: secret, AWS_SESSION_TOKEN: secret };
     // Act: the first command starts it
-    const first = await runCli(snapshotArgs(dataDir), { env: env(6) });
+    const first = await runCli(snapshotArgs(dataDir), { env: withCredentials });
     // Assess
     expect(first.code).toBe(0);
     expect(first.stderr).toBe('');
@@ -94,6 +97,13 @@ describe('the background store of one-shot commands', () => {
     expect(record).toMatchObject({ owner: 'background', idleSeconds: 6 });
     expect(alive(record.pid)).toBe(true);
     expect(javasOn(dbPath).map((j) => j.pid)).toEqual([record.javaPid]);
+    // Neither the daemon nor its Java was given the credentials, nor told to send telemetry
+    for (const pid of [record.pid, record.javaPid as number]) {
+      const environ = readFileSync(`/proc/${pid}/environ`, 'utf8');
+      expect(environ).not.toContain(secret);
+      expect(environ.split('\0').filter((v) => v.startsWith('AWS_'))).toEqual([]);
+    }
+    expect(javasOn(dbPath)[0]?.args).toContain('-disableTelemetry');
     // Act: the next command uses the same store
     const second = await runCli(['history', '--tenant', 'acme', '--data-dir', dataDir, '--json'], { env: env(6) });
     expect(second.code).toBe(0);

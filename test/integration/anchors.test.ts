@@ -383,4 +383,79 @@ describe('verify against the anchors outside the table', () => {
     expect(healed.ok).toBe(true);
     expect(healed.anchors?.unanchoredTail).toBeUndefined();
   });
+  it('journal entries written after the last anchor are the unanchored tail too: a warning, then a failure', async () => {
+    // A request proposed after the last snapshot: its journal entry (#7) is in no anchor yet.
+    const requests = new DynamoChangeRequestStore(h.table.db, h.table.tableName);
+    const other = h.emulator.state.ids()[2] as string;
+    await requests.create(
+      newRequest({
+        id: 'req-2',
+        tenant: 'acme',
+        resourceKey: `integration:${other}`,
+        operation: { kind: 'delete', integrationId: other },
+        baseHash: 'c'.repeat(64),
+        targetHash: null,
+        secretPaths: [],
+        requester: 'bob',
+        reason: 'retire it too',
+        createdAt: now().toISOString(),
+        expiresAt: '2026-11-25T10:02:00.000Z',
+        approvalsRequired: 1,
+      }),
+    );
+    const fresh = await verdict();
+    expect(fresh.ok).toBe(true);
+    expect(fresh.anchors?.unanchoredTail).toMatchObject({ records: 0, journalEntries: 1, fromJournalSeq: 7, stale: false });
+    expect(fresh.anchors?.warnings).toEqual([
+      expect.stringMatching(/^unanchored tail \(1 journal entry, #7–#7\): written after the last anchor \(snapshot #4/),
+    ]);
+    h.advance(31 * MINUTE);
+    const late = await verdict();
+    expect(late.firstBroken).toEqual({
+      part: 'anchors',
+      journalSeq: 7,
+      reason: expect.stringMatching(
+        /^unanchored tail \(1 journal entry, #7–#7\): the last anchor \(snapshot #4, .*\) is older than 30 minutes/,
+      ),
+    });
+    // The next snapshot anchors the journal head with it.
+    await h.snapshot();
+    expect((await verdict()).ok).toBe(true);
+  });
+
+  it('a re-dated tail: records never anchored, dated "just now" by whoever rewrote them, still fail', async () => {
+    Object.assign(h.deps, {
+      anchors: {
+        source: 's3://unreachable/anchors/',
+        write: async () => Promise.reject(new Error('blocked')),
+        read: (t: string) => anchors.read(t),
+      },
+    });
+    h.advance(MINUTE);
+    expect((await h.snapshot()).anchor?.status).toBe('failed');
+    h.advance(MINUTE);
+    expect((await h.snapshot()).anchor?.status).toBe('failed');
+    h.advance(40 * MINUTE);
+    expect((await verdict()).firstBroken).toMatchObject({ part: 'anchors', seq: 5 });
+    // The rewrite: #5 and #6 re-dated to the verifier's present, the chain recomputed (the table alone agrees).
+    for (const seq of [5, 6]) {
+      await db().send(
+        new UpdateCommand({
+          TableName: table(),
+          Key: { pk: 'T#acme', sk: `S#${pad(seq)}` },
+          UpdateExpression: 'SET takenAt = :t, gsi1sk = :t',
+          ExpressionAttributeValues: { ':t': now().toISOString() },
+        }),
+      );
+    }
+    await recomputeChain(() => undefined);
+    expect((await verdict(null)).ok).toBe(true);
+    const v = await verdict();
+    expect(v.anchors?.unanchoredTail).toMatchObject({ records: 2, fromSeq: 5, toSeq: 6, oldestTakenAt: now().toISOString(), stale: true });
+    expect(v.firstBroken).toEqual({
+      part: 'anchors',
+      seq: 5,
+      reason: expect.stringMatching(/the last anchor \(snapshot #4, written at .*\) is older than 30 minutes/),
+    });
+  });
 });

@@ -1,4 +1,4 @@
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { StaticTenantDirectory } from '../../lambdas/adapters/static-tenant-directory';
 import { type Acceptance, detectionSeq } from '../../lambdas/domain/classify';
 import { chainEntries, driftEntry } from '../../lambdas/domain/journal';
@@ -220,5 +220,69 @@ describe('a drift item the snapshot flow did not detect excuses nothing', () => 
       expect(back.changes.map((c) => c.classification)).toEqual(['restored']);
       expect(back.warnings).toBeUndefined();
     });
+  });
+});
+
+describe('a head (H#) the chain does not vouch for hides nothing', () => {
+  let h: Harness;
+  let id: string;
+  const key = () => `integration:${id}`;
+  const headItem = async (k: string) =>
+    (await h.table.db.send(new GetCommand({ TableName: h.table.tableName, Key: { pk: 'T#acme', sk: `H#${k}` } }))).Item as Record<
+      string,
+      unknown
+    >;
+  const putHead = (item: Record<string, unknown>) => h.table.db.send(new PutCommand({ TableName: h.table.tableName, Item: item }));
+
+  beforeEach(async () => {
+    h = await snapshotHarness({ integrations: 4, seed: 31 });
+    id = h.emulator.state.ids()[1] as string;
+    await h.snapshot();
+    h.advance(60_000);
+    await h.snapshot();
+  });
+  afterEach(() => h.close());
+
+  it('a head forged to the hash a planned hand edit produces: the edit is still detected, alerted, and the heads reported', async () => {
+    const edited = { ...h.emulator.state.get(id), description: 'quietly widened' };
+    const planned = normaliseIntegration(edited as ServiceDeskIntegration, {
+      tenant: 'acme',
+      secretPolicy: h.deps.secretPolicy,
+      hmacKey: h.deps.fingerprintKey,
+      ignoreReferenceNames: true,
+    }).contentHash;
+    const head = await headItem(key());
+    const { rawDigest: _dropped, ...rest } = head;
+    await putHead({ ...rest, contentHash: planned });
+    h.emulator.state.replace(id, edited);
+    h.advance(60_000);
+    const result = await h.snapshot();
+    expect(result.changes.map((c) => [c.resource.id, c.classification])).toEqual([[id, 'unexpected']]);
+    expect(h.notifier.events.filter((e) => e.type === 'Drift Detected')).toHaveLength(1);
+    expect(result.warnings).toEqual([
+      expect.objectContaining({
+        code: 'heads-disagree',
+        message: expect.stringMatching(new RegExp(`disagree with the manifest of snapshot #2 \\(1 wrong: ${key()}\\)`)),
+      }),
+    ]);
+    expect((await headItem(key())).contentHash).toBe(planned);
+    expect((await verifyHistory(h.store, 'acme', { now: h.deps.clock.now() })).ok).toBe(true);
+  });
+
+  it('a wrong head of an unchanged resource, or a deleted one: reported, nothing detected, the chain stays right', async () => {
+    const other = `integration:${h.emulator.state.ids()[2]}`;
+    await putHead({ ...(await headItem(key())), contentHash: 'e'.repeat(64) });
+    await h.table.db.send(new DeleteCommand({ TableName: h.table.tableName, Key: { pk: 'T#acme', sk: `H#${other}` } }));
+    h.advance(60_000);
+    const result = await h.snapshot();
+    expect(result.changes).toEqual([]);
+    expect(result.warnings?.map((w) => w.message)).toEqual([expect.stringMatching(/\(2 wrong: integration:.*, integration:.*\)/)]);
+    expect((await verifyHistory(h.store, 'acme', { now: h.deps.clock.now() })).ok).toBe(true);
+  });
+
+  it('untouched heads are trusted: no warning', async () => {
+    h.advance(60_000);
+    const result = await h.snapshot();
+    expect(result.warnings).toBeUndefined();
   });
 });

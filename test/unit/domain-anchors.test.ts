@@ -101,11 +101,66 @@ describe('verifyAnchors', () => {
 
   it('no anchor at all: the whole history is the unanchored tail, a failure once it is older than the grace period', () => {
     const fresh = verifyAnchors(table(2), input([], Date.parse('2026-11-24T10:20:00Z')));
-    expect(fresh).toMatchObject({ ok: true, unanchoredTail: { records: 2, fromSeq: 1, toSeq: 2, stale: false } });
+    expect(fresh).toMatchObject({ ok: true, unanchoredTail: { records: 2, fromSeq: 1, toSeq: 2, since: null, stale: false } });
     const stale = verifyAnchors(table(2), input([], Date.parse('2026-11-24T11:00:00Z')));
     expect(stale.firstBroken).toEqual({
       seq: 1,
-      reason: expect.stringMatching(/^unanchored tail \(2 records, #1–#2, .* older than 30 minutes/),
+      reason: expect.stringMatching(
+        /^unanchored tail \(2 records, #1–#2; 2 journal entries, #1–#2\): no anchor at all, .* older than 30 minutes/,
+      ),
     });
+  });
+
+  it('reports journal entries written after the last anchor, and fails once that anchor is older than the grace period', () => {
+    // Anchors of #1–#3 (journal head #3 with #3); then a drift accepted, a request decided: journal #4, #5, no snapshot.
+    const t = table(3);
+    const journal = [...t.journal, { seq: 4, hash: 'a'.repeat(64) }, { seq: 5, hash: 'b'.repeat(64) }];
+    const anchored = [anchor(1), anchor(2), anchor(3)];
+    const soon = verifyAnchors({ ...t, journal }, input(anchored, Date.parse('2026-11-24T10:20:00Z')));
+    expect(soon).toMatchObject({
+      ok: true,
+      unanchoredTail: { records: 0, journalEntries: 2, fromJournalSeq: 4, toJournalSeq: 5, since: anchor(3).anchoredAt, stale: false },
+      warnings: [expect.stringMatching(/^unanchored tail \(2 journal entries, #4–#5\): written after the last anchor \(snapshot #3/)],
+    });
+    const late = verifyAnchors({ ...t, journal }, input(anchored, Date.parse('2026-11-24T10:40:00Z')));
+    expect(late.ok).toBe(false);
+    expect(late.firstBroken).toEqual({
+      journalSeq: 4,
+      reason: expect.stringMatching(
+        /^unanchored tail \(2 journal entries, #4–#5\): the last anchor \(snapshot #3, written at .*\) is older than 30 minutes/,
+      ),
+    });
+  });
+
+  it('ages the tail by the last anchor, never by the records: a re-dated tail is still stale', () => {
+    // Anchored up to #2 at 10:02; #3–#4 never anchored; whoever rewrites them dates them "just now".
+    const t = table(4);
+    const now = Date.parse('2026-11-24T12:00:00Z');
+    const redated = { ...t, snapshots: t.snapshots.map((s) => (s.seq > 2 ? { ...s, takenAt: '2026-11-24T11:59:00.000Z' } : s)) };
+    const v = verifyAnchors(redated, input([anchor(1), anchor(2)], now));
+    expect(v.unanchoredTail).toMatchObject({ records: 2, fromSeq: 3, journalEntries: 2, since: anchor(2).anchoredAt, stale: true });
+    expect(v.firstBroken).toEqual({
+      seq: 3,
+      reason: expect.stringMatching(/the last anchor \(snapshot #2, written at 2026-11-24T10:02:01.000Z\) is older than 30 minutes/),
+    });
+  });
+
+  it('without any anchor, more than two snapshot records are stale whatever they say their dates are', () => {
+    const redated = (n: number) => {
+      const t = table(n);
+      return { ...t, snapshots: t.snapshots.map((s) => ({ ...s, takenAt: '2026-11-24T10:09:00.000Z' })) };
+    };
+    expect(verifyAnchors(redated(2), input([])).ok).toBe(true);
+    const three = verifyAnchors(redated(3), input([]));
+    expect(three.firstBroken).toEqual({ seq: 1, reason: expect.stringMatching(/no anchor at all for 3 snapshot records \(more than 2\)/) });
+  });
+
+  it('a fresh install passes: one record, or only journal entries, and no anchor yet', () => {
+    const one = verifyAnchors(table(1), input([], Date.parse('2026-11-24T10:05:00Z')));
+    expect(one).toMatchObject({ ok: true, unanchoredTail: { records: 1, journalEntries: 1, stale: false } });
+    const journalOnly = verifyAnchors({ snapshots: [], journal: table(2).journal }, input([], Date.parse('2026-11-25T10:00:00Z')));
+    expect(journalOnly).toMatchObject({ ok: true, unanchoredTail: { records: 0, journalEntries: 2, since: null, stale: false } });
+    expect(journalOnly.warnings).toEqual([expect.stringMatching(/no snapshot and no anchor yet: the first snapshot anchors them/)]);
+    expect(verifyAnchors({ snapshots: [], journal: [] }, input([])).unanchoredTail).toBeUndefined();
   });
 });

@@ -16,6 +16,7 @@ describe('starting the store early', () => {
     ['the stack (it runs its own)', ['start', '--data-dir', dataDir]],
     ['help', ['history', '--tenant', 'a', '--data-dir', dataDir, '--help']],
     ['the deployed API', ['approve', 'id', '--api-url', 'https://x.example/prod/', '--data-dir', dataDir]],
+    ['the deployed API, named with =', ['retry', 'id', '--api-url=https://x.example/prod/', '--data-dir', dataDir]],
     ['a folder that does not exist', ['history', '--tenant', 'a', '--data-dir', join(dataDir, 'nope')]],
     ['a file instead of a folder', ['history', '--tenant', 'a', '--data-dir', __filename]],
   ])('leaves it to the command: %s', (_why, argv) => {

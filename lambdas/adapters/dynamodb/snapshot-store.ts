@@ -58,7 +58,7 @@ export class DynamoSnapshotStore implements SnapshotStore, AppliedChangeLedger {
     this.journal = new DynamoJournal(db, tableName);
   }
 
-  async loadState(tenant: string): Promise<TenantState> {
+  async loadState(tenant: string, options: { syncHeads?: boolean } = {}): Promise<TenantState> {
     const [latest, heads, drifts] = await Promise.all([
       this.latestCommitted(tenant),
       this.queryAll({ pk: tenantPk(tenant), prefix: 'H#' }),
@@ -66,8 +66,10 @@ export class DynamoSnapshotStore implements SnapshotStore, AppliedChangeLedger {
     ]);
     let known = new Map<ResourceKey, KnownResource>(heads.map((h) => [h.key as string, headToKnown(h)]));
     if (latest && latest.item.large === true && latest.item.headsSynced !== true) {
-      // The run that wrote this snapshot died after its commit and before its heads: finish its work first.
-      known = await this.rollForward(tenant, latest.snapshot, known);
+      // The run that wrote this snapshot died after its commit and before its heads: its committed change list says what
+      // the heads are. Only the snapshot flow writes them (syncHeads); every other reader computes the same view
+      // without a write (the approval API's grant may not write heads, and must not need to).
+      known = await this.rollForward(tenant, latest.snapshot, known, options.syncHeads === true);
     }
     return { latest: latest?.snapshot, known, drifts: drifts.map((i) => itemToDrift<DriftRecord>(i)) };
   }
@@ -284,6 +286,7 @@ export class DynamoSnapshotStore implements SnapshotStore, AppliedChangeLedger {
     tenant: string,
     snapshot: StoredSnapshot,
     known: Map<ResourceKey, KnownResource>,
+    write: boolean,
   ): Promise<Map<ResourceKey, KnownResource>> {
     const pk = tenantPk(tenant);
     const ops: WriteOp[] = [];
@@ -300,8 +303,10 @@ export class DynamoSnapshotStore implements SnapshotStore, AppliedChangeLedger {
       ops.push({ del: { pk, sk: `H#${c.key}` } });
       next.delete(c.key);
     }
-    await this.batchWrite(ops);
-    await this.markHeadsSynced(tenant, snapshot.seq);
+    if (write) {
+      await this.batchWrite(ops);
+      await this.markHeadsSynced(tenant, snapshot.seq);
+    }
     return next;
   }
 
@@ -373,6 +378,12 @@ export class DynamoSnapshotStore implements SnapshotStore, AppliedChangeLedger {
   async getSnapshot(tenant: string, seq: number): Promise<StoredSnapshot | undefined> {
     const { Item } = await this.db.send(new GetCommand({ TableName: this.tableName, Key: { pk: tenantPk(tenant), sk: `S#${pad(seq)}` } }));
     return Item && Item.state === 'committed' ? this.itemToSnapshot(tenant, Item) : undefined;
+  }
+
+  async snapshotChain(tenant: string): Promise<StoredSnapshot[]> {
+    const items = await this.queryAll({ pk: tenantPk(tenant), prefix: 'S#' });
+    const snapshots = await Promise.all(items.filter((i) => i.state === 'committed').map((i) => this.itemToSnapshot(tenant, i)));
+    return snapshots.sort((a, b) => a.seq - b.seq);
   }
 
   async snapshotRecords(tenant: string, seqs: readonly number[]): Promise<Map<number, StoredSnapshot>> {
