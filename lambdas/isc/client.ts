@@ -145,11 +145,24 @@ export class HttpIscClient implements IscClient, AuditEventSearch {
    * expected total, every page at once.
    * Offset paging is not a snapshot: if pages disagree on the total, repeat an id or come up short, list again.
    */
-  async listAllIntegrations(options: { expectedTotal?: number } = {}): Promise<IntegrationListing> {
+  async listAllIntegrations(
+    options: { expectedTotal?: number; onPage?: (items: readonly ServiceDeskIntegration[]) => void } = {},
+  ): Promise<IntegrationListing> {
     const reasons: string[] = [];
+    // What the caller does with a page as it arrives is its own business: a throw there never fails the listing.
+    const seen = (page: IntegrationPage) => {
+      try {
+        options.onPage?.(page.items);
+      } catch {
+        // ignored
+      }
+      return page;
+    };
     for (let attempt = 1; attempt <= this.listingAttempts; attempt++) {
       const pages =
-        attempt === 1 && options.expectedTotal ? await this.listSpeculatively(options.expectedTotal) : await this.listFromFirstPage();
+        attempt === 1 && options.expectedTotal
+          ? await this.listSpeculatively(options.expectedTotal, seen)
+          : await this.listFromFirstPage(seen);
       const problem = consistencyProblem(pages, pages[0]?.total);
       if (!problem) {
         const items = pages.flatMap((p) => p.items);
@@ -160,40 +173,40 @@ export class HttpIscClient implements IscClient, AuditEventSearch {
     throw new InconsistentListingError(reasons);
   }
 
-  private async listFromFirstPage(): Promise<IntegrationPage[]> {
-    const [first] = await this.pages(0, PAGE_SIZE);
+  private async listFromFirstPage(seen: PageSeen): Promise<IntegrationPage[]> {
+    const [first] = await this.pages(0, PAGE_SIZE, seen);
     if (!first) throw new IscError('getServiceDeskIntegrations', 'the first page did not come back');
-    return first.total === undefined ? this.listSequentially(first) : [first, ...(await this.pages(PAGE_SIZE, first.total))];
+    return first.total === undefined ? this.listSequentially(first, seen) : [first, ...(await this.pages(PAGE_SIZE, first.total, seen))];
   }
 
   /**
    * All pages the expected total needs, at once; then whatever the real total (from any page) says is missing. A
    * wrong guess costs a page or a round trip, never correctness: the same consistency checks apply.
    */
-  private async listSpeculatively(expectedTotal: number): Promise<IntegrationPage[]> {
-    const pages = await this.pages(0, Math.max(1, expectedTotal));
+  private async listSpeculatively(expectedTotal: number, seen: PageSeen): Promise<IntegrationPage[]> {
+    const pages = await this.pages(0, Math.max(1, expectedTotal), seen);
     const total = pages[0]?.total;
-    if (total === undefined) return this.listSequentially(pages[0] as IntegrationPage);
+    if (total === undefined) return this.listSequentially(pages[0] as IntegrationPage, seen);
     const needed = Math.max(1, Math.ceil(total / PAGE_SIZE));
     if (needed < pages.length) return pages.slice(0, needed);
-    return [...pages, ...(await this.pages(pages.length * PAGE_SIZE, total))];
+    return [...pages, ...(await this.pages(pages.length * PAGE_SIZE, total, seen))];
   }
 
   /** The pages covering [from, to), fetched concurrently, each with the total so they can be checked against each other. */
-  private pages(from: number, to: number): Promise<IntegrationPage[]> {
+  private pages(from: number, to: number, seen: PageSeen): Promise<IntegrationPage[]> {
     const offsets: number[] = [];
     for (let offset = from; offset < to; offset += PAGE_SIZE) offsets.push(offset);
-    return mapConcurrent(offsets, this.pageConcurrency, (offset) =>
-      this.listIntegrations({ offset, limit: PAGE_SIZE, count: true, sorters: 'name' }),
+    return mapConcurrent(offsets, this.pageConcurrency, async (offset) =>
+      seen(await this.listIntegrations({ offset, limit: PAGE_SIZE, count: true, sorters: 'name' })),
     );
   }
 
   /** Fallback when ISC leaves out X-Total-Count: page until a short page. */
-  private async listSequentially(first: IntegrationPage): Promise<IntegrationPage[]> {
+  private async listSequentially(first: IntegrationPage, seen: PageSeen): Promise<IntegrationPage[]> {
     const pages = [first];
     let last = first;
     while (last.items.length === PAGE_SIZE) {
-      last = await this.listIntegrations({ offset: pages.length * PAGE_SIZE, limit: PAGE_SIZE, sorters: 'name' });
+      last = seen(await this.listIntegrations({ offset: pages.length * PAGE_SIZE, limit: PAGE_SIZE, sorters: 'name' }));
       pages.push(last);
     }
     return pages;
@@ -278,6 +291,8 @@ export class HttpIscClient implements IscClient, AuditEventSearch {
     return required(data, 'updateStatusCheckDetails');
   }
 }
+
+type PageSeen = (page: IntegrationPage) => IntegrationPage;
 
 /** The transport throws on every non-2xx, so a missing body here means ISC answered 2xx with nothing. */
 function required<T>(data: T | undefined, operation: string): T {

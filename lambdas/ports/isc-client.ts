@@ -29,7 +29,11 @@ export interface IscClient {
    * Every integration, from pages that agree with each other; throws InconsistentListingError otherwise.
    * `expectedTotal` (e.g. the last snapshot's count) lets every page be requested at once instead of after the first.
    */
-  listAllIntegrations(options?: { expectedTotal?: number }): Promise<IntegrationListing>;
+  /** `onPage` sees each page's items as they arrive (of every attempt; the listing's result is what counts). */
+  listAllIntegrations(options?: {
+    expectedTotal?: number;
+    onPage?: (items: readonly ServiceDeskIntegration[]) => void;
+  }): Promise<IntegrationListing>;
   getIntegration(id: string): Promise<ServiceDeskIntegration>;
   createIntegration(integration: ServiceDeskIntegration): Promise<ServiceDeskIntegration>;
   replaceIntegration(id: string, integration: ServiceDeskIntegration): Promise<ServiceDeskIntegration>;

@@ -190,19 +190,21 @@ export async function takeSnapshot(tenant: string, deps: SnapshotDeps): Promise<
   const statusCheck = deps.isc.getStatusCheckConfig();
   statusCheck.catch(() => undefined);
   const lastSize = await deps.store.latestResourceCount?.(tenant);
-  const early = lastSize === undefined ? undefined : fetchLive(deps.isc, Math.max(0, lastSize - 1), statusCheck);
+  // Each page's raw documents are digested as the page arrives (domain/raw-digest.ts), while the rest is on its way.
+  const digests = new RawDigests(options);
+  const onPage = (items: readonly ServiceDeskIntegration[]) => digests.prime(items);
+  const early = lastSize === undefined ? undefined : fetchLive(deps.isc, Math.max(0, lastSize - 1), statusCheck, onPage);
   early?.catch(() => undefined);
   // Heads the chain vouches for (checkedState): a forged head would hide a hand edit.
   const { state, headsWarning } = await checkedState(tenant, deps.store);
   const knownIntegrations = [...state.known.values()].filter((k) => k.ref.kind === 'integration').length;
-  const live = await (early ?? fetchLive(deps.isc, knownIntegrations, statusCheck));
+  const live = await (early ?? fetchLive(deps.isc, knownIntegrations, statusCheck, onPage));
   let integrations = live.integrations;
   let removalsConfirmed = 0;
   let listingRecovered = 0;
   // An integration whose raw document (and every setting of normalisation) is the one its head's hash was normalised
   // from keeps that hash without being normalised again (domain/raw-digest.ts). The first snapshot of each UTC day
   // normalises everything, and checks that every digest vouched for the hash normalising gives.
-  const digests = new RawDigests(options);
   const everything = state.latest === undefined || state.latest.takenAt.slice(0, 10) !== started.toISOString().slice(0, 10);
   let rawDigests = new Map<ResourceKey, string>();
   let normalised = 0;
@@ -610,8 +612,13 @@ async function publishWarnings(tenant: string, seq: number, warnings: readonly S
   }
 }
 
-async function fetchLive(isc: IscClient, expectedTotal: number, statusCheckPending: Promise<StatusCheckConfig>) {
-  const [listing, statusCheck] = await Promise.all([isc.listAllIntegrations({ expectedTotal }), statusCheckPending]);
+async function fetchLive(
+  isc: IscClient,
+  expectedTotal: number,
+  statusCheckPending: Promise<StatusCheckConfig>,
+  onPage: (items: readonly ServiceDeskIntegration[]) => void,
+) {
+  const [listing, statusCheck] = await Promise.all([isc.listAllIntegrations({ expectedTotal, onPage }), statusCheckPending]);
   return { integrations: listing.items, statusCheck, listingAttempts: listing.attempts };
 }
 

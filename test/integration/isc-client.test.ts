@@ -69,6 +69,22 @@ describe('HttpIscClient against the emulator', () => {
     }
   });
 
+  it('hands each page to onPage as it arrives (speculative or not); a throwing onPage never fails the listing', async () => {
+    const { url } = await start({ integrations: 600 });
+    for (const expectedTotal of [undefined, 600]) {
+      const pages: string[][] = [];
+      const listing = await clientFor(url).listAllIntegrations({
+        expectedTotal,
+        onPage: (items) => {
+          pages.push(items.map((i) => i.id as string));
+          throw new Error('a caller bug');
+        },
+      });
+      expect(pages.map((p) => p.length).sort()).toEqual([100, 250, 250]);
+      expect(pages.flat().sort()).toEqual(listing.items.map((i) => i.id).sort());
+    }
+  });
+
   it('keeps under the rate limit on its own: no 429 for 35 requests against a limit of 10 per second', async () => {
     const { emulator, url } = await start({ integrations: 10, rateLimit: { limit: 10, windowMs: 1000 } });
     const client = clientFor(url, { rateLimit: { limit: 10, windowMs: 1000 } });

@@ -62,6 +62,14 @@ describe('raw digests: an unchanged raw document keeps its hash without being no
     expect(again.resource.content).toEqual(normaliseIntegration(base, options).content);
   });
 
+  it('gives the same digest whether a page was digested as it arrived or not', () => {
+    const page = seedIntegrations(5, 3);
+    const primed = new RawDigests(options);
+    primed.prime(page);
+    for (const dto of page) expect(primed.of(dto, 'h')).toBe(new RawDigests(options).of(copy(dto), 'h'));
+    expect(primed.of(page[0] as ServiceDeskIntegration, 'h')).not.toBe(primed.of(page[0] as ServiceDeskIntegration, 'other'));
+  });
+
   it('normalises a head written before digests, and gives it one', () => {
     const { contentHash } = headAfter(base);
     const resolved = new RawDigests(options).resolve(base, { contentHash });
