@@ -9,7 +9,8 @@ import { canonicalJson } from '../../lambdas/domain/canonical';
 import { type ChainedSnapshot, GENESIS_HASH, manifestHash, snapshotHash } from '../../lambdas/domain/chain';
 import { type ChangeRequest, newRequest } from '../../lambdas/domain/change-request';
 import { type JournalEntry, journalEntryHash } from '../../lambdas/domain/journal';
-import { hashOf } from '../../lambdas/domain/normalise';
+import { hashOf, normaliseIntegration } from '../../lambdas/domain/normalise';
+import type { ServiceDeskIntegration } from '../../lambdas/isc/schemas';
 import type { AnchorStore } from '../../lambdas/ports/anchors';
 import { verifyHistory } from '../../lambdas/use-cases/verify-history';
 import { LocalAnchorFile } from '../../local/anchor-file';
@@ -456,6 +457,37 @@ describe('verify against the anchors outside the table', () => {
       part: 'anchors',
       seq: 5,
       reason: expect.stringMatching(/the last anchor \(snapshot #4, written at .*\) is older than 30 minutes/),
+    });
+  });
+  it('a chain rewrite that backs a forged drift: the snapshot calls the hand edit restored, verify names the record', async () => {
+    // The standing drift of #2 (accepted): its record rewritten so its "before" is the state a planned edit produces,
+    // every later record re-hashed, the drift item and the journal made to agree. (What the drift check cannot stop.)
+    const edited = { ...h.emulator.state.get(drifted), description: 'planned by the forger' } as ServiceDeskIntegration;
+    const planned = normaliseIntegration(edited, {
+      tenant: 'acme',
+      secretPolicy: h.deps.secretPolicy,
+      hmacKey: h.deps.fingerprintKey,
+      ignoreReferenceNames: true,
+    }).contentHash;
+    await recomputeChain((snapshots) => {
+      const two = snapshots[1] as ChainedSnapshot;
+      snapshots[1] = { ...two, changes: two.changes.map((c) => (c.key === `integration:${drifted}` ? { ...c, fromHash: planned } : c)) };
+    });
+    const item = await get('T#acme', `D#integration:${drifted}`);
+    await put({ ...item, fromHash: planned });
+    await recomputeJournal();
+    expect((await verdict(null)).ok).toBe(true);
+    h.emulator.state.replace(drifted, edited);
+    h.advance(MINUTE);
+    const result = await h.snapshot();
+    expect(result.changes.map((c) => c.classification)).toEqual(['restored']);
+    expect(result.warnings).toBeUndefined();
+    expect(h.notifier.events.filter((e) => e.type === 'Drift Detected')).toHaveLength(1);
+    expect((await verdict(null)).ok).toBe(true);
+    expect((await verdict()).firstBroken).toMatchObject({
+      part: 'anchors',
+      seq: 2,
+      reason: expect.stringMatching(/snapshot #2 was rewritten/),
     });
   });
 });
