@@ -190,11 +190,20 @@ export async function takeSnapshot(tenant: string, deps: SnapshotDeps): Promise<
   // guess costs a page or a round trip, never correctness (the listing checks itself).
   const statusCheck = deps.isc.getStatusCheckConfig();
   statusCheck.catch(() => undefined);
-  const lastSize = await deps.store.latestResourceCount?.(tenant);
+  // The first page is requested at once, the others as soon as that small read answers.
+  const lastSize = deps.store.latestResourceCount?.(tenant);
   // Each page's raw documents are digested as the page arrives (domain/raw-digest.ts), while the rest is on its way.
   const digests = new RawDigests(options);
   const onPage = (items: readonly ServiceDeskIntegration[]) => digests.prime(items);
-  const early = lastSize === undefined ? undefined : fetchLive(deps.isc, Math.max(0, lastSize - 1), statusCheck, onPage);
+  const early =
+    lastSize === undefined
+      ? undefined
+      : fetchLive(
+          deps.isc,
+          lastSize.then((n) => (n === undefined ? undefined : Math.max(0, n - 1))),
+          statusCheck,
+          onPage,
+        );
   early?.catch(() => undefined);
   // Heads the chain vouches for (checkedState): a forged head would hide a hand edit.
   const { state: loaded, headsWarning } = await checkedState(tenant, deps.store);
@@ -617,7 +626,7 @@ async function publishWarnings(tenant: string, seq: number, warnings: readonly S
 
 async function fetchLive(
   isc: IscClient,
-  expectedTotal: number,
+  expectedTotal: number | Promise<number | undefined>,
   statusCheckPending: Promise<StatusCheckConfig>,
   onPage: (items: readonly ServiceDeskIntegration[]) => void,
 ) {

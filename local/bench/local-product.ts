@@ -14,6 +14,8 @@ import { takeSnapshot } from '../../lambdas/use-cases/take-snapshot';
 import { ensureTable } from '../dynamodb-local';
 import { CLIENT, peerListing, startEmulatorProcess } from './fetch';
 
+/** Runs of each side in the end-to-end figure (after one warm-up each). */
+const RUNS = 5;
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
 
 export interface EndToEndFigure {
@@ -21,6 +23,10 @@ export interface EndToEndFigure {
   /** Wall time of a whole unchanged snapshot: fetch, store read, detection, commit. */
   readonly snapshotMs: number;
   readonly fetchMs: number;
+  /** CPU time of this process (user + system) for the median run: what load on a shared machine inflates less. */
+  readonly cpuMs: number;
+  /** Integrations normalised in the median run (the others kept their head's hash by raw digest). */
+  readonly normalised: number;
   readonly iscRequests: number;
   readonly itemsWritten: number;
   /** The official SDK's Paginator listing the same tenant (the listing alone, nothing stored or compared). */
@@ -31,7 +37,7 @@ export interface EndToEndFigure {
 /**
  * A whole snapshot of an unchanged tenant (fetch, read the stored state, normalise, hash, diff, commit) against a
  * warm DynamoDB Local, next to the official SDK's listing of the same tenant (emulator in its own process, 60 ms
- * latency). One warm-up each, then the median of three.
+ * latency). One warm-up each, then the median of five, the two sides interleaved.
  */
 export async function benchEndToEnd(root: string, endpoint: string, size: number, latencyMs = 60): Promise<EndToEndFigure> {
   const { url, child } = await startEmulatorProcess(root, size, latencyMs);
@@ -55,22 +61,38 @@ export async function benchEndToEnd(root: string, endpoint: string, size: number
     if (!baseline.baseline) throw new Error('the first snapshot was not a baseline');
     const ours = async () => {
       const before = deps.isc.requestCount();
+      const cpu = process.cpuUsage();
       const started = performance.now();
       const result = await takeSnapshot('bench', deps);
       const ms = performance.now() - started;
+      const used = process.cpuUsage(cpu);
       if (result.changes.length > 0) throw new Error(`an unchanged tenant showed ${result.changes.length} changes`);
-      return { ms, fetchMs: result.stats.fetchMs, requests: deps.isc.requestCount() - before, itemsWritten: result.stats.itemsWritten };
+      return {
+        ms,
+        cpuMs: (used.user + used.system) / 1000,
+        normalised: result.stats.normalised,
+        fetchMs: result.stats.fetchMs,
+        requests: deps.isc.requestCount() - before,
+        itemsWritten: result.stats.itemsWritten,
+      };
     };
     const peer = () => peerListing(url, size);
     await ours();
     await peer();
-    const oursRuns = [await ours(), await ours(), await ours()];
-    const peerRuns = [await peer(), await peer(), await peer()];
+    // Interleaved, so a burst of load from elsewhere hits both sides alike.
+    const oursRuns: Array<Awaited<ReturnType<typeof ours>>> = [];
+    const peerRuns: Array<Awaited<ReturnType<typeof peer>>> = [];
+    for (let i = 0; i < RUNS; i++) {
+      oursRuns.push(await ours());
+      peerRuns.push(await peer());
+    }
     const middle = oursRuns.find((r) => r.ms === median(oursRuns.map((o) => o.ms))) ?? oursRuns[0];
     return {
       integrations: size,
       snapshotMs: median(oursRuns.map((r) => r.ms)),
       fetchMs: middle?.fetchMs ?? 0,
+      cpuMs: median(oursRuns.map((r) => r.cpuMs)),
+      normalised: middle?.normalised ?? 0,
       iscRequests: middle?.requests ?? 0,
       itemsWritten: middle?.itemsWritten ?? 0,
       peerMs: median(peerRuns.map((r) => r.ms)),

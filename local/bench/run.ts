@@ -235,18 +235,20 @@ function render(f: {
   if (f.endToEnd) {
     const e = f.endToEnd;
     sections.push([
-      `### Unchanged snapshot end to end: ${e.integrations} integrations, warm DynamoDB Local, emulator at 60 ms latency (median of 3)`,
+      `### Unchanged snapshot end to end: ${e.integrations} integrations, warm DynamoDB Local, emulator at 60 ms latency (median of 5, interleaved)`,
       table(
-        ['', 'wall time', 'ISC requests', 'items written', 'ratio'],
+        ['', 'wall time', 'CPU of this process', 'integrations normalised', 'ISC requests', 'items written', 'ratio'],
         [
           [
             `sdim-guard: fetch (${ms(e.fetchMs)}), store read, detect, commit`,
             ms(e.snapshotMs),
+            ms(e.cpuMs),
+            e.normalised,
             e.iscRequests,
             e.itemsWritten,
             `${(e.snapshotMs / e.peerMs).toFixed(2)}×`,
           ],
-          ['official SDK paginator: the listing alone', ms(e.peerMs), e.peerRequests, '–', '1.00×'],
+          ['official SDK paginator: the listing alone', ms(e.peerMs), '–', '–', e.peerRequests, '–', '1.00×'],
         ],
       ),
     ]);
