@@ -37,6 +37,7 @@ import type { GuardEvent, Notifier } from '../ports/notifier';
 import type { AppliedChangeLedger, DriftRecord, RawDigestRefresh, SnapshotStore, StoredSnapshot } from '../ports/snapshot-store';
 import { untrustedDrifts } from './backed-drifts';
 import { checkedState } from './checked-heads';
+import { finishUnfinished } from './unfinished-run';
 
 /** Who the journal names for what the snapshot flow itself decides. */
 export const JOURNAL_ACTOR = 'sdim-guard';
@@ -205,7 +206,9 @@ export async function takeSnapshot(tenant: string, deps: SnapshotDeps): Promise<
         );
   early?.catch(() => undefined);
   // Heads the chain vouches for (checkedState): a forged head would hide a hand edit.
-  const { state, headsWarning } = await checkedState(tenant, deps.store);
+  const { state: loaded, headsWarning } = await checkedState(tenant, deps.store);
+  // A large run that died after its commit left its drift items unwritten: finish them (alerted by this run).
+  const state = await finishUnfinished(tenant, loaded, deps.store, deps.clock.now(), JOURNAL_ACTOR);
   const knownIntegrations = [...state.known.values()].filter((k) => k.ref.kind === 'integration').length;
   const live = await (early ?? fetchLive(deps.isc, knownIntegrations, statusCheck, onPage));
   let integrations = live.integrations;
