@@ -147,8 +147,16 @@ export interface SnapshotStore {
   markHeadsSynced(tenant: string, seq: number): Promise<void>;
   /** Late attributions of drifts, from the journal's drift-annotated entries, oldest first. */
   listAnnotations(tenant: string): Promise<AttributionAnnotation[]>;
-  /** Writes a drift item and its journal entry (accepted, reopened, annotated...) in one transaction. */
-  putDrift(tenant: string, drift: DriftRecord, event: DriftEvent): Promise<void>;
+  /**
+   * Writes a drift item and its journal entry (accepted, reopened, annotated...) in one transaction. With
+   * `ifStillDetectedBy`, only if the stored item is still the drift of that detection (else DriftChangedError).
+   */
+  putDrift(
+    tenant: string,
+    drift: DriftRecord,
+    event: DriftEvent,
+    options?: { readonly ifStillDetectedBy?: { readonly snapshotSeq: number; readonly detectedAt: string } },
+  ): Promise<void>;
   /** Removes a drift item (closed) and journals why, in one transaction. */
   deleteDrift(tenant: string, key: ResourceKey, event: Omit<DriftEvent, 'type'> & { readonly reason: string }): Promise<void>;
 
@@ -176,3 +184,6 @@ export interface AppliedChangeLedger {
 }
 
 export class ConcurrentSnapshotError extends Error {}
+
+/** A conditional drift write found another drift (a snapshot replaced or closed it since it was read). */
+export class DriftChangedError extends Error {}

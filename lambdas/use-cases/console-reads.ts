@@ -14,7 +14,7 @@ import type { ServiceDeskIntegration, StatusCheckConfig } from '../isc/schemas';
 import type { AnchorStore } from '../ports/anchors';
 import type { Clock } from '../ports/clock';
 import type { IscClient } from '../ports/isc-client';
-import type { DriftRecord, SnapshotStore, StoredVersion } from '../ports/snapshot-store';
+import { DriftChangedError, type DriftRecord, type SnapshotStore, type StoredVersion } from '../ports/snapshot-store';
 import type { TenantDirectory } from '../ports/tenants';
 import { authorize, getRequest } from './change-requests';
 import { type HistoryVerdict, verifyHistory } from './verify-history';
@@ -263,7 +263,21 @@ export async function acceptDrifts(
       drift.acceptance.until === acceptance.until &&
       drift.acceptance.reason === acceptance.reason;
     const accepted: DriftRecord = already ? drift : { ...drift, status: 'accepted', acceptance };
-    if (!already) await deps.history.putDrift(tenant, accepted, { type: 'drift-accepted', at: acceptance.at, by: acceptance.by });
+    // Only the drift that was read: a snapshot may have replaced it (a newer edit) or closed it meanwhile, and an
+    // acceptance of the old state must not be written over the new drift.
+    if (!already)
+      await deps.history
+        .putDrift(
+          tenant,
+          accepted,
+          { type: 'drift-accepted', at: acceptance.at, by: acceptance.by },
+          { ifStillDetectedBy: { snapshotSeq: drift.snapshotSeq, detectedAt: drift.detectedAt } },
+        )
+        .catch((error: Error) => {
+          if (error instanceof DriftChangedError)
+            throw new RequestRefused('conflict', `${error.message}: a snapshot changed it while it was being accepted; look at it again`);
+          throw error;
+        });
     out.push({ ...forReaders(accepted), already });
   }
   return out;

@@ -211,6 +211,25 @@ describe('a drift item the snapshot flow did not detect excuses nothing', () => 
       expect((await verifyHistory(h.store, 'acme', { now: h.deps.clock.now() })).ok).toBe(true);
     });
 
+    it('an accept that read a drift a snapshot has since replaced is refused (409), not written over the newer drift', async () => {
+      await editBehindOurBack('first edit');
+      const stale = await h.store.loadState('acme');
+      await editBehindOurBack('second edit, not yet seen by whoever accepts');
+      const history = Object.assign(Object.create(h.store) as typeof h.store, { loadState: async () => stale });
+      const until = new Date(h.deps.clock.now().getTime() + 10 * DAY).toISOString();
+      await expect(acceptDrifts('acme', { keys: [key()], reason: 'CHG-3', until }, 'bob', { ...reads(), history })).rejects.toMatchObject({
+        name: 'RequestRefused',
+        code: 'conflict',
+        message: expect.stringMatching(/is no longer the one detected by snapshot #3: a snapshot changed it while it was being accepted/),
+      });
+      const [drift] = (await h.store.loadState('acme')).drifts;
+      expect(drift).toMatchObject({ status: 'open', snapshotSeq: 4 });
+      // The same accept against what is there now goes through.
+      await acceptDrifts('acme', { keys: [key()], reason: 'CHG-3', until }, 'bob', reads());
+      expect((await h.store.loadState('acme')).drifts[0]).toMatchObject({ status: 'accepted', snapshotSeq: 4 });
+      expect((await verifyHistory(h.store, 'acme', { now: h.deps.clock.now() })).ok).toBe(true);
+    });
+
     it('an item written before detectedSeq existed (snapshotSeq only) is checked against that snapshot', async () => {
       const original = h.emulator.state.get(id).description as string;
       await editBehindOurBack('edited before the upgrade');

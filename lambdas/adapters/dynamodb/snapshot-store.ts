@@ -21,6 +21,7 @@ import {
   type AppliedChangeLedger,
   type AttributionAnnotation,
   ConcurrentSnapshotError,
+  DriftChangedError,
   type DriftEvent,
   type DriftRecord,
   type RawDigestRefresh,
@@ -350,9 +351,33 @@ export class DynamoSnapshotStore implements SnapshotStore, AppliedChangeLedger {
     );
   }
 
-  async putDrift(tenant: string, drift: DriftRecord, event: DriftEvent): Promise<void> {
+  async putDrift(
+    tenant: string,
+    drift: DriftRecord,
+    event: DriftEvent,
+    options: { readonly ifStillDetectedBy?: { readonly snapshotSeq: number; readonly detectedAt: string } } = {},
+  ): Promise<void> {
     const entry = driftEntry(event.type, drift, event.at, event.by, event.data);
-    await this.journal.transact(tenant, [entry], () => [this.action({ put: driftToItem(tenantPk(tenant), drift) })]);
+    const expected = options.ifStillDetectedBy;
+    const put = { TableName: this.tableName, Item: driftToItem(tenantPk(tenant), drift) };
+    try {
+      await this.journal.transact(tenant, [entry], () => [
+        {
+          Put: expected
+            ? {
+                ...put,
+                ConditionExpression: 'snapshotSeq = :seq AND detectedAt = :at',
+                ExpressionAttributeValues: { ':seq': expected.snapshotSeq, ':at': expected.detectedAt },
+              }
+            : put,
+        },
+      ]);
+    } catch (error) {
+      const reasons = (error as { CancellationReasons?: Array<{ Code?: string }> }).CancellationReasons;
+      if (expected && reasons?.[0]?.Code === 'ConditionalCheckFailed')
+        throw new DriftChangedError(`the drift on ${drift.key} is no longer the one detected by snapshot #${expected.snapshotSeq}`);
+      throw error;
+    }
   }
 
   async deleteDrift(tenant: string, key: ResourceKey, event: Omit<DriftEvent, 'type'> & { readonly reason: string }): Promise<void> {
