@@ -142,11 +142,12 @@ export class HttpIscClient implements IscClient, AuditEventSearch {
 
   /**
    * First page with count=true, then the other pages concurrently (the limiter keeps them within ISC's rate); with an
-   * expected total, every page at once.
+   * expected total, every page at once. The expected total may still be on its way (a promise): the first page is
+   * requested at once and the others as soon as the guess arrives.
    * Offset paging is not a snapshot: if pages disagree on the total, repeat an id or come up short, list again.
    */
   async listAllIntegrations(
-    options: { expectedTotal?: number; onPage?: (items: readonly ServiceDeskIntegration[]) => void } = {},
+    options: { expectedTotal?: number | Promise<number | undefined>; onPage?: (items: readonly ServiceDeskIntegration[]) => void } = {},
   ): Promise<IntegrationListing> {
     const reasons: string[] = [];
     // What the caller does with a page as it arrives is its own business: a throw there never fails the listing.
@@ -183,8 +184,12 @@ export class HttpIscClient implements IscClient, AuditEventSearch {
    * All pages the expected total needs, at once; then whatever the real total (from any page) says is missing. A
    * wrong guess costs a page or a round trip, never correctness: the same consistency checks apply.
    */
-  private async listSpeculatively(expectedTotal: number, seen: PageSeen): Promise<IntegrationPage[]> {
-    const pages = await this.pages(0, Math.max(1, expectedTotal), seen);
+  private async listSpeculatively(expectedTotal: number | Promise<number | undefined>, seen: PageSeen): Promise<IntegrationPage[]> {
+    const first = this.pages(0, 1, seen);
+    // Awaited below; until then a failure must not count as unhandled.
+    first.catch(() => undefined);
+    const guess = (await expectedTotal) ?? 0;
+    const pages = [...(await first), ...(await this.pages(PAGE_SIZE, guess, seen))];
     const total = pages[0]?.total;
     if (total === undefined) return this.listSequentially(pages[0] as IntegrationPage, seen);
     const needed = Math.max(1, Math.ceil(total / PAGE_SIZE));

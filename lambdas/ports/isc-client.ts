@@ -27,11 +27,11 @@ export interface IscClient {
   listIntegrations(query?: IntegrationPageQuery): Promise<IntegrationPage>;
   /**
    * Every integration, from pages that agree with each other; throws InconsistentListingError otherwise.
-   * `expectedTotal` (e.g. the last snapshot's count) lets every page be requested at once instead of after the first.
+   * `expectedTotal` (e.g. the last snapshot's count, or a promise of it) lets every page be requested at once instead
+   * of after the first. `onPage` sees each page's items as they arrive (of every attempt; the result is what counts).
    */
-  /** `onPage` sees each page's items as they arrive (of every attempt; the listing's result is what counts). */
   listAllIntegrations(options?: {
-    expectedTotal?: number;
+    expectedTotal?: number | Promise<number | undefined>;
     onPage?: (items: readonly ServiceDeskIntegration[]) => void;
   }): Promise<IntegrationListing>;
   getIntegration(id: string): Promise<ServiceDeskIntegration>;

@@ -64,6 +64,11 @@ export interface TenantState {
   readonly latest: StoredSnapshot | undefined;
   readonly known: ReadonlyMap<ResourceKey, KnownResource>;
   readonly drifts: readonly DriftRecord[];
+  /**
+   * With `syncHeads` only: the latest snapshot, committed in phases by a run that died before it marked its heads
+   * synced, so its drift items (written after its heads) may be missing. Its heads are already rolled forward.
+   */
+  readonly unfinished?: StoredSnapshot;
 }
 
 export interface SnapshotCommit {
@@ -138,6 +143,8 @@ export interface SnapshotStore {
    */
   refreshRawDigests?(tenant: string, heads: readonly RawDigestRefresh[]): Promise<number>;
   markAlertsSent(tenant: string, drifts: readonly DriftRecord[]): Promise<void>;
+  /** Records that a large snapshot's heads and drift items are complete (see TenantState.unfinished). */
+  markHeadsSynced(tenant: string, seq: number): Promise<void>;
   /** Late attributions of drifts, from the journal's drift-annotated entries, oldest first. */
   listAnnotations(tenant: string): Promise<AttributionAnnotation[]>;
   /** Writes a drift item and its journal entry (accepted, reopened, annotated...) in one transaction. */

@@ -37,6 +37,7 @@ import type { GuardEvent, Notifier } from '../ports/notifier';
 import type { AppliedChangeLedger, DriftRecord, RawDigestRefresh, SnapshotStore, StoredSnapshot } from '../ports/snapshot-store';
 import { untrustedDrifts } from './backed-drifts';
 import { checkedState } from './checked-heads';
+import { finishUnfinished } from './unfinished-run';
 
 /** Who the journal names for what the snapshot flow itself decides. */
 export const JOURNAL_ACTOR = 'sdim-guard';
@@ -189,14 +190,25 @@ export async function takeSnapshot(tenant: string, deps: SnapshotDeps): Promise<
   // guess costs a page or a round trip, never correctness (the listing checks itself).
   const statusCheck = deps.isc.getStatusCheckConfig();
   statusCheck.catch(() => undefined);
-  const lastSize = await deps.store.latestResourceCount?.(tenant);
+  // The first page is requested at once, the others as soon as that small read answers.
+  const lastSize = deps.store.latestResourceCount?.(tenant);
   // Each page's raw documents are digested as the page arrives (domain/raw-digest.ts), while the rest is on its way.
   const digests = new RawDigests(options);
   const onPage = (items: readonly ServiceDeskIntegration[]) => digests.prime(items);
-  const early = lastSize === undefined ? undefined : fetchLive(deps.isc, Math.max(0, lastSize - 1), statusCheck, onPage);
+  const early =
+    lastSize === undefined
+      ? undefined
+      : fetchLive(
+          deps.isc,
+          lastSize.then((n) => (n === undefined ? undefined : Math.max(0, n - 1))),
+          statusCheck,
+          onPage,
+        );
   early?.catch(() => undefined);
   // Heads the chain vouches for (checkedState): a forged head would hide a hand edit.
-  const { state, headsWarning } = await checkedState(tenant, deps.store);
+  const { state: loaded, headsWarning } = await checkedState(tenant, deps.store);
+  // A large run that died after its commit left its drift items unwritten: finish them (alerted by this run).
+  const state = await finishUnfinished(tenant, loaded, deps.store, deps.clock.now(), JOURNAL_ACTOR);
   const knownIntegrations = [...state.known.values()].filter((k) => k.ref.kind === 'integration').length;
   const live = await (early ?? fetchLive(deps.isc, knownIntegrations, statusCheck, onPage));
   let integrations = live.integrations;
@@ -614,7 +626,7 @@ async function publishWarnings(tenant: string, seq: number, warnings: readonly S
 
 async function fetchLive(
   isc: IscClient,
-  expectedTotal: number,
+  expectedTotal: number | Promise<number | undefined>,
   statusCheckPending: Promise<StatusCheckConfig>,
   onPage: (items: readonly ServiceDeskIntegration[]) => void,
 ) {

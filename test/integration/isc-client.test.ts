@@ -218,4 +218,39 @@ describe('HttpIscClient speculative listing', () => {
       await emulator.stop();
     }
   });
+
+  it.each([
+    [1000, 1000, 4],
+    [1000, undefined, 4],
+    [1000, 1400, 6],
+  ])('guess #%# still on its way: the first page is requested at once, all %i listed correctly', async (actual, expected, requests) => {
+    const { emulator, url } = await startEmulator({ integrations: actual, latencyMs: 20 });
+    try {
+      let answer: (n: number | undefined) => void = () => undefined;
+      const guess = new Promise<number | undefined>((resolve) => {
+        answer = resolve;
+      });
+      const listing = clientFor(url).listAllIntegrations({ expectedTotal: guess });
+      const listRequests = () => emulator.requests.filter((r) => r.path === '/service-desk-integrations/v1').length;
+      for (let i = 0; i < 200 && listRequests() === 0; i++) await new Promise((r) => setTimeout(r, 5));
+      expect(listRequests()).toBe(1);
+      answer(expected);
+      const { items } = await listing;
+      expect(items.map((i) => i.id).sort()).toEqual([...emulator.state.ids()].sort());
+      expect(listRequests()).toBe(requests);
+    } finally {
+      await emulator.stop();
+    }
+  });
+
+  it('a failed guess fails the listing (no unhandled rejection)', async () => {
+    const { emulator, url } = await startEmulator({ integrations: 10 });
+    try {
+      await expect(clientFor(url).listAllIntegrations({ expectedTotal: Promise.reject(new Error('store down')) })).rejects.toThrow(
+        'store down',
+      );
+    } finally {
+      await emulator.stop();
+    }
+  });
 });

@@ -399,6 +399,8 @@ describe('a large snapshot that dies between its commit and its heads', () => {
     const snapshotDb = createDocumentClient({ endpoint: process.env.SDIM_GUARD_TEST_DYNAMODB });
     const apiDb = createDocumentClient({ endpoint: process.env.SDIM_GUARD_TEST_DYNAMODB });
     recordAccesses(apiDb, recorded);
+    const bySnapshot: TableAccess[] = [];
+    recordAccesses(snapshotDb, bySnapshot);
     let killAtHeads = false;
     snapshotDb.middlewareStack.add(
       (next) => async (args) => {
@@ -486,15 +488,20 @@ describe('a large snapshot that dies between its commit and its heads', () => {
       expect(rows).toHaveLength(81);
       for (const id of renamed) expect(rows.find((r) => r.ref.id === id)).toMatchObject({ ref: { name: `renamed ${id}` }, version: 2 });
       expect((history.body as Array<{ seq: number }>)[0]?.seq).toBe(2);
-      // A known gap (docs/architecture.md, Storage decisions): the dead run's drift items, written after its heads, never were.
+      // The dead run's drift items (written after its heads) are not there yet: the next snapshot writes them.
       expect(drift.body).toEqual([]);
       expect(await heads()).toEqual(stale);
 
-      // The next snapshot (whose grant may write heads) rolls them forward and finds nothing new.
+      // The next snapshot (whose grant may write heads) rolls them forward, finds nothing new, and writes (and alerts)
+      // the dead run's drift items, all within its own grant.
       now.setTime(now.getTime() + 15 * 60_000);
+      bySnapshot.length = 0;
       const next = await snapshot();
-      expect(next).toMatchObject({ seq: 3, changes: [] });
+      expect(next).toMatchObject({ seq: 3, changes: [], alerts: { sent: 60, pending: 0 } });
       expect((await heads()).filter((h) => String(h.name).startsWith('renamed '))).toHaveLength(60);
+      expect((await call('/tenants/acme/drift')).body).toHaveLength(60);
+      expect(bySnapshot.length).toBeGreaterThan(0);
+      expect([...new Set(bySnapshot.filter((a) => !allows(policies.snapshot, a)).flatMap(family))]).toEqual([]);
     } finally {
       await emulator.stop();
       snapshotDb.destroy();

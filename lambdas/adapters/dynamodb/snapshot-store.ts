@@ -71,7 +71,13 @@ export class DynamoSnapshotStore implements SnapshotStore, AppliedChangeLedger {
       // without a write (the approval API's grant may not write heads, and must not need to).
       known = await this.rollForward(tenant, latest.snapshot, known, options.syncHeads === true);
     }
-    return { latest: latest?.snapshot, known, drifts: drifts.map((i) => itemToDrift<DriftRecord>(i)) };
+    const unfinished = options.syncHeads === true && latest?.item.large === true && latest.item.headsSynced !== true;
+    return {
+      latest: latest?.snapshot,
+      known,
+      drifts: drifts.map((i) => itemToDrift<DriftRecord>(i)),
+      ...(unfinished ? { unfinished: latest.snapshot } : {}),
+    };
   }
 
   async listAnnotations(tenant: string): Promise<AttributionAnnotation[]> {
@@ -179,8 +185,9 @@ export class DynamoSnapshotStore implements SnapshotStore, AppliedChangeLedger {
       versionOps,
       headOps,
       inlineChanges ? [] : splitChanges(pk, record.seq, changesJson),
+      // Before the record says its heads are synced: a run that dies before that leaves work the next run finishes.
+      () => this.writeDriftsJournalled(tenant, driftOps, commit.journal),
     );
-    await this.writeDriftsJournalled(tenant, driftOps, commit.journal);
     return { itemsWritten: written.itemsWritten + driftOps.length + commit.journal.length };
   }
 
@@ -238,6 +245,7 @@ export class DynamoSnapshotStore implements SnapshotStore, AppliedChangeLedger {
     versionOps: WriteOp[],
     headOps: WriteOp[],
     changeParts: Item[],
+    beforeSynced: () => Promise<void>,
   ): Promise<{ itemsWritten: number }> {
     const pk = tenantPk(tenant);
     const sk = `S#${pad(record.seq)}`;
@@ -273,6 +281,7 @@ export class DynamoSnapshotStore implements SnapshotStore, AppliedChangeLedger {
       throw error;
     }
     await this.batchWrite(headOps);
+    await beforeSynced();
     await this.markHeadsSynced(tenant, record.seq);
     // claim + commit + heads-synced are three writes of one item; count what DynamoDB bills.
     return { itemsWritten: 3 + versionOps.length + changeParts.length + headOps.length };
@@ -303,15 +312,13 @@ export class DynamoSnapshotStore implements SnapshotStore, AppliedChangeLedger {
       ops.push({ del: { pk, sk: `H#${c.key}` } });
       next.delete(c.key);
     }
-    if (write) {
-      await this.batchWrite(ops);
-      await this.markHeadsSynced(tenant, snapshot.seq);
-    }
+    // Written, but not marked synced: the snapshot flow first finishes that run's drift items (finishUnfinished).
+    if (write) await this.batchWrite(ops);
     return next;
   }
 
   /** Records that the heads reflect this (large) snapshot, so no later run rolls it forward again. */
-  private async markHeadsSynced(tenant: string, seq: number): Promise<void> {
+  async markHeadsSynced(tenant: string, seq: number): Promise<void> {
     await this.db.send(
       new UpdateCommand({
         TableName: this.tableName,

@@ -1,0 +1,77 @@
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { ConcurrentSnapshotError } from '../../lambdas/ports/snapshot-store';
+import { verifyHistory } from '../../lambdas/use-cases/verify-history';
+import { snapshotHarness } from '../support/snapshot-harness';
+
+type Harness = Awaited<ReturnType<typeof snapshotHarness>>;
+const MINUTE = 60_000;
+
+// A snapshot with more changes than one transaction holds commits in phases: claim, versions, the record, heads,
+// drift items (with their journal entries), then "heads synced". A Lambda timeout between the commit and the last
+// step used to lose the drift items for good: the next run rolled the heads forward and saw no change, so those
+// unexpected changes were in the chain and never alerted.
+describe('a large snapshot killed after its commit: the next run finishes its drift items and alerts them', () => {
+  let h: Harness;
+  let killWhen: ((input: string) => boolean) | undefined;
+  let renamed: string[];
+
+  beforeEach(async () => {
+    h = await snapshotHarness({ integrations: 80, seed: 77 });
+    killWhen = undefined;
+    h.table.db.middlewareStack.add(
+      (next) => async (args) => {
+        if (killWhen?.(JSON.stringify(args.input))) throw new Error('killed');
+        return next(args);
+      },
+      { step: 'initialize', name: 'kill' },
+    );
+    await h.snapshot();
+    renamed = h.emulator.state.ids().slice(0, 60);
+    for (const id of renamed) h.emulator.state.patch(id, [{ op: 'replace', path: '/name', value: `renamed ${id}` }]);
+    h.advance(15 * MINUTE);
+  });
+  afterEach(() => h.close());
+
+  const record2 = async () =>
+    (
+      await h.table.db.send(
+        new QueryCommand({
+          TableName: h.table.tableName,
+          KeyConditionExpression: 'pk = :pk AND sk = :sk',
+          ExpressionAttributeValues: { ':pk': 'T#acme', ':sk': `S#${'2'.padStart(10, '0')}` },
+        }),
+      )
+    ).Items?.[0];
+
+  it.each([
+    ['before its heads', (input: string) => input.includes('"RequestItems"') && input.includes('"H#')],
+    ['after its heads, before its drift items', (input: string) => input.includes('"TransactItems"') && input.includes('"D#')],
+  ])('killed %s', async (_when, kill) => {
+    killWhen = kill;
+    await expect(h.snapshot()).rejects.toThrow('killed');
+    killWhen = undefined;
+    expect(await record2()).toMatchObject({ state: 'committed', large: true, headsSynced: false });
+    expect((await h.store.loadState('acme')).drifts).toEqual([]);
+
+    // A run soon after may be racing a live one: it stops and writes nothing.
+    h.advance(MINUTE);
+    await expect(h.snapshot()).rejects.toThrow(ConcurrentSnapshotError);
+
+    h.advance(15 * MINUTE);
+    const next = await h.snapshot();
+    expect(next).toMatchObject({ seq: 3, changes: [] });
+    const drifts = (await h.store.loadState('acme')).drifts;
+    expect(drifts.map((d) => d.resource.id).sort()).toEqual([...renamed].sort());
+    expect(drifts.every((d) => d.status === 'open' && d.snapshotSeq === 2 && d.alert === 'sent')).toBe(true);
+    expect(next.alerts).toEqual({ sent: 60, pending: 0 });
+    expect(h.notifier.events.filter((e) => e.type === 'Drift Detected')).toHaveLength(60);
+    expect(await record2()).toMatchObject({ headsSynced: true });
+    const opened = (await h.store.journal.list('acme')).filter((e) => e.type === 'drift-opened');
+    expect(opened).toHaveLength(60);
+    expect((await verifyHistory(h.store, 'acme', { now: h.deps.clock.now() })).ok).toBe(true);
+    // Finished once: the run after it changes nothing.
+    h.advance(15 * MINUTE);
+    expect((await h.snapshot()).alerts).toEqual({ sent: 0, pending: 0 });
+    expect((await h.store.journal.list('acme')).filter((e) => e.type === 'drift-opened')).toHaveLength(60);
+  });
+});
