@@ -74,4 +74,30 @@ describe('a large snapshot killed after its commit: the next run finishes its dr
     expect((await h.snapshot()).alerts).toEqual({ sent: 0, pending: 0 });
     expect((await h.store.journal.list('acme')).filter((e) => e.type === 'drift-opened')).toHaveLength(60);
   });
+  it('applies the closings of the dead run too: a drift it found restored is closed by the next run', async () => {
+    // A standing drift on an integration outside the renamed ones: #2 records it with beforeEach's 60 renames.
+    const [other] = h.emulator.state.ids().slice(60);
+    const before = h.emulator.state.get(other as string).description as string;
+    h.emulator.state.patch(other as string, [{ op: 'replace', path: '/description', value: 'by hand' }]);
+    await h.snapshot(); // #2: the 60 renames and the drift on `other`, committed in phases, complete
+    expect((await h.store.loadState('acme')).drifts.filter((d) => d.resource.id === other)).toHaveLength(1);
+    // #3, killed before its heads: 60 more renames and `other` put back by hand (restored).
+    for (const id of renamed) h.emulator.state.patch(id, [{ op: 'replace', path: '/name', value: `again ${id}` }]);
+    h.emulator.state.patch(other as string, [{ op: 'replace', path: '/description', value: before }]);
+    h.advance(15 * MINUTE);
+    killWhen = (input) => input.includes('"RequestItems"') && input.includes('"H#');
+    await expect(h.snapshot()).rejects.toThrow('killed');
+    killWhen = undefined;
+    h.advance(15 * MINUTE);
+    const next = await h.snapshot();
+    expect(next.changes).toEqual([]);
+    const drifts = (await h.store.loadState('acme')).drifts;
+    expect(drifts.find((d) => d.resource.id === other)).toBeUndefined();
+    expect(drifts.filter((d) => d.snapshotSeq === 3)).toHaveLength(60);
+    const closed = (await h.store.journal.list('acme')).filter((e) => e.type === 'drift-closed');
+    expect(closed.map((e) => [e.subject, e.data.reason, e.data.snapshotSeq])).toEqual([
+      [`integration:${other}`, 'the resource is back in the state it had before the drift', 3],
+    ]);
+    expect((await verifyHistory(h.store, 'acme', { now: h.deps.clock.now() })).ok).toBe(true);
+  });
 });
