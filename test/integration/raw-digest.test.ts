@@ -1,9 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoSnapshotStore } from '../../lambdas/adapters/dynamodb/snapshot-store';
 import { tenantPk } from '../../lambdas/adapters/dynamodb/table';
 import { RawDigests } from '../../lambdas/domain/raw-digest';
 import { SecretPolicy } from '../../lambdas/domain/secrets';
+import { type SnapshotDeps, type SnapshotResult, takeSnapshot } from '../../lambdas/use-cases/take-snapshot';
 import { verifyHistory } from '../../lambdas/use-cases/verify-history';
+import { seededRandom } from '../../local/emulator/prng';
+import { freshTable } from '../support/dynamodb';
 import { secretValues, snapshotHarness } from '../support/snapshot-harness';
 
 // The snapshot keeps a keyed digest of each integration's raw document in its head and skips normalising integrations
@@ -254,5 +258,85 @@ describe('raw-document digests in the heads', () => {
     const run = await h.snapshot();
     expect(run).toMatchObject({ changes: [], stats: { normalised: N, headsRefreshed: 0, itemsWritten: 1 } });
     expect(run.warnings ?? []).toEqual([]);
+  });
+});
+
+describe('raw digests change no outcome: the same tenant through two stores, one never trusting a digest', () => {
+  it('gives the same changes, patches, classifications and heads over 12 rounds of mixed edits', async () => {
+    const h = await snapshotHarness({ integrations: 24, seed: 11 });
+    const other = await freshTable();
+    try {
+      const storeB = new DynamoSnapshotStore(other.db, other.tableName, h.deps.clock.now);
+      // Store B's heads are read without their digests: every run normalises everything, as before digests existed.
+      const blind = Object.create(storeB) as DynamoSnapshotStore;
+      blind.loadState = async (tenant, options) => {
+        const state = await storeB.loadState(tenant, options);
+        return { ...state, known: new Map([...state.known].map(([k, v]) => [k, { ...v, rawDigest: undefined }])) };
+      };
+      const depsB: SnapshotDeps = { ...h.deps, store: blind, ledger: storeB };
+      const ids = h.emulator.state.ids();
+      const random = seededRandom(42);
+      const pick = () => ids[Math.floor(random() * ids.length)] as string;
+      const saved = new Map(ids.map((id) => [id, h.emulator.state.get(id)]));
+      const policy = new SecretPolicy();
+      const edits: Array<(id: string) => void> = [
+        (id) => replace(id, (i) => ({ ...i, description: `edited ${random().toFixed(6)}` })),
+        (id) =>
+          replace(id, (i) => {
+            const key = Object.keys(i.attributes ?? {}).find((k) => policy.isSecretKey(k));
+            return key ? { ...i, attributes: { ...i.attributes, [key]: `rotated-${random().toFixed(8)}` } } : i;
+          }),
+        (id) => replace(id, (i) => ({ ...i, attributes: Object.fromEntries(Object.entries(i.attributes ?? {}).reverse()) })),
+        (id) => replace(id, (i) => ({ ...i, ownerRef: { ...i.ownerRef, name: `Renamed ${random().toFixed(4)}` } })),
+        (id) =>
+          replace(id, (i) => ({
+            ...i,
+            provisioningConfig: {
+              ...i.provisioningConfig,
+              managedResourceRefs: [...(i.provisioningConfig?.managedResourceRefs ?? [])].reverse(),
+            },
+          })),
+        (id) => replace(id, (i) => i),
+        (id) => replace(id, () => saved.get(id) as ReturnType<typeof h.emulator.state.get>),
+      ];
+      function replace(id: string, change: (i: ReturnType<typeof h.emulator.state.get>) => ReturnType<typeof h.emulator.state.get>) {
+        h.emulator.state.replace(id, change(h.emulator.state.get(id)));
+      }
+      const view = (r: SnapshotResult) =>
+        r.changes.map((c) => ({
+          id: c.resource.id,
+          change: c.change,
+          classification: c.classification,
+          patch: c.patch,
+          severity: c.severity,
+        }));
+      const headsOf = async (db: typeof other.db, table: string) => {
+        const { Items = [] } = await db.send(
+          new QueryCommand({
+            TableName: table,
+            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :h)',
+            ExpressionAttributeValues: { ':pk': tenantPk('acme'), ':h': 'H#' },
+          }),
+        );
+        return Items.map((i) => [i.key, i.contentHash, i.version]).sort();
+      };
+      await h.snapshot();
+      await takeSnapshot('acme', depsB);
+      let skipped = 0;
+      for (let round = 0; round < 12; round++) {
+        for (let n = 0; n < 3; n++) (edits[Math.floor(random() * edits.length)] as (id: string) => void)(pick());
+        h.advance(15 * 60_000);
+        const a = await h.snapshot();
+        const b = await takeSnapshot('acme', depsB);
+        expect(b.stats.normalised).toBe(ids.length);
+        skipped += ids.length - a.stats.normalised;
+        expect([round, view(a)]).toEqual([round, view(b)]);
+        expect([round, await headsOf(h.table.db, h.table.tableName)]).toEqual([round, await headsOf(other.db, other.tableName)]);
+      }
+      expect(skipped).toBeGreaterThan(12 * (ids.length - 3) - 1);
+    } finally {
+      await other.drop();
+      await h.close();
+    }
   });
 });
