@@ -11,7 +11,7 @@ require('tsx/cjs');
 // The CLI pins its AWS SDK versions; the SDK's notice about future Node.js support is noise on every command.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-// A command that needs the local store starts it before the CLI's modules load (they take about a second).
+// A command that needs the local store starts it before the CLI's modules load (about half a second).
 try {
   if (require('../local/store-spawn.ts').prestartStore(process.argv.slice(2))) mark('store-prestarted');
 } catch {

@@ -87,7 +87,14 @@ describe('the background store of one-shot commands', () => {
     const dbPath = join(dataDir, 'dynamodb');
     // The command runs with AWS credentials in its environment (as a deployer's shell has): the store needs none.
     const secret = `not-a-real-secret-${Date.now()}`;
-    const withCredentials = { ...env(6), AWS_ACCESS_KEY_ID: secret, AWS_SECRET_ACCESS_KEY: secret, AWS_SESSION_TOKEN: secret };
+    const timeline = join(dataDir, 'timeline.txt');
+    const withCredentials = {
+      ...env(6),
+      AWS_ACCESS_KEY_ID: secret,
+      AWS_SECRET_ACCESS_KEY: secret,
+      AWS_SESSION_TOKEN: secret,
+      SDIM_GUARD_TIMELINE: timeline,
+    };
     // Act: the first command starts it
     const first = await runCli(snapshotArgs(dataDir), { env: withCredentials });
     // Assess
@@ -104,6 +111,31 @@ describe('the background store of one-shot commands', () => {
       expect(environ.split('\0').filter((v) => v.startsWith('AWS_'))).toEqual([]);
     }
     expect(javasOn(dbPath)[0]?.args).toContain('-disableTelemetry');
+    // SDIM_GUARD_TIMELINE: each stage once, in order, from the command and from its store daemon
+    const marks = readFileSync(timeline, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => line.split(' '))
+      .map(([at, pid, ...label]) => ({ at: Number(at), pid: Number(pid), label: label.join(' ') }));
+    const stages = [
+      'node-start',
+      'store-prestarted',
+      'java-spawned',
+      'cli-loaded',
+      'store-answers',
+      'table-ready',
+      'snapshot-start',
+      'snapshot-end',
+      'exit',
+    ];
+    const found = stages.map((stage) => marks.filter((m) => m.label === stage));
+    expect(found.map((f) => f.length)).toEqual(stages.map(() => 1));
+    const at = (stage: string) => marks.find((m) => m.label === stage)?.at as number;
+    const inOrder = (chain: string[]) => expect(chain.map(at)).toEqual(chain.map(at).sort((a, b) => a - b));
+    inOrder(['node-start', 'store-prestarted', 'cli-loaded', 'store-answers', 'table-ready', 'snapshot-start', 'snapshot-end', 'exit']);
+    inOrder(['store-prestarted', 'java-spawned', 'store-answers']);
+    expect(marks.find((m) => m.label === 'java-spawned')?.pid).toBe(record.pid);
+    expect(new Set(marks.filter((m) => m.label !== 'java-spawned' && !m.label.startsWith('store-boot')).map((m) => m.pid)).size).toBe(1);
     // Act: the next command uses the same store
     const second = await runCli(['history', '--tenant', 'acme', '--data-dir', dataDir, '--json'], { env: env(6) });
     expect(second.code).toBe(0);
