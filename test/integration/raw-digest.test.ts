@@ -133,6 +133,22 @@ describe('raw-document digests in the heads', () => {
     expect(touched.stats).toMatchObject({ normalised: 0, headsRefreshed: 0, itemsWritten: 1 });
   });
 
+  it('a digest refresh touches only a head still holding the hash and version it was computed for, and creates none', async () => {
+    await h.snapshot();
+    const before = (await heads()).get(id0()) as { contentHash: string; version: number; rawDigest: string };
+    const refresh = (key: string, contentHash: string, version: number) =>
+      h.store.refreshRawDigests('acme', [{ key, contentHash, version, rawDigest: 'f'.repeat(64) }]);
+    expect(await refresh(`integration:${id0()}`, 'other-hash', before.version)).toBe(0);
+    expect(await refresh(`integration:${id0()}`, before.contentHash, before.version + 1)).toBe(0);
+    expect(await refresh('integration:no-such-id', before.contentHash, before.version)).toBe(0);
+    expect((await heads()).get(id0())).toEqual(before);
+    expect((await heads()).has('no-such-id')).toBe(false);
+    expect(await refresh(`integration:${id0()}`, before.contentHash, before.version)).toBe(1);
+    expect((await heads()).get(id0())).toEqual({ ...before, rawDigest: 'f'.repeat(64) });
+    // A digest that does not match is only a missed skip: the next run normalises that integration and refreshes it.
+    expect((await h.snapshot()).stats).toMatchObject({ normalised: 1, headsRefreshed: 1 });
+  });
+
   it('heads written before digests (no rawDigest) are normalised, no change is reported, and they get one', async () => {
     await h.snapshot();
     for (const id of ids)
