@@ -53,9 +53,11 @@ describe('a large snapshot killed after its commit: the next run finishes its dr
     expect(await record2()).toMatchObject({ state: 'committed', large: true, headsSynced: false });
     expect((await h.store.loadState('acme')).drifts).toEqual([]);
 
-    // A run soon after may be racing a live one: it stops and writes nothing.
+    // A run soon after may be racing a live one: it stops (no drift item, no record of its own).
     h.advance(MINUTE);
     await expect(h.snapshot()).rejects.toThrow(ConcurrentSnapshotError);
+    expect((await h.store.loadState('acme')).drifts).toEqual([]);
+    expect((await h.store.listSnapshots('acme')).map((s) => s.seq)).toEqual([1, 2]);
 
     h.advance(15 * MINUTE);
     const next = await h.snapshot();
