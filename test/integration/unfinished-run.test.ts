@@ -1,4 +1,8 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoChangeRequestStore } from '../../lambdas/adapters/dynamodb/change-request-store';
+import { newRequest } from '../../lambdas/domain/change-request';
+import { normaliseIntegration } from '../../lambdas/domain/normalise';
+import type { ServiceDeskIntegration } from '../../lambdas/isc/schemas';
 import { ConcurrentSnapshotError } from '../../lambdas/ports/snapshot-store';
 import { verifyHistory } from '../../lambdas/use-cases/verify-history';
 import { snapshotHarness } from '../support/snapshot-harness';
@@ -99,6 +103,65 @@ describe('a large snapshot killed after its commit: the next run finishes its dr
     const closed = (await h.store.journal.list('acme')).filter((e) => e.type === 'drift-closed');
     expect(closed.map((e) => [e.subject, e.data.reason, e.data.snapshotSeq])).toEqual([
       [`integration:${other}`, 'the resource is back in the state it had before the drift', 3],
+    ]);
+    expect((await verifyHistory(h.store, 'acme', { now: h.deps.clock.now() })).ok).toBe(true);
+  });
+  it('and a drift the dead run found explained by an applied request is closed by the next run', async () => {
+    const [other] = h.emulator.state.ids().slice(60) as [string];
+    h.emulator.state.patch(other, [{ op: 'replace', path: '/description', value: 'by hand' }]);
+    await h.snapshot(); // #2: the 60 renames and a drift on `other`, complete
+    const [drift] = (await h.store.loadState('acme')).drifts.filter((d) => d.resource.id === other);
+    // A request applied to `other` (its ledger entry, as the apply flow writes it), then 60 more renames: #3 is killed.
+    const target = { ...h.emulator.state.get(other), description: 'set by request' } as ServiceDeskIntegration;
+    const targetHash = normaliseIntegration(target, {
+      tenant: 'acme',
+      secretPolicy: h.deps.secretPolicy,
+      hmacKey: h.deps.fingerprintKey,
+      ignoreReferenceNames: true,
+    }).contentHash;
+    h.advance(MINUTE);
+    const requests = new DynamoChangeRequestStore(h.table.db, h.table.tableName);
+    const request = newRequest({
+      id: 'req-1',
+      tenant: 'acme',
+      resourceKey: `integration:${other}`,
+      operation: { kind: 'patch', integrationId: other, patch: [{ op: 'replace', path: '/description', value: 'set by request' }] },
+      baseHash: drift?.toHash ?? null,
+      targetHash,
+      secretPaths: [],
+      requester: 'bob',
+      reason: 'CHG-9',
+      createdAt: h.deps.clock.now().toISOString(),
+      expiresAt: '2026-11-30T10:00:00.000Z',
+      approvalsRequired: 1,
+    });
+    await requests.create(request);
+    h.emulator.state.replace(other, target);
+    expect(
+      await requests.saveApplied(
+        { ...request, status: 'applied', revision: request.revision + 1 },
+        {
+          requestId: 'req-1',
+          key: `integration:${other}`,
+          baseHash: drift?.toHash ?? null,
+          resultHash: targetHash,
+          appliedAt: h.deps.clock.now().toISOString(),
+        },
+      ),
+    ).toBe(true);
+    for (const id of renamed) h.emulator.state.patch(id, [{ op: 'replace', path: '/name', value: `again ${id}` }]);
+    h.advance(15 * MINUTE);
+    killWhen = (input) => input.includes('"RequestItems"') && input.includes('"H#');
+    await expect(h.snapshot()).rejects.toThrow('killed');
+    killWhen = undefined;
+    const dead = (await h.store.listSnapshots('acme')).at(-1);
+    expect(dead?.changes.find((c) => c.key === `integration:${other}`)).toMatchObject({ classification: 'expected', requestId: 'req-1' });
+    h.advance(15 * MINUTE);
+    await h.snapshot();
+    expect((await h.store.loadState('acme')).drifts.find((d) => d.resource.id === other)).toBeUndefined();
+    const closed = (await h.store.journal.list('acme')).filter((e) => e.type === 'drift-closed');
+    expect(closed.map((e) => [e.subject, e.data.reason, e.data.snapshotSeq])).toEqual([
+      [`integration:${other}`, 'an applied change request explains the current state', 3],
     ]);
     expect((await verifyHistory(h.store, 'acme', { now: h.deps.clock.now() })).ok).toBe(true);
   });
