@@ -244,8 +244,9 @@ export const MAX_UNANCHORED_RECORDS = 2;
  * store's (S3 LastModified), so rewriting and re-dating the tail in the table changes nothing. Without any anchor
  * (a fresh install, or a history from before anchors) nothing outside the table dates anything: the tail is stale once
  * it holds more than MAX_UNANCHORED_RECORDS snapshot records (a count cannot be re-dated; a fresh install has one
- * record, or two after one failed anchor write) or its oldest record says it is older than the grace period; journal
- * entries with no snapshot record at all are a warning only (the first snapshot anchors them).
+ * record, or two after one failed anchor write) or its oldest record says it is older than the grace period. Journal
+ * entries with no snapshot record after the last anchor (or no record at all) are a warning only, however old: no
+ * snapshot ran since, so nothing shows anchoring failing, and the next snapshot anchors them.
  */
 function unanchoredTailOf(
   table: TableHeads,
@@ -273,7 +274,18 @@ function unanchoredTailOf(
   ];
   let stale: boolean;
   let why: string;
-  if (last) {
+  if (last && !oldest) {
+    // Journal entries only: no snapshot committed since the last anchor (a CLI user who accepts or decides requests
+    // between rare snapshots, ISC down so every run fails before its commit). Nothing proves anchoring is failing; the
+    // next snapshot anchors them. Whoever could rewrite them could as well delete an unanchored record with them.
+    stale = false;
+    const ageMinutes = Math.floor((input.nowMs - Date.parse(last.anchoredAt)) / 60_000);
+    why = `written after the last anchor (snapshot #${last.seq}, ${last.anchoredAt})${
+      ageMinutes > minutes
+        ? `; no snapshot has run since (${ageMinutes} minutes), the next one anchors them`
+        : ', anchored by the next snapshot'
+    }`;
+  } else if (last) {
     const ageMs = input.nowMs - Date.parse(last.anchoredAt);
     stale = ageMs > input.graceMs;
     why = stale
