@@ -268,6 +268,40 @@ describe('raw-document digests in the heads', () => {
     ).toBe(true);
   });
 
+  it('the limit, exactly: a key holder who puts ISC back before the next UTC day leaves the edit unrecorded, and the next run overwrites the forged digest', async () => {
+    await h.snapshot();
+    const stale = (await heads()).get(id0()) as { contentHash: string };
+    const original = structuredClone(h.emulator.state.get(id0()));
+    edit(id0(), (i) => {
+      i.description = 'live for a few hours, then put back';
+    });
+    const forged = new RawDigests({
+      tenant: 'acme',
+      secretPolicy: h.deps.secretPolicy,
+      hmacKey: h.deps.fingerprintKey,
+      ignoreReferenceNames: true,
+    }).of(h.emulator.state.get(id0()), stale.contentHash);
+    await setHead(id0(), { rawDigest: forged });
+    for (let run = 0; run < 4; run++) {
+      h.advance(15 * 60_000);
+      expect((await h.snapshot()).changes).toEqual([]);
+    }
+    h.emulator.state.replace(id0(), original);
+    h.advance(15 * 60_000);
+    const afterRevert = await h.snapshot();
+    expect(afterRevert.changes).toEqual([]);
+    // The revert is normalised (the forged digest vouches for nothing now) and the head's digest refreshed: no trace.
+    expect(afterRevert.stats.headsRefreshed).toBe(1);
+    expect((await heads()).get(id0())?.rawDigest).not.toBe(forged);
+    h.advance(24 * 3_600_000);
+    const nextDay = await h.snapshot();
+    expect(nextDay.changes).toEqual([]);
+    expect(nextDay.warnings ?? []).toEqual([]);
+    const history = await h.store.listSnapshots('acme');
+    expect(history.flatMap((r) => r.changes).filter((c) => c.key === `integration:${id0()}` && c.change !== 'added')).toEqual([]);
+    expect((await verifyHistory(h.store, 'acme', { now: h.deps.clock.now() })).ok).toBe(true);
+  });
+
   it('the first snapshot of each UTC day normalises everything and finds nothing when nothing changed', async () => {
     await h.snapshot();
     h.advance(24 * 3_600_000);
