@@ -149,13 +149,21 @@ export interface SnapshotStore {
   listAnnotations(tenant: string): Promise<AttributionAnnotation[]>;
   /**
    * Writes a drift item and its journal entry (accepted, reopened, annotated...) in one transaction. With
-   * `ifStillDetectedBy`, only if the stored item is still the drift of that detection (else DriftChangedError).
+   * `ifStillDetectedBy`, only if the stored item is still the drift of that detection (else DriftChangedError); with
+   * `status` and `acceptedAt` as well, only if its status and its acceptance's time are still those (null: none).
    */
   putDrift(
     tenant: string,
     drift: DriftRecord,
     event: DriftEvent,
-    options?: { readonly ifStillDetectedBy?: { readonly snapshotSeq: number; readonly detectedAt: string } },
+    options?: {
+      readonly ifStillDetectedBy?: {
+        readonly snapshotSeq: number;
+        readonly detectedAt: string;
+        readonly status?: DriftRecord['status'];
+        readonly acceptedAt?: string | null;
+      };
+    },
   ): Promise<void>;
   /** Removes a drift item (closed) and journals why, in one transaction. */
   deleteDrift(tenant: string, key: ResourceKey, event: Omit<DriftEvent, 'type'> & { readonly reason: string }): Promise<void>;

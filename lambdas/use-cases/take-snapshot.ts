@@ -34,7 +34,14 @@ import type { AuditEventSearch } from '../ports/audit-events';
 import type { Clock } from '../ports/clock';
 import type { IscClient } from '../ports/isc-client';
 import type { GuardEvent, Notifier } from '../ports/notifier';
-import type { AppliedChangeLedger, DriftRecord, RawDigestRefresh, SnapshotStore, StoredSnapshot } from '../ports/snapshot-store';
+import {
+  type AppliedChangeLedger,
+  DriftChangedError,
+  type DriftRecord,
+  type RawDigestRefresh,
+  type SnapshotStore,
+  type StoredSnapshot,
+} from '../ports/snapshot-store';
 import { untrustedDrifts } from './backed-drifts';
 import { checkedState } from './checked-heads';
 import { finishUnfinished } from './unfinished-run';
@@ -544,13 +551,35 @@ async function annotateLate(
       // A first alert still undelivered now carries who; otherwise one follow-up alert says it.
       ...(drift.alert === 'pending' ? {} : { alert: 'pending' as const, alertReason: 'attributed' as const }),
     };
-    await deps.store.putDrift(tenant, updated, {
-      type: 'drift-annotated',
-      at: takenAt,
-      by: JOURNAL_ACTOR,
-      data: { snapshotSeq: drift.snapshotSeq, annotatedSeq: seq, attribution: JSON.parse(JSON.stringify(attribution)) },
-    });
-    annotated.push(updated);
+    // Only over the drift item this run read: an accept (or another change) made while this run was working must not
+    // be undone by writing the older item back. The drift stays unattributed and the next run annotates what it reads.
+    const written = await deps.store
+      .putDrift(
+        tenant,
+        updated,
+        {
+          type: 'drift-annotated',
+          at: takenAt,
+          by: JOURNAL_ACTOR,
+          data: { snapshotSeq: drift.snapshotSeq, annotatedSeq: seq, attribution: JSON.parse(JSON.stringify(attribution)) },
+        },
+        {
+          ifStillDetectedBy: {
+            snapshotSeq: drift.snapshotSeq,
+            detectedAt: drift.detectedAt,
+            status: drift.status,
+            acceptedAt: drift.acceptance?.at ?? null,
+          },
+        },
+      )
+      .then(
+        () => true,
+        (error: Error) => {
+          if (error instanceof DriftChangedError) return false;
+          throw error;
+        },
+      );
+    if (written) annotated.push(updated);
   }
   return annotated;
 }

@@ -355,19 +355,37 @@ export class DynamoSnapshotStore implements SnapshotStore, AppliedChangeLedger {
     tenant: string,
     drift: DriftRecord,
     event: DriftEvent,
-    options: { readonly ifStillDetectedBy?: { readonly snapshotSeq: number; readonly detectedAt: string } } = {},
+    options: Parameters<SnapshotStore['putDrift']>[3] = {},
   ): Promise<void> {
     const entry = driftEntry(event.type, drift, event.at, event.by, event.data);
     const expected = options.ifStillDetectedBy;
     const put = { TableName: this.tableName, Item: driftToItem(tenantPk(tenant), drift) };
+    const conditions = ['snapshotSeq = :seq', 'detectedAt = :at'];
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = { ':seq': expected?.snapshotSeq, ':at': expected?.detectedAt };
+    if (expected?.status !== undefined) {
+      conditions.push('#status = :status');
+      names['#status'] = 'status';
+      values[':status'] = expected.status;
+    }
+    if (expected?.acceptedAt !== undefined) {
+      names['#acceptance'] = 'acceptance';
+      if (expected.acceptedAt === null) conditions.push('attribute_not_exists(#acceptance)');
+      else {
+        conditions.push('#acceptance.#acceptedAt = :acceptedAt');
+        names['#acceptedAt'] = 'at';
+        values[':acceptedAt'] = expected.acceptedAt;
+      }
+    }
     try {
       await this.journal.transact(tenant, [entry], () => [
         {
           Put: expected
             ? {
                 ...put,
-                ConditionExpression: 'snapshotSeq = :seq AND detectedAt = :at',
-                ExpressionAttributeValues: { ':seq': expected.snapshotSeq, ':at': expected.detectedAt },
+                ConditionExpression: conditions.join(' AND '),
+                ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
+                ExpressionAttributeValues: values,
               }
             : put,
         },
