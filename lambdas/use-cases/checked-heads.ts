@@ -1,5 +1,9 @@
+import type { JsonObject } from '../domain/canonical';
 import { versionsAt } from '../domain/chain';
+import type { KnownResource } from '../domain/detect';
 import { headsDiffering, headsManifestHash, knownFromChain } from '../domain/heads';
+import { hashOf } from '../domain/normalise';
+import type { ResourceKey } from '../domain/resources';
 import type { SnapshotStore, TenantState } from '../ports/snapshot-store';
 
 /**
@@ -28,5 +32,56 @@ export async function checkedState(
   return {
     state: { ...state, known: chain },
     headsWarning: `the stored heads disagree with the manifest of snapshot #${latest.seq} (${wrong.length} wrong: ${shown}); this run compared ISC with the chain's change lists instead. Heads are plain table items: someone wrote them, or a write was lost`,
+  };
+}
+
+/**
+ * The stored content of each head's version, checked against the head's hash. A head's `version` (and the `V#` item
+ * it names) is no part of the manifest check above: a head whose hash is right but whose version names an older
+ * version (or a version item whose content was replaced) would have the change described against other content — an
+ * owner put back to an old value would show as no owner change at all. Content that does not hash to the head's hash
+ * is looked up again at the version the chain names; what still does not match is returned as `suspect` (the caller
+ * reports the change with no patch, as high).
+ */
+export async function checkedContents(
+  tenant: string,
+  state: TenantState,
+  keys: readonly ResourceKey[],
+  store: Pick<SnapshotStore, 'loadContents' | 'snapshotChain'>,
+): Promise<{ contents: Map<ResourceKey, JsonObject>; suspect: ResourceKey[]; warning?: string }> {
+  const head = (key: ResourceKey) => state.known.get(key) as KnownResource;
+  const contents = await store.loadContents(
+    tenant,
+    keys.map((key) => ({ key, version: head(key).version })),
+  );
+  const matches = (key: ResourceKey) => {
+    const content = contents.get(key);
+    // The hash as either setting of ignoreReferenceNames gives it: the setting may have changed since it was stored.
+    return (
+      content !== undefined && [true, false].some((ignore) => hashOf(content, { ignoreReferenceNames: ignore }) === head(key).contentHash)
+    );
+  };
+  const wrong = keys.filter((key) => !matches(key));
+  const latest = state.latest;
+  if (wrong.length === 0 || !latest) return { contents, suspect: wrong };
+  const chain = versionsAt(
+    (await store.snapshotChain(tenant)).filter((r) => r.seq <= latest.seq),
+    latest.seq,
+  );
+  const retry = wrong.flatMap((key) => {
+    const named = chain.get(key);
+    return named && named.hash === head(key).contentHash && named.version !== head(key).version ? [{ key, version: named.version }] : [];
+  });
+  if (retry.length > 0) for (const [key, content] of await store.loadContents(tenant, retry)) contents.set(key, content);
+  const suspect = wrong.filter((key) => !matches(key));
+  const shown = (list: readonly ResourceKey[]) => list.slice(0, 10).join(', ') + (list.length > 10 ? ` and ${list.length - 10} more` : '');
+  return {
+    contents,
+    suspect,
+    warning: `the stored content named by ${wrong.length} head(s) does not hash to the head's hash (${shown(wrong)}): ${
+      suspect.length === 0
+        ? "the heads' versions are not the chain's; this run described the changes against the versions the chain names"
+        : `no stored version matches for ${shown(suspect)}, so their changes are reported as high with no patch`
+    }. Heads and versions are plain table items: someone wrote them`,
   };
 }

@@ -43,7 +43,7 @@ import {
   type StoredSnapshot,
 } from '../ports/snapshot-store';
 import { untrustedDrifts } from './backed-drifts';
-import { checkedState } from './checked-heads';
+import { checkedContents, checkedState } from './checked-heads';
 import { finishUnfinished } from './unfinished-run';
 
 /** Who the journal names for what the snapshot flow itself decides. */
@@ -260,13 +260,22 @@ export async function takeSnapshot(tenant: string, deps: SnapshotDeps): Promise<
 
   const baseline = state.latest === undefined;
   const { modified, removed } = changedKeys(state.known, current);
-  const previousContent = baseline
-    ? new Map<ResourceKey, JsonObject>()
-    : await deps.store.loadContents(
+  // The content each changed head names, checked against its hash (a head's version is not in the manifest check).
+  const previous = baseline
+    ? { contents: new Map<ResourceKey, JsonObject>(), suspect: [] as ResourceKey[], warning: undefined }
+    : await checkedContents(
         tenant,
-        [...modified, ...removed].map((r) => ({ key: r.key, version: (state.known.get(r.key) as KnownResource).version })),
+        state,
+        [...modified, ...removed].map((r) => r.key),
+        deps.store,
       );
-  const detected = baseline ? [] : detectChanges(state.known, current, previousContent, deps.severityRules, options);
+  const suspect = new Set(previous.suspect);
+  const detected = baseline
+    ? []
+    : detectChanges(state.known, current, previous.contents, deps.severityRules, options).map((c) =>
+        suspect.has(c.key) ? { ...c, patch: [], severity: 'high' as const } : c,
+      );
+  const headsNote = [headsWarning, previous.warning].filter((w): w is string => w !== undefined).join('; ') || undefined;
 
   const now = deps.clock.now();
   const applied =
@@ -408,7 +417,7 @@ export async function takeSnapshot(tenant: string, deps: SnapshotDeps): Promise<
         ]
       : []),
     ...unbacked.map((u) => ({ code: 'unbacked-drift' as const, key: u.key, seq, message: u.message })),
-    ...(headsWarning ? [{ code: 'heads-disagree' as const, seq, message: headsWarning }] : []),
+    ...(headsNote ? [{ code: 'heads-disagree' as const, seq, message: headsNote }] : []),
     ...(anchor?.status === 'failed'
       ? [
           {
