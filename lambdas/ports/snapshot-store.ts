@@ -163,6 +163,8 @@ export interface SnapshotStore {
         readonly status?: DriftRecord['status'];
         readonly acceptedAt?: string | null;
       };
+      /** Only if there is no drift item on the key of this snapshot or a later one (else DriftChangedError). */
+      readonly ifNoDriftSince?: number;
     },
   ): Promise<void>;
   /** Removes a drift item (closed) and journals why, in one transaction. */

@@ -1,5 +1,11 @@
 import { parseResourceKey } from '../domain/resources';
-import { ConcurrentSnapshotError, type DriftRecord, type SnapshotStore, type TenantState } from '../ports/snapshot-store';
+import {
+  ConcurrentSnapshotError,
+  DriftChangedError,
+  type DriftRecord,
+  type SnapshotStore,
+  type TenantState,
+} from '../ports/snapshot-store';
 
 /**
  * A large snapshot that has committed but not marked its heads synced is still running if it is younger than this:
@@ -55,8 +61,17 @@ export async function finishUnfinished(
         alertReason: 'new-drift',
         ...(change.attribution ? { attribution: change.attribution } : {}),
       };
-      await store.putDrift(tenant, drift, { type: 'drift-opened', at, by, data: evidence });
-      drifts.set(change.key, drift);
+      // Another run finishing the same dead run at the same time opens it once, not twice.
+      const opened = await store
+        .putDrift(tenant, drift, { type: 'drift-opened', at, by, data: evidence }, { ifNoDriftSince: run.seq })
+        .then(
+          () => true,
+          (error: Error) => {
+            if (error instanceof DriftChangedError) return false;
+            throw error;
+          },
+        );
+      if (opened) drifts.set(change.key, drift);
     } else if (existing && existing.snapshotSeq < run.seq) {
       if (change.classification === 'expected') await close(change.key, 'an applied change request explains the current state');
       else if (change.classification === 'restored') await close(change.key, 'the resource is back in the state it had before the drift');

@@ -47,6 +47,26 @@ describe('a large snapshot killed after its commit: the next run finishes its dr
       )
     ).Items?.[0];
 
+  it('two runs finishing the same dead run at once open each drift once (one journal entry, one alert)', async () => {
+    killWhen = (input: string) => input.includes('"RequestItems"') && input.includes('"H#');
+    await expect(h.snapshot()).rejects.toThrow('killed');
+    killWhen = undefined;
+    h.advance(15 * MINUTE);
+    const runs = await Promise.allSettled([h.snapshot(), h.snapshot()]);
+    expect(runs.filter((r) => r.status === 'fulfilled').length).toBeGreaterThanOrEqual(1);
+    const drifts = (await h.store.loadState('acme')).drifts;
+    expect(drifts).toHaveLength(60);
+    // What the run that lost the commit race opened stays pending: the next run alerts it, each drift once in all.
+    h.advance(15 * MINUTE);
+    await h.snapshot();
+    const opened = (await h.store.journal.list('acme')).filter((e) => e.type === 'drift-opened');
+    expect(opened).toHaveLength(60);
+    const alerted = h.notifier.events.filter((e) => e.type === 'Drift Detected').map((e) => e.id);
+    expect(new Set(alerted).size).toBe(60);
+    expect(alerted).toHaveLength(60);
+    expect((await verifyHistory(h.store, 'acme', { now: h.deps.clock.now() })).ok).toBe(true);
+  });
+
   it.each([
     ['before its heads', (input: string) => input.includes('"RequestItems"') && input.includes('"H#')],
     ['after its heads, before its drift items', (input: string) => input.includes('"TransactItems"') && input.includes('"D#')],

@@ -377,6 +377,7 @@ export class DynamoSnapshotStore implements SnapshotStore, AppliedChangeLedger {
         values[':acceptedAt'] = expected.acceptedAt;
       }
     }
+    const since = options.ifNoDriftSince;
     try {
       await this.journal.transact(tenant, [entry], () => [
         {
@@ -387,13 +388,23 @@ export class DynamoSnapshotStore implements SnapshotStore, AppliedChangeLedger {
                 ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
                 ExpressionAttributeValues: values,
               }
-            : put,
+            : since !== undefined
+              ? {
+                  ...put,
+                  ConditionExpression: 'attribute_not_exists(sk) OR snapshotSeq < :since',
+                  ExpressionAttributeValues: { ':since': since },
+                }
+              : put,
         },
       ]);
     } catch (error) {
       const reasons = (error as { CancellationReasons?: Array<{ Code?: string }> }).CancellationReasons;
-      if (expected && reasons?.[0]?.Code === 'ConditionalCheckFailed')
-        throw new DriftChangedError(`the drift on ${drift.key} is no longer the one detected by snapshot #${expected.snapshotSeq}`);
+      if ((expected || since !== undefined) && reasons?.[0]?.Code === 'ConditionalCheckFailed')
+        throw new DriftChangedError(
+          expected
+            ? `the drift on ${drift.key} is no longer the one detected by snapshot #${expected.snapshotSeq}`
+            : `the drift on ${drift.key} was already written by snapshot #${since} or a later one`,
+        );
       throw error;
     }
   }
