@@ -30,7 +30,10 @@ export async function finishUnfinished(
 ): Promise<TenantState> {
   const run = state.unfinished;
   if (!run) return state;
-  if (now.getTime() - Date.parse(run.takenAt) < UNFINISHED_AFTER_MS)
+  // Only a record dated within the last ten minutes (a minute of clock skew allowed) can be a live run: `takenAt` and
+  // the flags are plain attributes, and one dated in the future by hand must not stop every later run.
+  const age = now.getTime() - Date.parse(run.takenAt);
+  if (age > -60_000 && age < UNFINISHED_AFTER_MS)
     throw new ConcurrentSnapshotError(
       `snapshot #${run.seq} of ${tenant} (taken at ${run.takenAt}) is still writing its heads and drift items; a later run finishes it if it died`,
     );
