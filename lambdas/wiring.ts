@@ -45,6 +45,7 @@ export async function snapshotDeps(tenant: TenantConfig, wiring: SnapshotWiring)
     clock: wiring.clock,
     newId: randomUUID,
     fingerprintKey: await wiring.secrets.fingerprintKey(),
+    ...(await digestKeyOf(wiring.secrets)),
     secretPolicy,
     severityRules,
     ignoreReferenceNames: wiring.settings.ignoreReferenceNames,
@@ -54,6 +55,11 @@ export async function snapshotDeps(tenant: TenantConfig, wiring: SnapshotWiring)
       ? { repoint: { from: tenant.repointedFrom, to: tenant.url, at: tenant.repointedAt } }
       : {}),
   };
+}
+
+async function digestKeyOf(secrets: SecretsPort): Promise<{ rawDigestKey?: Buffer }> {
+  const key = await secrets.rawDigestKey?.();
+  return key ? { rawDigestKey: key } : {};
 }
 
 /** ISC client and fingerprinting for a tenant by name, built once per tenant and reused. */

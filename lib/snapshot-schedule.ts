@@ -69,6 +69,7 @@ export class SnapshotSchedule extends Construct {
       },
     ]);
     props.credentials.bindReaders(this.function);
+    props.credentials.bindRawDigestKey(this.function);
     props.alerts.bindNotifier(this.function);
 
     // One role for every tenant's schedule (instead of one per shard): it may invoke this function only.

@@ -41,6 +41,8 @@ export class TenantCredentials extends Construct {
   /** Name prefix of the tenant secrets this stack creates: `sdim-guard/<stack>/tenants/`. */
   readonly tenantSecretPrefix: string;
   readonly fingerprintKey: Secret;
+  /** The raw-document digest key: the snapshot function's alone (the other roles hold the fingerprint key). */
+  readonly rawDigestKey: Secret;
   readonly key: Key;
   readonly requestSecretPrefix: string;
 
@@ -90,6 +92,13 @@ export class TenantCredentials extends Construct {
       generateSecretString: { passwordLength: 64, excludePunctuation: true },
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    this.rawDigestKey = new Secret(this, 'RawDigestKey', {
+      description:
+        'sdim-guard HMAC key of the raw-document digests in the heads; only the snapshot function may read it. Changing it costs one full normalisation.',
+      encryptionKey: this.key,
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
     this.requestSecretPrefix = `sdim-guard/${Stack.of(this).stackName}/requests/`;
     const noRotation = {
       'AwsSolutions-SMG4':
@@ -131,6 +140,17 @@ export class TenantCredentials extends Construct {
   bindFingerprintKey(fn: LambdaFunction): void {
     this.fingerprintKey.grantRead(fn);
     fn.addEnvironment('FINGERPRINT_KEY_SECRET_ARN', this.fingerprintKey.secretArn);
+    this.key.grantDecrypt(fn);
+  }
+
+  /**
+   * Read access to the raw-document digest key, for the snapshot function only: every role that may write heads
+   * holds the fingerprint key, so digests keyed by it could be forged to keep an edit out of the history until the
+   * next day's full pass; this key takes that away from all but the snapshot function, which writes the history anyway.
+   */
+  bindRawDigestKey(fn: LambdaFunction): void {
+    this.rawDigestKey.grantRead(fn);
+    fn.addEnvironment('RAW_DIGEST_KEY_SECRET_ARN', this.rawDigestKey.secretArn);
     this.key.grantDecrypt(fn);
   }
 

@@ -24,7 +24,7 @@ export interface HeadDigest {
  * Keyed digests of integrations exactly as ISC returned them, bound to every input of normalisation.
  *
  * A head keeps `rawDigest = HMAC(K, HMAC(K, binding ‖ key ‖ JSON(document without 'modified')) ‖ contentHash)`, where K is
- * derived from the tenant's fingerprint key and `binding` hashes the normaliser version, the tenant, the secret
+ * derived from the snapshot function's digest key (or, without one, the fingerprint key) and `binding` hashes the normaliser version, the tenant, the secret
  * policy's rules and ignoreReferenceNames. When the live document gives the same digest with the head's contentHash,
  * that contentHash is what normalising the document now would give (the same document under the same settings was
  * normalised into it), so it is reused and the document is not normalised. Anything else (another byte of the
@@ -38,8 +38,18 @@ export class RawDigests {
   private readonly key: Buffer;
   private readonly documents = new WeakMap<ServiceDeskIntegration, string>();
 
-  constructor(private readonly options: NormaliseOptions) {
-    this.key = createHmac('sha256', options.hmacKey).update(DIGEST_KEY_LABEL).digest();
+  /**
+   * @param digestKey the snapshot function's own key (in AWS a secret only its role may read): without it, K is derived
+   * from the fingerprint key, which the approval, apply and sweeper roles hold too (the local runtime, where one user
+   * holds every key).
+   */
+  constructor(
+    private readonly options: NormaliseOptions,
+    digestKey?: Buffer,
+  ) {
+    this.key = createHmac('sha256', digestKey ?? options.hmacKey)
+      .update(DIGEST_KEY_LABEL)
+      .digest();
     this.binding = sha256Hex(
       canonicalJson({
         normaliser: NORMALISER_VERSION,

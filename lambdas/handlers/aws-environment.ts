@@ -22,7 +22,15 @@ const secretsManagerClient = () => {
 export const fromEnvironment = {
   table: () => ({ db: createDocumentClient(), tableName: getStringFromEnv('TABLE_NAME') }),
   tenants: () => bundledDeployConfig().tenants,
-  secrets: () => new SecretsManagerSecrets(secretsManagerClient(), getStringFromEnv('FINGERPRINT_KEY_SECRET_ARN')),
+  // RAW_DIGEST_KEY_SECRET_ARN is set on the snapshot function alone (lib/tenant-credentials.ts bindRawDigestKey).
+  secrets: () =>
+    new SecretsManagerSecrets(
+      secretsManagerClient(),
+      getStringFromEnv('FINGERPRINT_KEY_SECRET_ARN'),
+      undefined,
+      undefined,
+      process.env.RAW_DIGEST_KEY_SECRET_ARN,
+    ),
   vault: () =>
     new SecretsManagerVault(secretsManagerClient(), getStringFromEnv('REQUEST_SECRET_PREFIX'), process.env.REQUEST_SECRET_KMS_KEY),
   settings: (): GuardSettings => bundledDeployConfig().settings,

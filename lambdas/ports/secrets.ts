@@ -5,6 +5,8 @@ export interface SecretsPort {
   tenantCredentials(tenant: TenantConfig): Promise<IscCredentials>;
   /** The HMAC key that fingerprints credentials; it must never change, or every secret would look changed. */
   fingerprintKey(): Promise<Buffer>;
+  /** The snapshot function's own key for the raw-document digests, where one is configured (AWS); see SnapshotDeps. */
+  rawDigestKey?(): Promise<Buffer | undefined>;
 }
 
 /**

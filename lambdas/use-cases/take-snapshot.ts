@@ -57,6 +57,12 @@ export interface SnapshotDeps {
   readonly clock: Clock;
   readonly newId: () => string;
   readonly fingerprintKey: Buffer;
+  /**
+   * The key of the raw-document digests in the heads (domain/raw-digest.ts). In AWS a secret only the snapshot
+   * function's role may read, so that the other roles, which hold the fingerprint key and may write heads, cannot
+   * forge a digest that keeps an edit out of the history. Without it the digests are keyed by the fingerprint key.
+   */
+  readonly rawDigestKey?: Buffer;
   readonly secretPolicy: SecretPolicy;
   readonly severityRules: SeverityRules;
   /** @default true */
@@ -200,7 +206,7 @@ export async function takeSnapshot(tenant: string, deps: SnapshotDeps): Promise<
   // The first page is requested at once, the others as soon as that small read answers.
   const lastSize = deps.store.latestResourceCount?.(tenant);
   // Each page's raw documents are digested as the page arrives (domain/raw-digest.ts), while the rest is on its way.
-  const digests = new RawDigests(options);
+  const digests = new RawDigests(options, deps.rawDigestKey);
   const onPage = (items: readonly ServiceDeskIntegration[]) => digests.prime(items);
   const early =
     lastSize === undefined

@@ -122,7 +122,7 @@ describe('SdimGuardStack', () => {
     ).toEqual([{ tenant: 'acme' }, { tenant: 'globex' }]);
   });
 
-  it('lets the snapshot function read the tenant secrets (created ones by their prefix) and the fingerprint key', () => {
+  it('lets the snapshot function read the tenant secrets (created ones by their prefix), the fingerprint key and the digest key', () => {
     const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) =>
       JSON.stringify(p).includes('SnapshotsFunction'),
     );
@@ -130,10 +130,29 @@ describe('SdimGuardStack', () => {
       .flatMap((p) => p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown }>)
       .filter((s) => [s.Action].flat().includes('secretsmanager:GetSecretValue'))
       .map((s) => JSON.stringify(s.Resource));
-    expect(reads).toHaveLength(3);
+    expect(reads).toHaveLength(4);
     expect(reads.filter((r) => r.includes('globex-isc-AbCdEf'))).toHaveLength(1);
     expect(reads.filter((r) => r.includes(':secret:sdim-guard/Test/tenants/*'))).toHaveLength(1);
     expect(reads.filter((r) => r.includes('*'))).toHaveLength(1);
+  });
+
+  it('lets no role but the snapshot function read the raw-document digest key (the others hold the fingerprint key and may write heads)', () => {
+    const { stack } = synth();
+    const secretId = stack.getLogicalId(stack.credentials.rawDigestKey.node.defaultChild as never);
+    const roleIds = (stack: Stack, fns: Array<{ role?: unknown }>) =>
+      fns.map((fn) => stack.getLogicalId((fn.role as { node: { defaultChild: unknown } }).node.defaultChild as never));
+    const readers = templatesOf(stack).flatMap((t) =>
+      Object.values(t.findResources('AWS::IAM::Policy')).flatMap((p) =>
+        (p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown }>)
+          .filter((s) => JSON.stringify(s.Resource).includes(`"${secretId}"`))
+          .flatMap((s) => [s.Action].flat().map((action) => ({ action, roles: JSON.stringify(p.Properties.Roles) }))),
+      ),
+    );
+    const [snapshotRole] = roleIds(stack, [stack.snapshots.function]);
+    expect(readers.map((r) => r.action).sort()).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
+    expect(readers.every((r) => r.roles === JSON.stringify([{ Ref: snapshotRole }]))).toBe(true);
+    const otherRoles = roleIds(stack, [stack.changes.function, stack.changes.sweeper, stack.approvals.function]);
+    expect(otherRoles.some((id) => readers.some((r) => r.roles.includes(`"${id}"`)))).toBe(false);
   });
 
   it('creates a named secret holding a recognisable placeholder for a tenant without secretArn', () => {

@@ -268,6 +268,50 @@ describe('raw-document digests in the heads', () => {
     ).toBe(true);
   });
 
+  it('with a digest key of its own (AWS: a secret only the snapshot role reads), a digest forged with the fingerprint key vouches for nothing: the edit is found at once', async () => {
+    const own = await snapshotHarness({ integrations: N, seed: 5 }, { rawDigestKey: randomBytes(32) });
+    try {
+      await own.snapshot();
+      const id = own.emulator.state.ids()[0] as string;
+      const head = async () => {
+        const { Items = [] } = await own.table.db.send(
+          new QueryCommand({
+            TableName: own.table.tableName,
+            KeyConditionExpression: 'pk = :pk AND sk = :sk',
+            ExpressionAttributeValues: { ':pk': tenantPk('acme'), ':sk': `H#integration:${id}` },
+          }),
+        );
+        return Items[0] as { contentHash: string; rawDigest: string };
+      };
+      const before = await head();
+      const current = own.emulator.state.get(id);
+      current.description = 'hidden by a fingerprint-key holder';
+      own.emulator.state.replace(id, current);
+      // What the approval, apply and sweeper roles can compute: they hold the fingerprint key, not the digest key.
+      const forged = new RawDigests({
+        tenant: 'acme',
+        secretPolicy: own.deps.secretPolicy,
+        hmacKey: own.deps.fingerprintKey,
+        ignoreReferenceNames: true,
+      }).of(own.emulator.state.get(id), before.contentHash);
+      expect(forged).not.toBe(before.rawDigest);
+      await own.table.db.send(
+        new UpdateCommand({
+          TableName: own.table.tableName,
+          Key: { pk: tenantPk('acme'), sk: `H#integration:${id}` },
+          UpdateExpression: 'SET rawDigest = :d',
+          ExpressionAttributeValues: { ':d': forged },
+        }),
+      );
+      own.advance(15 * 60_000);
+      const seen = await own.snapshot();
+      expect(seen.changes.map((c) => [c.resource.id, c.change, c.classification])).toEqual([[id, 'modified', 'unexpected']]);
+      expect(seen.stats.normalised).toBe(1);
+    } finally {
+      await own.close();
+    }
+  });
+
   it('the limit, exactly: a key holder who puts ISC back before the next UTC day leaves the edit unrecorded, and the next run overwrites the forged digest', async () => {
     await h.snapshot();
     const stale = (await heads()).get(id0()) as { contentHash: string };

@@ -25,6 +25,7 @@ const ROOT = join(__dirname, '..', '..');
 const RIC = join(ROOT, 'node_modules', 'aws-lambda-ric', 'index.mjs');
 const TENANT_SECRET = 'sdim-guard/Bundled/tenants/acme/isc-credentials';
 const FINGERPRINT_SECRET = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:sdim-guard-fingerprint-AbCdEf`;
+const RAW_DIGEST_SECRET = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:sdim-guard-raw-digest-GhIjKl`;
 const alice = `arn:aws:iam::${ACCOUNT}:user/alice`;
 const bob = `arn:aws:sts::${ACCOUNT}:assumed-role/ChangeBoard/bob`;
 
@@ -156,6 +157,7 @@ describe.each([22, 24])('the deployed bundles on Node.js %i under aws-lambda-ric
     await aws.start();
     aws.secrets.set(TENANT_SECRET, JSON.stringify(TEST_CLIENT));
     aws.secrets.set(FINGERPRINT_SECRET, 'f'.repeat(64));
+    aws.secrets.set(RAW_DIGEST_SECRET, 'd'.repeat(64));
     // What the template leaves to deploy time, resolved to the local stand-ins.
     const references: Record<string, string> = {
       TABLE_NAME: table.tableName,
@@ -164,6 +166,7 @@ describe.each([22, 24])('the deployed bundles on Node.js %i under aws-lambda-ric
       CHANGE_QUEUE_URL: queueUrl('changes.fifo'),
       DEAD_LETTER_QUEUE_URL: queueUrl('dead-letters.fifo'),
       FINGERPRINT_KEY_SECRET_ARN: FINGERPRINT_SECRET,
+      RAW_DIGEST_KEY_SECRET_ARN: RAW_DIGEST_SECRET,
       REQUEST_SECRET_KMS_KEY: `arn:aws:kms:${REGION}:${ACCOUNT}:key/0000`,
       ANCHOR_BUCKET: 'sdim-guard-anchors',
     };
@@ -242,6 +245,8 @@ describe.each([22, 24])('the deployed bundles on Node.js %i under aws-lambda-ric
     // The name holds what verify compares: the snapshot's hash and the journal head.
     expect(String(puts[1]?.input.Key)).toContain(`_${second.hash}_`);
     expect(metrics.filter((m) => m.AnchorFailed !== undefined)).toEqual([]);
+    // The heads' raw-document digests are keyed by the snapshot function's own secret.
+    expect(aws.callsOf('secretsmanager', 'GetSecretValue').map((c) => c.input.SecretId)).toContain(RAW_DIGEST_SECRET);
   });
 
   let queued: Record<string, unknown> | undefined;

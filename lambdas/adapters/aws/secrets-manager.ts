@@ -16,6 +16,8 @@ export class SecretsManagerSecrets implements SecretsPort {
     private readonly fingerprintKeySecretId: string,
     private readonly ttlMs = 5 * 60_000,
     private readonly now: () => number = Date.now,
+    /** Set for the snapshot function only (RAW_DIGEST_KEY_SECRET_ARN): the key of the raw-document digests. */
+    private readonly rawDigestKeySecretId?: string,
   ) {}
 
   async tenantCredentials(tenant: TenantConfig): Promise<IscCredentials> {
@@ -42,6 +44,13 @@ export class SecretsManagerSecrets implements SecretsPort {
   async fingerprintKey(): Promise<Buffer> {
     const raw = await this.read(this.fingerprintKeySecretId);
     if (raw.length < 32) throw new Error(`secret ${this.fingerprintKeySecretId} must hold at least 32 characters of key material`);
+    return Buffer.from(raw, 'utf8');
+  }
+
+  async rawDigestKey(): Promise<Buffer | undefined> {
+    if (!this.rawDigestKeySecretId) return undefined;
+    const raw = await this.read(this.rawDigestKeySecretId);
+    if (raw.length < 32) throw new Error(`secret ${this.rawDigestKeySecretId} must hold at least 32 characters of key material`);
     return Buffer.from(raw, 'utf8');
   }
 
