@@ -59,13 +59,16 @@ export async function attachStore(
         continue;
       }
       if (!record.endpoint || record.stopping) {
+        // Started by this command's prestart (bin/sdim-guard.js) or another command: still starting.
+        if (!record.endpoint && record.owner === 'background') options.status?.('starting DynamoDB Local');
         await sleep(25);
         continue;
       }
       lease ??= takeLease(dataDir);
       const again = readStore(dataDir);
       if (!again || again.pid !== record.pid || again.stopping) continue;
-      if (await readyOrGone(dataDir, { ...record, endpoint: record.endpoint }, deadline)) {
+      const starting = record.owner === 'background' ? () => options.status?.('starting DynamoDB Local') : () => undefined;
+      if (await readyOrGone(dataDir, { ...record, endpoint: record.endpoint }, deadline, starting)) {
         const taken = lease;
         lease = undefined;
         return {
@@ -83,8 +86,15 @@ export async function attachStore(
 }
 
 /** Polls the endpoint until it answers (true) or its owner is gone or stopping (false). */
-async function readyOrGone(dataDir: string, record: StoreRecord & { endpoint: string }, deadline: number): Promise<boolean> {
+async function readyOrGone(
+  dataDir: string,
+  record: StoreRecord & { endpoint: string },
+  deadline: number,
+  /** Called when the first probe finds the store not answering yet (its JVM is still starting). */
+  onWait: () => void = () => undefined,
+): Promise<boolean> {
   mark('store-wait');
+  let waited = false;
   while (Date.now() < deadline) {
     // A starting JVM binds its port last: a connect is refused until then (cheap to repeat), then one request.
     if ((await listening(record.endpoint)) && (await answers(record.endpoint))) {
@@ -93,6 +103,8 @@ async function readyOrGone(dataDir: string, record: StoreRecord & { endpoint: st
     }
     const now = readStore(dataDir);
     if (!alive(record.pid) || !now || now.pid !== record.pid || now.stopping) return false;
+    if (!waited) onWait();
+    waited = true;
     await sleep(10);
   }
   return false;
