@@ -189,7 +189,10 @@ export class HttpIscClient implements IscClient, AuditEventSearch {
     // Awaited below; until then a failure must not count as unhandled.
     first.catch(() => undefined);
     const guess = (await expectedTotal) ?? 0;
-    const pages = [...(await first), ...(await this.pages(PAGE_SIZE, guess, seen))];
+    // Requested before the first page is awaited: the guess exists to save that round trip.
+    const rest = this.pages(PAGE_SIZE, guess, seen);
+    rest.catch(() => undefined);
+    const pages = [...(await first), ...(await rest)];
     const total = pages[0]?.total;
     if (total === undefined) return this.listSequentially(pages[0] as IntegrationPage, seen);
     const needed = Math.max(1, Math.ceil(total / PAGE_SIZE));

@@ -243,6 +243,30 @@ describe('HttpIscClient speculative listing', () => {
     }
   });
 
+  it('with the expected total known, every page is in flight before the first one answers (one round trip, not two)', async () => {
+    const { emulator, url } = await startEmulator({ integrations: 1000, latencyMs: 80 });
+    try {
+      let inFlight = 0;
+      let mostInFlight = 0;
+      const counting: typeof fetch = async (input, init) => {
+        const listing = String(input instanceof Request ? input.url : input).includes('/service-desk-integrations/v1?');
+        if (listing) mostInFlight = Math.max(mostInFlight, ++inFlight);
+        try {
+          return await fetch(input, init);
+        } finally {
+          if (listing) inFlight--;
+        }
+      };
+      const client = clientFor(url, { fetch: counting });
+      await client.getStatusCheckConfig(); // the token, so the listing's first request does not carry it
+      const { items } = await client.listAllIntegrations({ expectedTotal: 1000 });
+      expect(items).toHaveLength(1000);
+      expect(mostInFlight).toBe(4);
+    } finally {
+      await emulator.stop();
+    }
+  });
+
   it('a failed guess fails the listing (no unhandled rejection)', async () => {
     const { emulator, url } = await startEmulator({ integrations: 10 });
     try {
