@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import type { ServiceDeskIntegration } from '../isc/schemas';
+import type { ServiceDeskIntegration, StatusCheckConfig } from '../isc/schemas';
 import { canonicalJson, sha256Hex } from './canonical';
 import { type NormaliseOptions, normaliseIntegration } from './normalise';
 import type { NormalisedResource } from './resources';
@@ -14,10 +14,21 @@ export const NORMALISER_VERSION = 1;
 /** Domain separation: the digest key is derived from the fingerprint key, never the fingerprint key itself. */
 const DIGEST_KEY_LABEL = 'sdim-guard raw-document digest key v1';
 
+/** Domain separation of the listing digest (one over the whole fetch) from the per-document digests. */
+const LISTING_LABEL = 'sdim-guard listing digest v1';
+
 /** What the stored head says about an integration: the hash the snapshot recorded and, since v1, its raw digest. */
 export interface HeadDigest {
   readonly contentHash: string;
   readonly rawDigest?: string;
+}
+
+/** The fields of a chained snapshot record a listing seal is bound to. */
+export interface RecordTip {
+  readonly seq: number;
+  readonly hash: string;
+  readonly manifestHash: string;
+  readonly resourceCount: number;
 }
 
 /**
@@ -56,6 +67,9 @@ export class RawDigests {
         tenant: options.tenant,
         ignoreReferenceNames: options.ignoreReferenceNames ?? true,
         secretPolicy: options.secretPolicy.rules,
+        // Secret fingerprints are keyed by it, so another fingerprint key gives other content hashes. An id, not the
+        // key: the binding is a plain hash.
+        fingerprintKey: createHmac('sha256', options.hmacKey).update('sdim-guard fingerprint key id').digest('hex'),
       }),
     );
   }
@@ -78,10 +92,38 @@ export class RawDigests {
   /** HMAC of the binding, the resource key and the document as received, `modified` left out (as the content hash does). */
   private documentDigest(dto: ServiceDeskIntegration): string {
     const { modified: _modified, ...rest } = dto as ServiceDeskIntegration & { modified?: string };
+    return this.digestOf(`integration:${dto.id ?? ''}`, rest);
+  }
+
+  private digestOf(key: string, document: unknown): string {
     return createHmac('sha256', this.key)
-      .update(JSON.stringify([this.binding, `integration:${dto.id ?? ''}`]))
+      .update(JSON.stringify([this.binding, key]))
       .update('\n')
-      .update(JSON.stringify(rest))
+      .update(JSON.stringify(document))
+      .digest('hex');
+  }
+
+  /**
+   * One digest of the whole fetch: every integration's document digest, in key order, and the status-check
+   * configuration as received. Equal listing digests mean the same documents under the same settings; an integration
+   * added, removed, edited or re-ordered inside gives another.
+   */
+  listing(integrations: readonly ServiceDeskIntegration[], statusCheck: StatusCheckConfig): string {
+    const lines = integrations.map((dto) => JSON.stringify([dto.id ?? '', this.documents.get(dto) ?? this.documentDigest(dto)])).sort();
+    const hmac = createHmac('sha256', this.key).update(`${LISTING_LABEL}\n${this.binding}\n${integrations.length}\n`);
+    for (const line of lines) hmac.update(`${line}\n`);
+    return hmac.update(this.digestOf('status-check', statusCheck)).digest('hex');
+  }
+
+  /**
+   * What a snapshot record keeps so that a later run can tell its fetch is the one this record's manifest was made
+   * from: the listing digest bound to the record's place in the chain and to the manifest it vouches for. A record
+   * whose manifest, count or hash was edited (or a seal copied from another record) no longer matches; only a holder of
+   * the digest key can make one.
+   */
+  seal(listing: string, record: RecordTip): string {
+    return createHmac('sha256', this.key)
+      .update(`${LISTING_LABEL} seal\n${listing}\n${record.seq}\n${record.hash}\n${record.manifestHash}\n${record.resourceCount}`)
       .digest('hex');
   }
 

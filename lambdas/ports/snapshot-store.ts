@@ -71,6 +71,19 @@ export interface TenantState {
   readonly unfinished?: StoredSnapshot;
 }
 
+/** The latest committed record as `chainTip` reads it. */
+export interface ChainTip {
+  readonly seq: number;
+  readonly hash: string;
+  readonly takenAt: string;
+  readonly manifestHash: string;
+  readonly resourceCount: number;
+  /** false for a large snapshot whose run died before its heads and drift items were complete (TenantState.unfinished). */
+  readonly finished: boolean;
+  /** The seal the run that wrote it made of its fetch; absent on records written before seals, or by hand. */
+  readonly listingSeal?: string;
+}
+
 export interface SnapshotCommit {
   readonly record: StoredSnapshot;
   /** New or changed resources, with their content: each becomes a version at `record.seq`. */
@@ -83,6 +96,8 @@ export interface SnapshotCommit {
   readonly journal: readonly JournalEntryInput[];
   /** The raw-document digest each written head keeps (domain/raw-digest.ts); a head without one is normalised next run. */
   readonly rawDigests?: ReadonlyMap<ResourceKey, string>;
+  /** Kept on the record item, outside what its hash covers (it is keyed, and bound to that hash itself). */
+  readonly listingSeal?: string;
 }
 
 /** A head whose content is unchanged but whose raw digest is stale (the raw document or the settings moved). */
@@ -132,8 +147,13 @@ export interface SnapshotStore {
    * `syncHeads` (the snapshot flow, whose grant may write them) are they also written back.
    */
   loadState(tenant: string, options?: { readonly syncHeads?: boolean }): Promise<TenantState>;
-  /** How many resources the latest committed snapshot held (one small read), so the listing can start at once. */
-  latestResourceCount?(tenant: string): Promise<number | undefined>;
+  /**
+   * The latest committed snapshot record without its change list (one small read): its size lets the listing start at
+   * once, its listing seal may spare the run the heads (domain/raw-digest.ts `seal`).
+   */
+  chainTip?(tenant: string): Promise<ChainTip | undefined>;
+  /** The drift items alone (no heads, no records). */
+  loadDrifts?(tenant: string): Promise<DriftRecord[]>;
   loadContents(tenant: string, refs: ReadonlyArray<{ key: ResourceKey; version: number }>): Promise<Map<ResourceKey, JsonObject>>;
   /** Writes the snapshot; throws ConcurrentSnapshotError if another run committed this sequence number first. */
   commit(tenant: string, commit: SnapshotCommit): Promise<{ itemsWritten: number }>;

@@ -36,6 +36,7 @@ import type { IscClient } from '../ports/isc-client';
 import type { GuardEvent, Notifier } from '../ports/notifier';
 import {
   type AppliedChangeLedger,
+  type ChainTip,
   DriftChangedError,
   type DriftRecord,
   type RawDigestRefresh,
@@ -171,6 +172,11 @@ export interface SnapshotResult {
     normalised: number;
     /** Unchanged heads given a fresh raw digest (their raw document or the settings moved; or written before digests). */
     headsRefreshed: number;
+    /**
+     * The fetch was the one the latest record was sealed with (domain/raw-digest.ts `seal`): no head was read, nothing
+     * normalised, the record repeats the latest one's manifest.
+     */
+    sealMatched: boolean;
     listingAttempts: number;
     /** Apparent removals that a GET (or a second listing) proved real. */
     removalsConfirmed: number;
@@ -204,20 +210,24 @@ export async function takeSnapshot(tenant: string, deps: SnapshotDeps): Promise<
   const statusCheck = deps.isc.getStatusCheckConfig();
   statusCheck.catch(() => undefined);
   // The first page is requested at once, the others as soon as that small read answers.
-  const lastSize = deps.store.latestResourceCount?.(tenant);
+  const tip = deps.store.chainTip?.(tenant);
+  tip?.catch(() => undefined);
   // Each page's raw documents are digested as the page arrives (domain/raw-digest.ts), while the rest is on its way.
   const digests = new RawDigests(options, deps.rawDigestKey);
   const onPage = (items: readonly ServiceDeskIntegration[]) => digests.prime(items);
   const early =
-    lastSize === undefined
+    tip === undefined
       ? undefined
       : fetchLive(
           deps.isc,
-          lastSize.then((n) => (n === undefined ? undefined : Math.max(0, n - 1))),
+          tip.then((t) => (t === undefined ? undefined : Math.max(0, t.resourceCount - 1))),
           statusCheck,
           onPage,
         );
   early?.catch(() => undefined);
+  // The fetch the latest record was sealed with (domain/raw-digest.ts `seal`): nothing changed, no head is needed.
+  const sealed = tip && early ? await sealedFetch(tenant, await tip, early, digests, started, deps) : undefined;
+  if (sealed) return recordUnchanged(tenant, sealed, digests, { started, requestsBefore }, deps);
   // Heads the chain vouches for (checkedState): a forged head would hide a hand edit.
   const { state: loaded, headsWarning } = await checkedState(tenant, deps.store);
   // A large run that died after its commit left its drift items unwritten: finish them (alerted by this run).
@@ -388,53 +398,35 @@ export async function takeSnapshot(tenant: string, deps: SnapshotDeps): Promise<
     driftsToDelete,
     journal,
     rawDigests,
+    // The manifest is what normalising this fetch gives (changes applied to the checked heads): the next run may
+    // take it without the heads if its fetch is the same.
+    listingSeal: digests.seal(digests.listing(integrations, live.statusCheck), record),
   });
   const headsRefreshed = await refreshDigests(tenant, state.known, current, changedNow, rawDigests, deps.store);
 
-  const annotated = await annotateLate(tenant, seq, takenAt, attributed.late, deps);
-  const pending = [
-    ...state.drifts.filter(
-      (d) =>
-        d.alert === 'pending' &&
-        !changedNow.has(d.key) &&
-        !driftsToPut.some((p) => p.key === d.key) &&
-        !annotated.some((a) => a.key === d.key),
-    ),
-    ...driftsToPut,
-    ...annotated,
-  ];
-  const alerts = await deliverAlerts(tenant, pending, deps);
-  const lateAttributions = annotated.map((d) => ({
-    resource: d.resource,
-    snapshotSeq: d.snapshotSeq,
-    attribution: d.attribution as Attribution,
-  }));
-  // After every journal write of this run (annotations included), so the anchored journal head covers them.
-  const anchor = deps.anchors ? await anchorHead(tenant, { seq, hash: record.hash, takenAt }, deps.anchors, deps) : undefined;
-  const warnings: SnapshotWarning[] = [
-    ...dailyWarnings(deps.apiVersion ?? 'v1', state.latest?.takenAt, takenAt),
-    ...(disproved.length > 0
-      ? [
-          {
-            code: 'raw-digest-mismatch' as const,
-            keys: [...disproved].sort(),
-            message: `the raw digest stored with ${disproved.length} head(s) vouched for a content hash that normalising the live document does not give (${[...disproved].sort().slice(0, 5).join(', ')}${disproved.length > 5 ? ', …' : ''}): the heads were written by someone holding the fingerprint key, or the normaliser changed without NORMALISER_VERSION; this snapshot compared the normalised content`,
-          },
-        ]
-      : []),
-    ...unbacked.map((u) => ({ code: 'unbacked-drift' as const, key: u.key, seq, message: u.message })),
-    ...(headsNote ? [{ code: 'heads-disagree' as const, seq, message: headsNote }] : []),
-    ...(anchor?.status === 'failed'
-      ? [
-          {
-            code: 'anchor-failed' as const,
-            seq,
-            message: `snapshot #${seq} is committed but its head could not be anchored in ${anchor.source} (${anchor.error}); the next snapshot's anchor covers it`,
-          },
-        ]
-      : []),
-  ];
-  await publishWarnings(tenant, seq, warnings, deps);
+  const { alerts, anchor, warnings, lateAttributions } = await afterCommit(tenant, deps, {
+    seq,
+    hash: record.hash,
+    takenAt,
+    previousTakenAt: state.latest?.takenAt,
+    drifts: state.drifts,
+    driftsToPut,
+    changed: changedNow,
+    late: attributed.late,
+    warnings: [
+      ...(disproved.length > 0
+        ? [
+            {
+              code: 'raw-digest-mismatch' as const,
+              keys: [...disproved].sort(),
+              message: `the raw digest stored with ${disproved.length} head(s) vouched for a content hash that normalising the live document does not give (${[...disproved].sort().slice(0, 5).join(', ')}${disproved.length > 5 ? ', …' : ''}): the heads were written by someone holding the fingerprint key, or the normaliser changed without NORMALISER_VERSION; this snapshot compared the normalised content`,
+            },
+          ]
+        : []),
+      ...unbacked.map((u) => ({ code: 'unbacked-drift' as const, key: u.key, seq, message: u.message })),
+      ...(headsNote ? [{ code: 'heads-disagree' as const, seq, message: headsNote }] : []),
+    ],
+  });
 
   return {
     snapshotId,
@@ -463,12 +455,184 @@ export async function takeSnapshot(tenant: string, deps: SnapshotDeps): Promise<
       itemsWritten: itemsWritten + headsRefreshed,
       normalised,
       headsRefreshed,
+      sealMatched: false,
       listingAttempts: live.listingAttempts,
       removalsConfirmed,
       listingRecovered,
       searchRequests: attributed.searchRequests,
     },
   };
+}
+
+type LiveFetch = Awaited<ReturnType<typeof fetchLive>>;
+
+/** A fetch the latest record's seal vouches for, with what the run needs besides the heads. */
+interface SealedFetch {
+  readonly tip: ChainTip & { readonly listingSeal: string };
+  readonly live: LiveFetch;
+  readonly listing: string;
+  readonly drifts: readonly DriftRecord[];
+}
+
+/**
+ * The live fetch, if it is exactly the one the latest record was sealed with: every integration's document and the
+ * status-check configuration as ISC sent them, under the same settings and keys (domain/raw-digest.ts). Then the
+ * record's manifest is what normalising this fetch gives, so the run needs no head. Never on the first snapshot of a
+ * UTC day (it normalises everything), after an unfinished run, before a repoint's first snapshot, or while an
+ * acceptance has run out (reopening it needs the resource's hash); any doubt takes the full path.
+ */
+async function sealedFetch(
+  tenant: string,
+  tip: ChainTip | undefined,
+  early: Promise<LiveFetch>,
+  digests: RawDigests,
+  started: Date,
+  deps: SnapshotDeps,
+): Promise<SealedFetch | undefined> {
+  if (!tip?.listingSeal || !tip.finished || !deps.store.loadDrifts) return undefined;
+  if (tip.takenAt.slice(0, 10) !== started.toISOString().slice(0, 10)) return undefined;
+  if (deps.repoint !== undefined && tip.takenAt < deps.repoint.at) return undefined;
+  const [drifts, live] = await Promise.all([deps.store.loadDrifts(tenant), early]);
+  const now = deps.clock.now();
+  if (drifts.some((d) => d.status === 'accepted' && d.acceptance && !isActive(d.acceptance, now))) return undefined;
+  const listing = digests.listing(live.integrations, live.statusCheck);
+  if (digests.seal(listing, tip) !== tip.listingSeal) return undefined;
+  return { tip: { ...tip, listingSeal: tip.listingSeal }, live, listing, drifts };
+}
+
+/**
+ * The run whose fetch the latest record's seal vouches for: nothing changed, so its record repeats the manifest and
+ * count and lists no change. Drifts still get their pending alerts and late attributions, the head its anchor.
+ */
+async function recordUnchanged(
+  tenant: string,
+  { tip, live, listing, drifts }: SealedFetch,
+  digests: RawDigests,
+  run: { started: Date; requestsBefore: number },
+  deps: SnapshotDeps,
+): Promise<SnapshotResult> {
+  const now = deps.clock.now();
+  const takenAt = now.toISOString();
+  const fetchMs = now.getTime() - run.started.getTime();
+  const seq = tip.seq + 1;
+  const snapshotId = deps.newId();
+  const retried = drifts.filter((d) => isRetryable(d.attribution, now, deps.attributionLookbackMs ?? DEFAULT_ATTRIBUTION_LOOKBACK_MS));
+  const attributed = deps.auditEvents
+    ? await attributeRun(deps.auditEvents, [], retried, tip.takenAt, takenAt, new Map())
+    : { late: [], searchRequests: 0 };
+  const link: SnapshotLink = {
+    tenant,
+    seq,
+    snapshotId,
+    takenAt,
+    prevHash: tip.hash,
+    manifestHash: tip.manifestHash,
+    resourceCount: tip.resourceCount,
+    changes: [],
+  };
+  const record = { ...link, hash: snapshotHash(link) };
+  const { itemsWritten } = await deps.store.commit(tenant, {
+    record: { ...record, baseline: false, stats: { iscRequests: deps.isc.requestCount() - run.requestsBefore, fetchMs, totalMs: 0 } },
+    written: [],
+    removed: [],
+    driftsToPut: [],
+    driftsToDelete: [],
+    journal: [],
+    listingSeal: digests.seal(listing, record),
+  });
+  const { alerts, anchor, warnings, lateAttributions } = await afterCommit(tenant, deps, {
+    seq,
+    hash: record.hash,
+    takenAt,
+    previousTakenAt: tip.takenAt,
+    drifts,
+    driftsToPut: [],
+    changed: new Set(),
+    late: attributed.late,
+    warnings: [],
+  });
+  return {
+    snapshotId,
+    tenant,
+    seq,
+    hash: record.hash,
+    baseline: false,
+    resources: tip.resourceCount,
+    changes: [],
+    alerts,
+    ...(lateAttributions.length > 0 ? { lateAttributions } : {}),
+    ...(warnings.length > 0 ? { warnings } : {}),
+    ...(anchor ? { anchor } : {}),
+    stats: {
+      iscRequests: deps.isc.requestCount() - run.requestsBefore,
+      fetchMs,
+      totalMs: deps.clock.now().getTime() - run.started.getTime(),
+      itemsWritten,
+      normalised: 0,
+      headsRefreshed: 0,
+      sealMatched: true,
+      listingAttempts: live.listingAttempts,
+      removalsConfirmed: 0,
+      listingRecovered: 0,
+      searchRequests: attributed.searchRequests,
+    },
+  };
+}
+
+/**
+ * What every run does once committed: late attributions written, pending alerts delivered, the head anchored (after
+ * every journal write of the run, so the anchored journal head covers them), warnings published.
+ */
+async function afterCommit(
+  tenant: string,
+  deps: SnapshotDeps,
+  run: {
+    readonly seq: number;
+    readonly hash: string;
+    readonly takenAt: string;
+    readonly previousTakenAt: string | undefined;
+    readonly drifts: readonly DriftRecord[];
+    readonly driftsToPut: readonly DriftRecord[];
+    readonly changed: ReadonlySet<ResourceKey>;
+    readonly late: ReadonlyArray<{ drift: DriftRecord; attribution: Attribution }>;
+    readonly warnings: readonly SnapshotWarning[];
+  },
+) {
+  const { seq, takenAt } = run;
+  const annotated = await annotateLate(tenant, seq, takenAt, run.late, deps);
+  const pending = [
+    ...run.drifts.filter(
+      (d) =>
+        d.alert === 'pending' &&
+        !run.changed.has(d.key) &&
+        !run.driftsToPut.some((p) => p.key === d.key) &&
+        !annotated.some((a) => a.key === d.key),
+    ),
+    ...run.driftsToPut,
+    ...annotated,
+  ];
+  const alerts = await deliverAlerts(tenant, pending, deps);
+  const lateAttributions = annotated.map((d) => ({
+    resource: d.resource,
+    snapshotSeq: d.snapshotSeq,
+    attribution: d.attribution as Attribution,
+  }));
+  const anchor = deps.anchors ? await anchorHead(tenant, { seq, hash: run.hash, takenAt }, deps.anchors, deps) : undefined;
+  const warnings: SnapshotWarning[] = [
+    ...dailyWarnings(deps.apiVersion ?? 'v1', run.previousTakenAt, takenAt),
+    ...run.warnings,
+    ...(anchor?.status === 'failed'
+      ? [
+          {
+            code: 'anchor-failed' as const,
+            seq,
+            message: `snapshot #${seq} is committed but its head could not be anchored in ${anchor.source} (${anchor.error}); the next snapshot's anchor covers it`,
+          },
+        ]
+      : []),
+  ];
+  await publishWarnings(tenant, seq, warnings, deps);
+  return { alerts, anchor, warnings, lateAttributions };
 }
 
 /**

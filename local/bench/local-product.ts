@@ -18,26 +18,40 @@ import { CLIENT, peerListing, startEmulatorProcess } from './fetch';
 const RUNS = 5;
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
 
-export interface EndToEndFigure {
-  readonly integrations: number;
-  /** Wall time of a whole unchanged snapshot: fetch, store read, detection, commit. */
-  readonly snapshotMs: number;
+/** One kind of snapshot run in the end-to-end figure. */
+export interface EndToEndRun {
+  /** Median wall time of the whole run: fetch, store read, detection, commit. */
+  readonly ms: number;
   readonly fetchMs: number;
   /** CPU time of this process (user + system) for the median run: what load on a shared machine inflates less. */
   readonly cpuMs: number;
-  /** Integrations normalised in the median run (the others kept their head's hash by raw digest). */
+  /** Integrations normalised in the median run (the others kept their head's hash by raw digest, or by the seal). */
   readonly normalised: number;
+  /** The latest record's seal vouched for the fetch: no head read. */
+  readonly sealMatched: boolean;
   readonly iscRequests: number;
   readonly itemsWritten: number;
+  readonly changes: number;
+}
+
+export interface EndToEndFigure {
+  readonly integrations: number;
+  /** Unchanged, the same UTC day as the latest record: the seal vouches for the fetch (what most scheduled runs are). */
+  readonly sealed: EndToEndRun;
+  /** Unchanged, but the seal not usable (the record has none): the heads are read and every raw digest checked. */
+  readonly unsealed: EndToEndRun;
+  /** One integration edited before each run: the seal misses, then the heads are read and one integration normalised. */
+  readonly oneEdit: EndToEndRun;
   /** The official SDK's Paginator listing the same tenant (the listing alone, nothing stored or compared). */
   readonly peerMs: number;
   readonly peerRequests: number;
 }
 
 /**
- * A whole snapshot of an unchanged tenant (fetch, read the stored state, normalise, hash, diff, commit) against a
- * warm DynamoDB Local, next to the official SDK's listing of the same tenant (emulator in its own process, 60 ms
- * latency). One warm-up each, then the median of five, the two sides interleaved.
+ * A whole snapshot of a tenant (fetch, read the stored state, normalise, hash, diff, commit) against a warm DynamoDB
+ * Local, next to the official SDK's listing of the same tenant (emulator in its own process, 60 ms latency): unchanged
+ * and sealed, unchanged without a seal, and with one edit. One warm-up each, then the median of five, all interleaved.
+ * Rounds are spaced so the client's rate limiter (100 requests in 10 s) never delays a request.
  */
 export async function benchEndToEnd(root: string, endpoint: string, size: number, latencyMs = 60): Promise<EndToEndFigure> {
   const { url, child } = await startEmulatorProcess(root, size, latencyMs);
@@ -57,44 +71,64 @@ export async function benchEndToEnd(root: string, endpoint: string, size: number
       secretPolicy: new SecretPolicy(),
       severityRules: new SeverityRules(),
     };
+    // The same store, its records read without their seals: what a run that cannot use the seal does.
+    const unsealedStore = Object.create(store) as DynamoSnapshotStore;
+    unsealedStore.chainTip = async (tenant) => {
+      const tip = await store.chainTip(tenant);
+      return tip && { ...tip, listingSeal: undefined };
+    };
     const baseline = await takeSnapshot('bench', deps);
     if (!baseline.baseline) throw new Error('the first snapshot was not a baseline');
-    const ours = async () => {
+    const edited = (await deps.isc.listIntegrations({ limit: 1 })).items[0]?.id;
+    if (!edited) throw new Error('the tenant has no integration to edit');
+    let edits = 0;
+    const run = async (kind: 'sealed' | 'unsealed' | 'oneEdit'): Promise<EndToEndRun> => {
+      if (kind === 'oneEdit')
+        await deps.isc.patchIntegration(edited, [{ op: 'replace', path: '/description', value: `bench edit ${++edits}` }]);
+      const runDeps = kind === 'unsealed' ? { ...deps, store: unsealedStore } : deps;
       const before = deps.isc.requestCount();
       const cpu = process.cpuUsage();
       const started = performance.now();
-      const result = await takeSnapshot('bench', deps);
+      const result = await takeSnapshot('bench', runDeps);
       const ms = performance.now() - started;
       const used = process.cpuUsage(cpu);
-      if (result.changes.length > 0) throw new Error(`an unchanged tenant showed ${result.changes.length} changes`);
+      const expected = kind === 'oneEdit' ? 1 : 0;
+      if (result.changes.length !== expected) throw new Error(`a ${kind} run showed ${result.changes.length} changes, not ${expected}`);
+      if (result.stats.sealMatched !== (kind === 'sealed'))
+        throw new Error(`a ${kind} run was${result.stats.sealMatched ? '' : ' not'} sealed`);
       return {
         ms,
+        fetchMs: result.stats.fetchMs,
         cpuMs: (used.user + used.system) / 1000,
         normalised: result.stats.normalised,
-        fetchMs: result.stats.fetchMs,
-        requests: deps.isc.requestCount() - before,
+        sealMatched: result.stats.sealMatched,
+        iscRequests: deps.isc.requestCount() - before,
         itemsWritten: result.stats.itemsWritten,
+        changes: result.changes.length,
       };
     };
     const peer = () => peerListing(url, size);
-    await ours();
-    await peer();
-    // Interleaved, so a burst of load from elsewhere hits both sides alike.
-    const oursRuns: Array<Awaited<ReturnType<typeof ours>>> = [];
+    const kinds = ['sealed', 'unsealed', 'oneEdit'] as const;
+    const runs = { sealed: [] as EndToEndRun[], unsealed: [] as EndToEndRun[], oneEdit: [] as EndToEndRun[] };
     const peerRuns: Array<Awaited<ReturnType<typeof peer>>> = [];
-    for (let i = 0; i < RUNS; i++) {
-      oursRuns.push(await ours());
-      peerRuns.push(await peer());
+    for (let round = 0; round <= RUNS; round++) {
+      // Round 0 warms up; an edit round leaves the tenant changed, so a sealed run always follows a sealing one.
+      for (const kind of ['oneEdit', 'unsealed', 'sealed'] as const) {
+        const figure = await run(kind);
+        if (round > 0) runs[kind].push(figure);
+      }
+      const listing = await peer();
+      if (round > 0) peerRuns.push(listing);
+      await sleep(4_000);
     }
-    const middle = oursRuns.find((r) => r.ms === median(oursRuns.map((o) => o.ms))) ?? oursRuns[0];
+    const middle = (list: EndToEndRun[]) => {
+      const m = median(list.map((r) => r.ms));
+      const found = list.find((r) => r.ms === m) as EndToEndRun;
+      return { ...found, cpuMs: median(list.map((r) => r.cpuMs)) };
+    };
     return {
       integrations: size,
-      snapshotMs: median(oursRuns.map((r) => r.ms)),
-      fetchMs: middle?.fetchMs ?? 0,
-      cpuMs: median(oursRuns.map((r) => r.cpuMs)),
-      normalised: middle?.normalised ?? 0,
-      iscRequests: middle?.requests ?? 0,
-      itemsWritten: middle?.itemsWritten ?? 0,
+      ...(Object.fromEntries(kinds.map((k) => [k, middle(runs[k])])) as Record<(typeof kinds)[number], EndToEndRun>),
       peerMs: median(peerRuns.map((r) => r.ms)),
       peerRequests: peerRuns[0]?.requests ?? 0,
     };

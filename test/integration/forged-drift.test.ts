@@ -288,12 +288,19 @@ describe('a head (H#) the chain does not vouch for hides nothing', () => {
     expect((await verifyHistory(h.store, 'acme', { now: h.deps.clock.now() })).ok).toBe(true);
   });
 
-  it('a wrong head of an unchanged resource, or a deleted one: reported, nothing detected, the chain stays right', async () => {
+  it('a wrong head of an unchanged resource, or a deleted one: reported by the next run that reads heads, nothing detected, the chain stays right', async () => {
     const other = `integration:${h.emulator.state.ids()[2]}`;
     await putHead({ ...(await headItem(key())), contentHash: 'e'.repeat(64) });
     await h.table.db.send(new DeleteCommand({ TableName: h.table.tableName, Key: { pk: 'T#acme', sk: `H#${other}` } }));
     h.advance(60_000);
+    // ISC unchanged, same UTC day: the latest record's seal vouches for the fetch, and no head is read (or needed).
+    const sealed = await h.snapshot();
+    expect(sealed).toMatchObject({ changes: [], stats: { sealMatched: true } });
+    expect(sealed.warnings).toBeUndefined();
+    // The first run of the next UTC day reads (and checks) every head.
+    h.advance(24 * 3_600_000);
     const result = await h.snapshot();
+    expect(result.stats.sealMatched).toBe(false);
     expect(result.changes).toEqual([]);
     expect(result.warnings?.map((w) => w.message)).toEqual([expect.stringMatching(/\(2 wrong: integration:.*, integration:.*\)/)]);
     expect((await verifyHistory(h.store, 'acme', { now: h.deps.clock.now() })).ok).toBe(true);

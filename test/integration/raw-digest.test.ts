@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoSnapshotStore } from '../../lambdas/adapters/dynamodb/snapshot-store';
-import { tenantPk } from '../../lambdas/adapters/dynamodb/table';
+import { pad, tenantPk } from '../../lambdas/adapters/dynamodb/table';
 import { RawDigests } from '../../lambdas/domain/raw-digest';
 import { SecretPolicy } from '../../lambdas/domain/secrets';
 import { type SnapshotDeps, type SnapshotResult, takeSnapshot } from '../../lambdas/use-cases/take-snapshot';
@@ -145,12 +145,16 @@ describe('raw-document digests in the heads', () => {
     expect((await heads()).has('no-such-id')).toBe(false);
     expect(await refresh(`integration:${id0()}`, before.contentHash, before.version)).toBe(1);
     expect((await heads()).get(id0())).toEqual({ ...before, rawDigest: 'f'.repeat(64) });
-    // A digest that does not match is only a missed skip: the next run normalises that integration and refreshes it.
-    expect((await h.snapshot()).stats).toMatchObject({ normalised: 1, headsRefreshed: 1 });
+    // A digest that does not match is only a missed skip: the next run that reads heads (here: another integration
+    // edited, so the latest record's seal no longer vouches for the fetch) normalises it and refreshes it.
+    edit(ids[1] as string, (i) => {
+      i.description = 'edited so the run reads heads';
+    });
+    expect((await h.snapshot()).stats).toMatchObject({ normalised: 2, headsRefreshed: 1, sealMatched: false });
   });
 
-  it('heads written before digests (no rawDigest) are normalised, no change is reported, and they get one', async () => {
-    await h.snapshot();
+  it('heads and records written before digests (no rawDigest, no listingSeal) are normalised, no change is reported, and they get one', async () => {
+    const first = await h.snapshot();
     for (const id of ids)
       await h.table.db.send(
         new UpdateCommand({
@@ -159,6 +163,14 @@ describe('raw-document digests in the heads', () => {
           UpdateExpression: 'REMOVE rawDigest',
         }),
       );
+    await h.table.db.send(
+      new UpdateCommand({
+        TableName: h.table.tableName,
+        Key: { pk: tenantPk('acme'), sk: `S#${pad(first.seq)}` },
+        UpdateExpression: 'REMOVE listingSeal',
+        ConditionExpression: 'attribute_exists(listingSeal)',
+      }),
+    );
     const upgraded = await h.snapshot();
     expect(upgraded.changes).toEqual([]);
     expect(upgraded.stats).toMatchObject({ normalised: N, headsRefreshed: N, itemsWritten: 1 + N });
@@ -356,16 +368,21 @@ describe('raw-document digests in the heads', () => {
 });
 
 describe('raw digests change no outcome: the same tenant through two stores, one never trusting a digest', () => {
-  it('gives the same changes, patches, classifications and heads over 12 rounds of mixed edits', async () => {
+  it('gives the same changes, patches, classifications, heads and manifests over 16 rounds of mixed edits and quiet rounds', async () => {
     const h = await snapshotHarness({ integrations: 24, seed: 11 });
     const other = await freshTable();
     try {
       const storeB = new DynamoSnapshotStore(other.db, other.tableName, h.deps.clock.now);
-      // Store B's heads are read without their digests: every run normalises everything, as before digests existed.
+      // Store B's heads are read without their digests and its records without their seals: every run reads the heads
+      // and normalises everything, as before digests existed.
       const blind = Object.create(storeB) as DynamoSnapshotStore;
       blind.loadState = async (tenant, options) => {
         const state = await storeB.loadState(tenant, options);
         return { ...state, known: new Map([...state.known].map(([k, v]) => [k, { ...v, rawDigest: undefined }])) };
+      };
+      blind.chainTip = async (tenant) => {
+        const tip = await storeB.chainTip(tenant);
+        return tip && { ...tip, listingSeal: undefined };
       };
       const depsB: SnapshotDeps = { ...h.deps, store: blind, ledger: storeB };
       const ids = h.emulator.state.ids();
@@ -417,17 +434,24 @@ describe('raw digests change no outcome: the same tenant through two stores, one
       await h.snapshot();
       await takeSnapshot('acme', depsB);
       let skipped = 0;
-      for (let round = 0; round < 12; round++) {
-        for (let n = 0; n < 3; n++) (edits[Math.floor(random() * edits.length)] as (id: string) => void)(pick());
+      let sealed = 0;
+      for (let round = 0; round < 16; round++) {
+        // Every fourth round edits nothing (or only what changes no byte): the seal must then vouch for the fetch.
+        const quiet = round % 4 === 3;
+        if (!quiet) for (let n = 0; n < 3; n++) (edits[Math.floor(random() * edits.length)] as (id: string) => void)(pick());
         h.advance(15 * 60_000);
         const a = await h.snapshot();
         const b = await takeSnapshot('acme', depsB);
-        expect(b.stats.normalised).toBe(ids.length);
+        expect(b.stats).toMatchObject({ normalised: ids.length, sealMatched: false });
+        if (a.stats.sealMatched) sealed++;
+        expect([round, quiet || !a.stats.sealMatched || a.changes.length === 0]).toEqual([round, true]);
+        expect([round, (await h.store.chainTip('acme'))?.manifestHash]).toEqual([round, (await storeB.chainTip('acme'))?.manifestHash]);
         skipped += ids.length - a.stats.normalised;
         expect([round, view(a)]).toEqual([round, view(b)]);
         expect([round, await headsOf(h.table.db, h.table.tableName)]).toEqual([round, await headsOf(other.db, other.tableName)]);
       }
       expect(skipped).toBeGreaterThan(12 * (ids.length - 3) - 1);
+      expect(sealed).toBeGreaterThanOrEqual(4);
     } finally {
       await other.drop();
       await h.close();

@@ -27,7 +27,7 @@ const base: ServiceDeskIntegration = {
   },
   attributes: {
     url: 'https://x',
-    password: 'hunter2',
+    password: fakeCredential('password'),
     connection: `Server=db;User Id=svc;Password=${fakeCredential('connection')}`,
     nested: { apiKey: 'k-123' },
   },
@@ -41,7 +41,7 @@ function headAfter(dto: ServiceDeskIntegration, opts: NormaliseOptions = options
 }
 
 /** The first 8 hex digits of the pinned content hash: any change to the normaliser's output changes them. */
-const PINNED_HASH_PREFIX = 'c3eba8f6';
+const PINNED_HASH_PREFIX = 'b97d1a07';
 
 describe('raw digests: an unchanged raw document keeps its hash without being normalised', () => {
   it('pins what the normaliser produces to NORMALISER_VERSION (if this fails, bump the version and this hash)', () => {
@@ -170,6 +170,73 @@ describe('raw digests: an unchanged raw document keeps its hash without being no
     const { modified: _m, ...rest } = base;
     expect(digest).not.toBe(createHash('sha256').update(JSON.stringify(rest)).digest('hex'));
     expect(new RawDigests({ ...options, hmacKey: randomBytes(32) }).of(base, headAfter(base).contentHash)).not.toBe(digest);
+  });
+});
+
+describe('listing digest and seal: one digest of the whole fetch, bound to the record it vouches for', () => {
+  const page = seedIntegrations(30, 4);
+  const statusCheck = { provisioningStatusCheckIntervalMinutes: '30', provisioningMaxStatusCheckDays: '2' };
+  const tip = { seq: 7, hash: 'a'.repeat(64), manifestHash: 'b'.repeat(64), resourceCount: 31 };
+  const listingOf = (items: ServiceDeskIntegration[], check = statusCheck, opts: NormaliseOptions = options, digestKey?: Buffer) =>
+    new RawDigests(opts, digestKey).listing(items, check);
+
+  it('is the same for the same documents in any page order, primed or not', () => {
+    const primed = new RawDigests(options);
+    primed.prime(page);
+    expect(primed.listing(page, statusCheck)).toBe(listingOf(copy(page).reverse()));
+  });
+
+  it('changes with any leaf of any integration, an integration added or removed, or the status-check configuration', () => {
+    const listing = listingOf(page);
+    const seen = new Set([listing]);
+    const target = page[3] as ServiceDeskIntegration;
+    for (const path of leafPaths(target as unknown as Json)) {
+      if (path[0] === 'modified') continue;
+      const edited = copy(target) as unknown as Json;
+      setAt(edited, path, mutate(getAt(edited, path)));
+      const other = listingOf(page.map((dto) => (dto === target ? (edited as unknown as ServiceDeskIntegration) : dto)));
+      expect([path.join('.'), seen.has(other)]).toEqual([path.join('.'), false]);
+      seen.add(other);
+    }
+    expect(seen.has(listingOf(page.slice(1)))).toBe(false);
+    expect(seen.has(listingOf([...page, { ...base, id: 'new-one' }]))).toBe(false);
+    expect(seen.has(listingOf(page, { ...statusCheck, provisioningMaxStatusCheckDays: '3' }))).toBe(false);
+    // Only ISC's own change stamp is left out, as the content hash leaves it out.
+    expect(listingOf(page.map((dto) => ({ ...dto, modified: '2030-01-01T00:00:00Z' })))).toBe(listing);
+  });
+
+  it('changes with every setting of normalisation, the fingerprint key and the digest key', () => {
+    const listing = listingOf(page);
+    expect(listingOf(page, statusCheck, { ...options, tenant: 'other' })).not.toBe(listing);
+    expect(listingOf(page, statusCheck, { ...options, ignoreReferenceNames: false })).not.toBe(listing);
+    expect(listingOf(page, statusCheck, { ...options, secretPolicy: new SecretPolicy({ extraPatterns: ['^description$'] }) })).not.toBe(
+      listing,
+    );
+    expect(listingOf(page, statusCheck, { ...options, hmacKey: randomBytes(32) })).not.toBe(listing);
+    const digestKey = randomBytes(32);
+    expect(listingOf(page, statusCheck, options, digestKey)).not.toBe(listing);
+    // Another fingerprint key under the same digest key (the AWS layout): secrets fingerprint differently, so no reuse.
+    expect(listingOf(page, statusCheck, { ...options, hmacKey: randomBytes(32) }, digestKey)).not.toBe(
+      listingOf(page, statusCheck, options, digestKey),
+    );
+  });
+
+  it('a seal is bound to every field of the record it was made for, and to the key', () => {
+    const digests = new RawDigests(options);
+    const listing = digests.listing(page, statusCheck);
+    const seal = digests.seal(listing, tip);
+    expect(seal).toMatch(/^[0-9a-f]{64}$/);
+    expect(new RawDigests(options).seal(listing, tip)).toBe(seal);
+    for (const edited of [
+      { ...tip, seq: 8 },
+      { ...tip, hash: 'c'.repeat(64) },
+      { ...tip, manifestHash: 'c'.repeat(64) },
+      { ...tip, resourceCount: 30 },
+    ])
+      expect(digests.seal(listing, edited)).not.toBe(seal);
+    expect(digests.seal(listingOf(page.slice(1)), tip)).not.toBe(seal);
+    expect(new RawDigests({ ...options, hmacKey: randomBytes(32) }).seal(listing, tip)).not.toBe(seal);
+    expect(new RawDigests(options, randomBytes(32)).seal(listing, tip)).not.toBe(seal);
   });
 });
 

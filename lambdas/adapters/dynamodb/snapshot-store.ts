@@ -20,6 +20,7 @@ import type { ResourceKey, ResourceRef } from '../../domain/resources';
 import {
   type AppliedChangeLedger,
   type AttributionAnnotation,
+  type ChainTip,
   ConcurrentSnapshotError,
   DriftChangedError,
   type DriftEvent,
@@ -168,6 +169,7 @@ export class DynamoSnapshotStore implements SnapshotStore, AppliedChangeLedger {
     const superseded = claim?.state === 'pending' && claim.snapshotId !== record.snapshotId ? [String(claim.snapshotId)] : [];
     const snapshotItem = {
       ...this.snapshotItem(tenant, record, inlineChanges),
+      ...(commit.listingSeal ? { listingSeal: commit.listingSeal } : {}),
       ...(superseded.length > 0 ? { supersedes: superseded } : {}),
     };
     const all = [...versionOps, ...headOps, ...driftOps];
@@ -613,20 +615,35 @@ export class DynamoSnapshotStore implements SnapshotStore, AppliedChangeLedger {
     return JSON.parse(gunzipSync(gz).toString('utf8')) as JsonObject;
   }
 
-  async latestResourceCount(tenant: string): Promise<number | undefined> {
+  async chainTip(tenant: string): Promise<ChainTip | undefined> {
     const { Items = [] } = await this.db.send(
       new QueryCommand({
         TableName: this.tableName,
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :s)',
         ExpressionAttributeValues: { ':pk': tenantPk(tenant), ':s': 'S#' },
-        ProjectionExpression: '#state, resourceCount',
-        ExpressionAttributeNames: { '#state': 'state' },
+        // Not the change list: this read is on the critical path of every snapshot.
+        ProjectionExpression: '#state, seq, #hash, takenAt, manifestHash, resourceCount, #large, headsSynced, listingSeal',
+        ExpressionAttributeNames: { '#state': 'state', '#hash': 'hash', '#large': 'large' },
         ScanIndexForward: false,
         Limit: 3,
       }),
     );
-    const count = Items.find((i) => i.state === 'committed')?.resourceCount;
-    return typeof count === 'number' ? count : undefined;
+    const item = Items.find((i) => i.state === 'committed');
+    if (!item) return undefined;
+    return {
+      seq: item.seq as number,
+      hash: item.hash as string,
+      takenAt: item.takenAt as string,
+      manifestHash: item.manifestHash as string,
+      resourceCount: item.resourceCount as number,
+      finished: !(item.large === true && item.headsSynced !== true),
+      ...(typeof item.listingSeal === 'string' ? { listingSeal: item.listingSeal } : {}),
+    };
+  }
+
+  async loadDrifts(tenant: string): Promise<DriftRecord[]> {
+    const items = await this.queryAll({ pk: tenantPk(tenant), prefix: 'D#' });
+    return items.map((i) => itemToDrift<DriftRecord>(i));
   }
 
   private async latestCommitted(tenant: string): Promise<{ snapshot: StoredSnapshot; item: Item } | undefined> {

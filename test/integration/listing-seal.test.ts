@@ -1,0 +1,215 @@
+import { randomBytes } from 'node:crypto';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { pad, tenantPk } from '../../lambdas/adapters/dynamodb/table';
+import { StaticTenantDirectory } from '../../lambdas/adapters/static-tenant-directory';
+import { RawDigests } from '../../lambdas/domain/raw-digest';
+import { acceptDrifts } from '../../lambdas/use-cases/console-reads';
+import { verifyHistory } from '../../lambdas/use-cases/verify-history';
+import { snapshotHarness } from '../support/snapshot-harness';
+
+// The latest snapshot record keeps a seal of the fetch it was made from (domain/raw-digest.ts `seal`); a later run
+// whose fetch gives the same seal takes the record's manifest and reads no head. These tests hold the seal to "never
+// hides a change": against DynamoDB Local and the emulator, with records edited the way someone with table write
+// access could, and with seals forged with the keys the other roles hold.
+
+type Harness = Awaited<ReturnType<typeof snapshotHarness>>;
+const HOUR = 3_600_000;
+
+describe('the listing seal of the latest record', () => {
+  let h: Harness;
+  let ids: string[];
+
+  beforeEach(async () => {
+    h = await snapshotHarness({ integrations: 12, seed: 8 }, { rawDigestKey: randomBytes(32) });
+    ids = h.emulator.state.ids();
+    await h.snapshot();
+    h.advance(60_000);
+  });
+  afterEach(() => h.close());
+
+  const id0 = () => ids[0] as string;
+  const edit = (id: string, description: string) => h.emulator.state.replace(id, { ...h.emulator.state.get(id), description });
+  const recordKey = (seq: number) => ({ pk: tenantPk('acme'), sk: `S#${pad(seq)}` });
+  const recordItem = async (seq: number) =>
+    (await h.table.db.send(new GetCommand({ TableName: h.table.tableName, Key: recordKey(seq) }))).Item as Record<string, unknown>;
+  const setOnRecord = (seq: number, values: Record<string, unknown>) =>
+    h.table.db.send(
+      new UpdateCommand({
+        TableName: h.table.tableName,
+        Key: recordKey(seq),
+        UpdateExpression: `SET ${Object.keys(values)
+          .map((_k, i) => `#k${i} = :v${i}`)
+          .join(', ')}`,
+        ExpressionAttributeNames: Object.fromEntries(Object.keys(values).map((k, i) => [`#k${i}`, k])),
+        ExpressionAttributeValues: Object.fromEntries(Object.values(values).map((v, i) => [`:v${i}`, v])),
+      }),
+    );
+  /** The seal of what ISC serves now, for the latest record, made with `digests`: what a key holder could write. */
+  const sealOfLiveFetch = async (digests: RawDigests, seq: number) => {
+    const [listing, statusCheck] = await Promise.all([h.isc.listAllIntegrations(), h.isc.getStatusCheckConfig()]);
+    const record = await recordItem(seq);
+    return digests.seal(digests.listing(listing.items, statusCheck), {
+      seq,
+      hash: record.hash as string,
+      manifestHash: record.manifestHash as string,
+      resourceCount: record.resourceCount as number,
+    });
+  };
+  const settings = () => ({
+    tenant: 'acme',
+    secretPolicy: h.deps.secretPolicy,
+    hmacKey: h.deps.fingerprintKey,
+    ignoreReferenceNames: true,
+  });
+
+  it('an unchanged run the same UTC day reads no head: nothing normalised, one item written, the manifest repeated', async () => {
+    const loadState = jest.spyOn(h.store, 'loadState');
+    const before = await recordItem(1);
+    const run = await h.snapshot();
+    expect(run).toMatchObject({ changes: [], resources: 13, stats: { sealMatched: true, normalised: 0, itemsWritten: 1 } });
+    expect(loadState).not.toHaveBeenCalled();
+    const record = await recordItem(2);
+    expect(record).toMatchObject({ manifestHash: before.manifestHash, resourceCount: before.resourceCount, prevHash: before.hash });
+    expect(record.listingSeal).toMatch(/^[0-9a-f]{64}$/);
+    expect(record.listingSeal).not.toBe(before.listingSeal);
+    expect((await h.snapshot()).stats.sealMatched).toBe(true);
+    expect((await verifyHistory(h.store, 'acme', { now: h.deps.clock.now() })).ok).toBe(true);
+  });
+
+  it.each([
+    ['a description edited', () => edit(ids[3] as string, 'edited by hand'), 1],
+    ['an integration added', () => h.emulator.state.create({ ...h.emulator.state.get(id0()), id: undefined, name: 'Brand new' }), 1],
+    ['an integration deleted', () => h.emulator.state.delete(ids[5] as string), 1],
+    [
+      'the status-check configuration changed',
+      () => h.emulator.state.setStatusCheck({ provisioningStatusCheckIntervalMinutes: '45', provisioningMaxStatusCheckDays: '9' }),
+      1,
+    ],
+    [
+      "ISC's keys reordered (no change)",
+      () => h.emulator.state.replace(id0(), Object.fromEntries(Object.entries(h.emulator.state.get(id0())).reverse())),
+      0,
+    ],
+  ])('%s: the seal does not match, the run reads the heads and finds what there is', async (_what, change, changes) => {
+    change();
+    const run = await h.snapshot();
+    expect(run.stats.sealMatched).toBe(false);
+    expect(run.changes).toHaveLength(changes);
+    expect((await h.snapshot()).stats.sealMatched).toBe(true);
+  });
+
+  it("only ISC's 'modified' stamp moved: still sealed (the content hash leaves it out too)", async () => {
+    // The emulator's first write of a seeded integration moves its read-only keys to the end (another byte order).
+    h.emulator.state.replace(id0(), h.emulator.state.get(id0()));
+    expect(await h.snapshot()).toMatchObject({ changes: [], stats: { sealMatched: false, normalised: 1 } });
+    const before = h.emulator.state.get(id0()).modified;
+    // A replace with the same content: ISC moves 'modified' only.
+    h.emulator.state.replace(id0(), h.emulator.state.get(id0()));
+    expect(h.emulator.state.get(id0()).modified).not.toBe(before);
+    expect(await h.snapshot()).toMatchObject({ changes: [], stats: { sealMatched: true, normalised: 0 } });
+  });
+
+  it('a table writer copying an older seal onto the latest record, after putting ISC back to that older state: the revert is found', async () => {
+    const original = h.emulator.state.get(id0());
+    edit(id0(), 'edited by hand');
+    const drifted = await h.snapshot();
+    expect(drifted.changes.map((c) => c.classification)).toEqual(['unexpected']);
+    h.emulator.state.replace(id0(), original);
+    await setOnRecord(drifted.seq, { listingSeal: (await recordItem(1)).listingSeal });
+    h.advance(60_000);
+    const back = await h.snapshot();
+    expect(back.stats.sealMatched).toBe(false);
+    expect(back.changes.map((c) => [c.resource.id, c.classification])).toEqual([[id0(), 'restored']]);
+  });
+
+  it.each([
+    ['manifestHash', 'e'.repeat(64)],
+    ['resourceCount', 12],
+    ['hash', 'e'.repeat(64)],
+  ])("the latest record's %s edited, its seal kept: the seal vouches for nothing", async (field, value) => {
+    await setOnRecord(1, { [field]: value });
+    const run = await h.snapshot();
+    expect(run.stats.sealMatched).toBe(false);
+  });
+
+  it('a seal forged with the fingerprint key (the approval, apply and sweeper roles hold it) hides no edit: it is found at once', async () => {
+    edit(id0(), 'quietly widened');
+    await setOnRecord(1, { listingSeal: await sealOfLiveFetch(new RawDigests(settings()), 1) });
+    const run = await h.snapshot();
+    expect(run.stats.sealMatched).toBe(false);
+    expect(run.changes.map((c) => [c.resource.id, c.classification])).toEqual([[id0(), 'unexpected']]);
+  });
+
+  it('the limit, exactly: a holder of the digest key (the snapshot role) can seal an edit away until the first run of the next UTC day', async () => {
+    edit(id0(), 'quietly widened');
+    await setOnRecord(1, { listingSeal: await sealOfLiveFetch(new RawDigests(settings(), h.deps.rawDigestKey), 1) });
+    const hidden = await h.snapshot();
+    expect(hidden).toMatchObject({ changes: [], stats: { sealMatched: true } });
+    h.advance(24 * HOUR);
+    const nextDay = await h.snapshot();
+    expect(nextDay.stats.sealMatched).toBe(false);
+    expect(nextDay.changes.map((c) => [c.resource.id, c.classification])).toEqual([[id0(), 'unexpected']]);
+  });
+
+  it('a forged head is never used by a sealed run, and an edit after it is found with the heads checked', async () => {
+    await h.table.db.send(
+      new UpdateCommand({
+        TableName: h.table.tableName,
+        Key: { pk: tenantPk('acme'), sk: `H#integration:${id0()}` },
+        UpdateExpression: 'SET contentHash = :h REMOVE rawDigest',
+        ExpressionAttributeValues: { ':h': 'e'.repeat(64) },
+      }),
+    );
+    expect(await h.snapshot()).toMatchObject({ changes: [], stats: { sealMatched: true } });
+    edit(id0(), 'edited by hand');
+    const run = await h.snapshot();
+    expect(run.changes.map((c) => [c.resource.id, c.classification])).toEqual([[id0(), 'unexpected']]);
+    expect(run.warnings?.map((w) => w.code)).toEqual(['heads-disagree']);
+  });
+
+  it('an acceptance that runs out while nothing changes reopens the drift the same day (that run reads the heads)', async () => {
+    edit(id0(), 'edited, accepted for an hour');
+    await h.snapshot();
+    const until = new Date(h.deps.clock.now().getTime() + HOUR).toISOString();
+    const reads = {
+      history: h.store,
+      tenants: new StaticTenantDirectory([{ name: 'acme', url: h.url, apiVersion: 'v1' }]),
+      clock: h.deps.clock,
+    };
+    await acceptDrifts('acme', { keys: [`integration:${id0()}`], reason: 'CHG-9', until }, 'bob', reads);
+    h.advance(60_000);
+    expect(await h.snapshot()).toMatchObject({ stats: { sealMatched: true }, alerts: { sent: 0 } });
+    h.advance(2 * HOUR);
+    const reopened = await h.snapshot();
+    expect(reopened.stats.sealMatched).toBe(false);
+    expect(reopened.alerts.sent).toBe(1);
+    expect(h.notifier.events.at(-1)?.type).toBe('Drift Acceptance Expired');
+    expect((await h.store.loadState('acme')).drifts).toEqual([expect.objectContaining({ status: 'open' })]);
+  });
+
+  it('an alert that could not be delivered is delivered by the next run, sealed or not', async () => {
+    edit(id0(), 'edited by hand');
+    h.notifier.failNext = 1;
+    const drifted = await h.snapshot();
+    expect(drifted.alerts).toEqual({ sent: 0, pending: 1 });
+    const next = await h.snapshot();
+    expect(next).toMatchObject({ stats: { sealMatched: true }, alerts: { sent: 1, pending: 0 } });
+    expect(h.notifier.events.filter((e) => e.type === 'Drift Detected')).toHaveLength(1);
+  });
+
+  it('a large run that died before its heads and drifts were complete is finished, never sealed over', async () => {
+    await setOnRecord(1, { large: true, headsSynced: false });
+    h.advance(11 * 60_000);
+    const run = await h.snapshot();
+    expect(run.stats.sealMatched).toBe(false);
+    expect((await recordItem(1)).headsSynced).toBe(true);
+    expect((await h.snapshot()).stats.sealMatched).toBe(true);
+  });
+
+  it("a repoint's first snapshot reads the heads", async () => {
+    Object.assign(h.deps, { repoint: { from: 'https://old.example', to: h.url, at: h.deps.clock.now().toISOString() } });
+    h.advance(1);
+    expect((await h.snapshot()).stats.sealMatched).toBe(false);
+    expect((await h.snapshot()).stats.sealMatched).toBe(true);
+  });
+});
