@@ -24,13 +24,9 @@ export const fromEnvironment = {
   tenants: () => bundledDeployConfig().tenants,
   // RAW_DIGEST_KEY_SECRET_ARN is set on the snapshot function alone (lib/tenant-credentials.ts bindRawDigestKey).
   secrets: () =>
-    new SecretsManagerSecrets(
-      secretsManagerClient(),
-      getStringFromEnv('FINGERPRINT_KEY_SECRET_ARN'),
-      undefined,
-      undefined,
-      process.env.RAW_DIGEST_KEY_SECRET_ARN,
-    ),
+    new SecretsManagerSecrets(secretsManagerClient(), getStringFromEnv('FINGERPRINT_KEY_SECRET_ARN'), {
+      rawDigestKeySecretId: process.env.RAW_DIGEST_KEY_SECRET_ARN,
+    }),
   vault: () =>
     new SecretsManagerVault(secretsManagerClient(), getStringFromEnv('REQUEST_SECRET_PREFIX'), process.env.REQUEST_SECRET_KMS_KEY),
   settings: (): GuardSettings => bundledDeployConfig().settings,

@@ -8,7 +8,7 @@ import { startEmulator, TEST_CLIENT } from '../support/emulator';
 
 // The read side as a user drives it: one CLI process per command, on one data directory.
 
-const MALLORY = { clientId: 'mallory-pat', clientSecret: 'mallory-secret-3e1f', identity: 'mallory' };
+const MALLORY = { clientId: 'mallory-pat', clientSecret: 'fake-mallory-secret-for-tests', identity: 'mallory' };
 /** Within the default 90-day cap on acceptances. */
 const inAMonth = new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10);
 

@@ -10,7 +10,7 @@ import { snapshotHarness } from '../support/snapshot-harness';
 // not be undone by that snapshot: the accept was refused only when the snapshot had already replaced the drift
 // (forged-drift.test.ts); here the snapshot is the one writing last.
 
-const MALLORY = { clientId: 'mallory-pat', clientSecret: 'mallory-secret-0b7c', identity: 'mallory' };
+const MALLORY = { clientId: 'mallory-pat', clientSecret: 'fake-mallory-secret-for-tests', identity: 'mallory' };
 const GUARD = { ...TEST_CLIENT, identity: 'sdim.guard' };
 
 describe('an accept made while a snapshot runs', () => {

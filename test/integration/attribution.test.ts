@@ -7,7 +7,7 @@ import { snapshotHarness } from '../support/snapshot-harness';
 
 // Who changed it: the snapshot flow against the emulator's audit events, with people acting through their own tokens.
 
-const MALLORY = { clientId: 'mallory-pat', clientSecret: 'mallory-secret-0b7c', identity: 'mallory' };
+const MALLORY = { clientId: 'mallory-pat', clientSecret: 'fake-mallory-secret-for-tests', identity: 'mallory' };
 const ALICE = { clientId: 'alice-pat', clientSecret: 'alice-secret-91fe', identity: 'alice' };
 const GUARD = { ...TEST_CLIENT, identity: 'sdim.guard' };
 

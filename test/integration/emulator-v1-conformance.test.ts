@@ -106,7 +106,7 @@ describe.each([
 describe('audit events in the emulator', () => {
   let emulator: IscEmulator;
   let url: string;
-  const mallory = { clientId: 'mallory-pat', clientSecret: 'mallory-secret-5d1e', identity: 'mallory' };
+  const mallory = { clientId: 'mallory-pat', clientSecret: 'fake-mallory-secret-for-tests', identity: 'mallory' };
   const noSearch = {
     clientId: 'narrow-pat',
     clientSecret: 'narrow-secret-77aa',

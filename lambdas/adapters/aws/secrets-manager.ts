@@ -11,14 +11,20 @@ import type { TenantConfig } from '../../ports/tenants';
 export class SecretsManagerSecrets implements SecretsPort {
   private readonly cache = new Map<string, { value: string; fetchedAt: number }>();
 
+  private readonly ttlMs: number;
+  private readonly now: () => number;
+  /** Set for the snapshot function only (RAW_DIGEST_KEY_SECRET_ARN): the key of the raw-document digests. */
+  private readonly rawDigestKeySecretId: string | undefined;
+
   constructor(
     private readonly client: SecretsManagerClient,
     private readonly fingerprintKeySecretId: string,
-    private readonly ttlMs = 5 * 60_000,
-    private readonly now: () => number = Date.now,
-    /** Set for the snapshot function only (RAW_DIGEST_KEY_SECRET_ARN): the key of the raw-document digests. */
-    private readonly rawDigestKeySecretId?: string,
-  ) {}
+    options: { readonly ttlMs?: number; readonly now?: () => number; readonly rawDigestKeySecretId?: string } = {},
+  ) {
+    this.ttlMs = options.ttlMs ?? 5 * 60_000;
+    this.now = options.now ?? Date.now;
+    this.rawDigestKeySecretId = options.rawDigestKeySecretId;
+  }
 
   async tenantCredentials(tenant: TenantConfig): Promise<IscCredentials> {
     if (!tenant.secretRef) throw new Error(`tenant '${tenant.name}' has no secret configured`);
@@ -41,16 +47,17 @@ export class SecretsManagerSecrets implements SecretsPort {
     return { clientId, clientSecret };
   }
 
-  async fingerprintKey(): Promise<Buffer> {
-    const raw = await this.read(this.fingerprintKeySecretId);
-    if (raw.length < 32) throw new Error(`secret ${this.fingerprintKeySecretId} must hold at least 32 characters of key material`);
-    return Buffer.from(raw, 'utf8');
+  fingerprintKey(): Promise<Buffer> {
+    return this.key(this.fingerprintKeySecretId);
   }
 
   async rawDigestKey(): Promise<Buffer | undefined> {
-    if (!this.rawDigestKeySecretId) return undefined;
-    const raw = await this.read(this.rawDigestKeySecretId);
-    if (raw.length < 32) throw new Error(`secret ${this.rawDigestKeySecretId} must hold at least 32 characters of key material`);
+    return this.rawDigestKeySecretId ? this.key(this.rawDigestKeySecretId) : undefined;
+  }
+
+  private async key(secretId: string): Promise<Buffer> {
+    const raw = await this.read(secretId);
+    if (raw.length < 32) throw new Error(`secret ${secretId} must hold at least 32 characters of key material`);
     return Buffer.from(raw, 'utf8');
   }
 
