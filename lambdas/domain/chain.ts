@@ -104,6 +104,8 @@ export function verifyChain(snapshots: readonly ChainedSnapshot[], versions: rea
     firstBroken: { seq, reason },
   });
   for (const [index, snapshot] of snapshots.entries()) {
+    if (typeof snapshot.seq !== 'number')
+      return broken(index + 1, `the snapshot record was altered: its seq is ${JSON.stringify(snapshot.seq)}, not a number`, index);
     if (snapshot.seq !== index + 1)
       return broken(snapshot.seq, `expected snapshot #${index + 1} here, found #${snapshot.seq} (one is missing)`, index);
     if (snapshot.prevHash !== prevHash) return broken(snapshot.seq, 'prevHash does not match the previous snapshot', index);

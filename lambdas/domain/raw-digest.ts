@@ -27,8 +27,11 @@ export interface HeadDigest {
 export interface RecordTip {
   readonly seq: number;
   readonly hash: string;
+  readonly takenAt: string;
   readonly manifestHash: string;
   readonly resourceCount: number;
+  /** The UTC day (YYYY-MM-DD) of the latest run up to this record that normalised everything and read every head. */
+  readonly fullCheckDay: string;
 }
 
 /**
@@ -117,13 +120,14 @@ export class RawDigests {
 
   /**
    * What a snapshot record keeps so that a later run can tell its fetch is the one this record's manifest was made
-   * from: the listing digest bound to the record's place in the chain and to the manifest it vouches for. A record
-   * whose manifest, count or hash was edited (or a seal copied from another record) no longer matches; only a holder of
-   * the digest key can make one.
+   * from: the listing digest bound to the record's place in the chain, its date, the manifest it vouches for and the
+   * day of the last full check. A record with any of them edited (or a seal copied from another record) no longer
+   * matches; only a holder of the digest key can make one.
    */
   seal(listing: string, record: RecordTip): string {
+    const { seq, hash, takenAt, manifestHash, resourceCount, fullCheckDay } = record;
     return createHmac('sha256', this.key)
-      .update(`${LISTING_LABEL} seal\n${listing}\n${record.seq}\n${record.hash}\n${record.manifestHash}\n${record.resourceCount}`)
+      .update(`${LISTING_LABEL} seal\n${JSON.stringify([listing, seq, hash, takenAt, manifestHash, resourceCount, fullCheckDay])}`)
       .digest('hex');
   }
 

@@ -20,6 +20,8 @@ export interface SnapshotStats {
 export interface StoredSnapshot extends ChainedSnapshot {
   readonly baseline: boolean;
   readonly stats?: Omit<SnapshotStats, 'itemsWritten'>;
+  /** See SnapshotCommit.fullCheckDay (read back; absent on records written before it). */
+  readonly fullCheckDay?: string;
 }
 
 /** The latest unexpected change of a resource, until it is accepted or superseded. */
@@ -82,6 +84,8 @@ export interface ChainTip {
   readonly finished: boolean;
   /** The seal the run that wrote it made of its fetch; absent on records written before seals, or by hand. */
   readonly listingSeal?: string;
+  /** See SnapshotCommit.fullCheckDay; absent on records written before it. */
+  readonly fullCheckDay?: string;
 }
 
 export interface SnapshotCommit {
@@ -98,6 +102,11 @@ export interface SnapshotCommit {
   readonly rawDigests?: ReadonlyMap<ResourceKey, string>;
   /** Kept on the record item, outside what its hash covers (it is keyed, and bound to that hash itself). */
   readonly listingSeal?: string;
+  /**
+   * The UTC day (YYYY-MM-DD) on which the latest run up to this one started that normalised every integration and read
+   * every head: a run started on another day does both (the daily full check). Kept on the record item.
+   */
+  readonly fullCheckDay?: string;
 }
 
 /** A head whose content is unchanged but whose raw digest is stale (the raw document or the settings moved). */

@@ -176,7 +176,7 @@ export interface SnapshotResult {
      * The fetch was the one the latest record was sealed with (domain/raw-digest.ts `seal`): no head was read, nothing
      * normalised, the record repeats the latest one's manifest.
      */
-    sealMatched: boolean;
+    listingSealMatched: boolean;
     listingAttempts: number;
     /** Apparent removals that a GET (or a second listing) proved real. */
     removalsConfirmed: number;
@@ -240,7 +240,10 @@ export async function takeSnapshot(tenant: string, deps: SnapshotDeps): Promise<
   // An integration whose raw document (and every setting of normalisation) is the one its head's hash was normalised
   // from keeps that hash without being normalised again (domain/raw-digest.ts). The first snapshot of each UTC day
   // normalises everything, and checks that every digest vouched for the hash normalising gives.
-  const everything = state.latest === undefined || state.latest.takenAt.slice(0, 10) !== started.toISOString().slice(0, 10);
+  // (By the day the run that last did so started, kept on the record: a run straddling midnight does not count for the
+  // new day.)
+  const startedDay = utcDay(started);
+  const everything = state.latest === undefined || state.latest.fullCheckDay !== startedDay;
   let rawDigests = new Map<ResourceKey, string>();
   let normalised = 0;
   let disproved: ResourceKey[] = [];
@@ -400,7 +403,8 @@ export async function takeSnapshot(tenant: string, deps: SnapshotDeps): Promise<
     rawDigests,
     // The manifest is what normalising this fetch gives (changes applied to the checked heads): the next run may
     // take it without the heads if its fetch is the same.
-    listingSeal: digests.seal(digests.listing(integrations, live.statusCheck), record),
+    listingSeal: digests.seal(digests.listing(integrations, live.statusCheck), { ...record, fullCheckDay: startedDay }),
+    fullCheckDay: startedDay,
   });
   const headsRefreshed = await refreshDigests(tenant, state.known, current, changedNow, rawDigests, deps.store);
 
@@ -455,7 +459,7 @@ export async function takeSnapshot(tenant: string, deps: SnapshotDeps): Promise<
       itemsWritten: itemsWritten + headsRefreshed,
       normalised,
       headsRefreshed,
-      sealMatched: false,
+      listingSealMatched: false,
       listingAttempts: live.listingAttempts,
       removalsConfirmed,
       listingRecovered,
@@ -468,11 +472,15 @@ type LiveFetch = Awaited<ReturnType<typeof fetchLive>>;
 
 /** A fetch the latest record's seal vouches for, with what the run needs besides the heads. */
 interface SealedFetch {
-  readonly tip: ChainTip & { readonly listingSeal: string };
+  readonly tip: ChainTip & { readonly listingSeal: string; readonly fullCheckDay: string };
   readonly live: LiveFetch;
   readonly listing: string;
   readonly drifts: readonly DriftRecord[];
+  /** When the seal and the acceptances were checked: the new record's time. */
+  readonly now: Date;
 }
+
+const utcDay = (at: Date) => at.toISOString().slice(0, 10);
 
 /**
  * The live fetch, if it is exactly the one the latest record was sealed with: every integration's document and the
@@ -489,15 +497,19 @@ async function sealedFetch(
   started: Date,
   deps: SnapshotDeps,
 ): Promise<SealedFetch | undefined> {
-  if (!tip?.listingSeal || !tip.finished || !deps.store.loadDrifts) return undefined;
-  if (tip.takenAt.slice(0, 10) !== started.toISOString().slice(0, 10)) return undefined;
+  const { listingSeal, fullCheckDay } = tip ?? {};
+  if (!tip || !listingSeal || !fullCheckDay || !tip.finished || !deps.store.loadDrifts) return undefined;
+  if (fullCheckDay !== utcDay(started)) return undefined;
   if (deps.repoint !== undefined && tip.takenAt < deps.repoint.at) return undefined;
   const [drifts, live] = await Promise.all([deps.store.loadDrifts(tenant), early]);
+  // One instant for every check below and for the record: a day or an acceptance that ends while the run works is
+  // judged as of the record's own time.
   const now = deps.clock.now();
+  if (utcDay(now) !== fullCheckDay) return undefined;
   if (drifts.some((d) => d.status === 'accepted' && d.acceptance && !isActive(d.acceptance, now))) return undefined;
   const listing = digests.listing(live.integrations, live.statusCheck);
-  if (digests.seal(listing, tip) !== tip.listingSeal) return undefined;
-  return { tip: { ...tip, listingSeal: tip.listingSeal }, live, listing, drifts };
+  if (digests.seal(listing, { ...tip, fullCheckDay }) !== listingSeal) return undefined;
+  return { tip: { ...tip, listingSeal, fullCheckDay }, live, listing, drifts, now };
 }
 
 /**
@@ -506,12 +518,11 @@ async function sealedFetch(
  */
 async function recordUnchanged(
   tenant: string,
-  { tip, live, listing, drifts }: SealedFetch,
+  { tip, live, listing, drifts, now }: SealedFetch,
   digests: RawDigests,
   run: { started: Date; requestsBefore: number },
   deps: SnapshotDeps,
 ): Promise<SnapshotResult> {
-  const now = deps.clock.now();
   const takenAt = now.toISOString();
   const fetchMs = now.getTime() - run.started.getTime();
   const seq = tip.seq + 1;
@@ -538,7 +549,8 @@ async function recordUnchanged(
     driftsToPut: [],
     driftsToDelete: [],
     journal: [],
-    listingSeal: digests.seal(listing, record),
+    listingSeal: digests.seal(listing, { ...record, fullCheckDay: tip.fullCheckDay }),
+    fullCheckDay: tip.fullCheckDay,
   });
   const { alerts, anchor, warnings, lateAttributions } = await afterCommit(tenant, deps, {
     seq,
@@ -570,7 +582,7 @@ async function recordUnchanged(
       itemsWritten,
       normalised: 0,
       headsRefreshed: 0,
-      sealMatched: true,
+      listingSealMatched: true,
       listingAttempts: live.listingAttempts,
       removalsConfirmed: 0,
       listingRecovered: 0,

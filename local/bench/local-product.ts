@@ -28,7 +28,7 @@ export interface EndToEndRun {
   /** Integrations normalised in the median run (the others kept their head's hash by raw digest, or by the seal). */
   readonly normalised: number;
   /** The latest record's seal vouched for the fetch: no head read. */
-  readonly sealMatched: boolean;
+  readonly listingSealMatched: boolean;
   readonly iscRequests: number;
   readonly itemsWritten: number;
   readonly changes: number;
@@ -94,14 +94,14 @@ export async function benchEndToEnd(root: string, endpoint: string, size: number
       const used = process.cpuUsage(cpu);
       const expected = kind === 'oneEdit' ? 1 : 0;
       if (result.changes.length !== expected) throw new Error(`a ${kind} run showed ${result.changes.length} changes, not ${expected}`);
-      if (result.stats.sealMatched !== (kind === 'sealed'))
-        throw new Error(`a ${kind} run was${result.stats.sealMatched ? '' : ' not'} sealed`);
+      if (result.stats.listingSealMatched !== (kind === 'sealed'))
+        throw new Error(`a ${kind} run was${result.stats.listingSealMatched ? '' : ' not'} sealed`);
       return {
         ms,
         fetchMs: result.stats.fetchMs,
         cpuMs: (used.user + used.system) / 1000,
         normalised: result.stats.normalised,
-        sealMatched: result.stats.sealMatched,
+        listingSealMatched: result.stats.listingSealMatched,
         iscRequests: deps.isc.requestCount() - before,
         itemsWritten: result.stats.itemsWritten,
         changes: result.changes.length,

@@ -238,7 +238,7 @@ function render(f: {
       `${label}: fetch (${ms(r.fetchMs)}), store read, detect, commit`,
       ms(r.ms),
       ms(r.cpuMs),
-      r.sealMatched ? 'no (sealed)' : 'yes',
+      r.listingSealMatched ? 'no (sealed)' : 'yes',
       r.normalised,
       r.iscRequests,
       r.itemsWritten,

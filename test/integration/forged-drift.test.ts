@@ -295,12 +295,12 @@ describe('a head (H#) the chain does not vouch for hides nothing', () => {
     h.advance(60_000);
     // ISC unchanged, same UTC day: the latest record's seal vouches for the fetch, and no head is read (or needed).
     const sealed = await h.snapshot();
-    expect(sealed).toMatchObject({ changes: [], stats: { sealMatched: true } });
+    expect(sealed).toMatchObject({ changes: [], stats: { listingSealMatched: true } });
     expect(sealed.warnings).toBeUndefined();
     // The first run of the next UTC day reads (and checks) every head.
     h.advance(24 * 3_600_000);
     const result = await h.snapshot();
-    expect(result.stats.sealMatched).toBe(false);
+    expect(result.stats.listingSealMatched).toBe(false);
     expect(result.changes).toEqual([]);
     expect(result.warnings?.map((w) => w.message)).toEqual([expect.stringMatching(/\(2 wrong: integration:.*, integration:.*\)/)]);
     expect((await verifyHistory(h.store, 'acme', { now: h.deps.clock.now() })).ok).toBe(true);

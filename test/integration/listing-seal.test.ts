@@ -51,8 +51,10 @@ describe('the listing seal of the latest record', () => {
     return digests.seal(digests.listing(listing.items, statusCheck), {
       seq,
       hash: record.hash as string,
+      takenAt: record.takenAt as string,
       manifestHash: record.manifestHash as string,
       resourceCount: record.resourceCount as number,
+      fullCheckDay: record.fullCheckDay as string,
     });
   };
   const settings = () => ({
@@ -66,13 +68,13 @@ describe('the listing seal of the latest record', () => {
     const loadState = jest.spyOn(h.store, 'loadState');
     const before = await recordItem(1);
     const run = await h.snapshot();
-    expect(run).toMatchObject({ changes: [], resources: 13, stats: { sealMatched: true, normalised: 0, itemsWritten: 1 } });
+    expect(run).toMatchObject({ changes: [], resources: 13, stats: { listingSealMatched: true, normalised: 0, itemsWritten: 1 } });
     expect(loadState).not.toHaveBeenCalled();
     const record = await recordItem(2);
     expect(record).toMatchObject({ manifestHash: before.manifestHash, resourceCount: before.resourceCount, prevHash: before.hash });
     expect(record.listingSeal).toMatch(/^[0-9a-f]{64}$/);
     expect(record.listingSeal).not.toBe(before.listingSeal);
-    expect((await h.snapshot()).stats.sealMatched).toBe(true);
+    expect((await h.snapshot()).stats.listingSealMatched).toBe(true);
     expect((await verifyHistory(h.store, 'acme', { now: h.deps.clock.now() })).ok).toBe(true);
   });
 
@@ -93,20 +95,20 @@ describe('the listing seal of the latest record', () => {
   ])('%s: the seal does not match, the run reads the heads and finds what there is', async (_what, change, changes) => {
     change();
     const run = await h.snapshot();
-    expect(run.stats.sealMatched).toBe(false);
+    expect(run.stats.listingSealMatched).toBe(false);
     expect(run.changes).toHaveLength(changes);
-    expect((await h.snapshot()).stats.sealMatched).toBe(true);
+    expect((await h.snapshot()).stats.listingSealMatched).toBe(true);
   });
 
   it("only ISC's 'modified' stamp moved: still sealed (the content hash leaves it out too)", async () => {
     // The emulator's first write of a seeded integration moves its read-only keys to the end (another byte order).
     h.emulator.state.replace(id0(), h.emulator.state.get(id0()));
-    expect(await h.snapshot()).toMatchObject({ changes: [], stats: { sealMatched: false, normalised: 1 } });
+    expect(await h.snapshot()).toMatchObject({ changes: [], stats: { listingSealMatched: false, normalised: 1 } });
     const before = h.emulator.state.get(id0()).modified;
     // A replace with the same content: ISC moves 'modified' only.
     h.emulator.state.replace(id0(), h.emulator.state.get(id0()));
     expect(h.emulator.state.get(id0()).modified).not.toBe(before);
-    expect(await h.snapshot()).toMatchObject({ changes: [], stats: { sealMatched: true, normalised: 0 } });
+    expect(await h.snapshot()).toMatchObject({ changes: [], stats: { listingSealMatched: true, normalised: 0 } });
   });
 
   it('a table writer copying an older seal onto the latest record, after putting ISC back to that older state: the revert is found', async () => {
@@ -118,7 +120,7 @@ describe('the listing seal of the latest record', () => {
     await setOnRecord(drifted.seq, { listingSeal: (await recordItem(1)).listingSeal });
     h.advance(60_000);
     const back = await h.snapshot();
-    expect(back.stats.sealMatched).toBe(false);
+    expect(back.stats.listingSealMatched).toBe(false);
     expect(back.changes.map((c) => [c.resource.id, c.classification])).toEqual([[id0(), 'restored']]);
   });
 
@@ -126,17 +128,20 @@ describe('the listing seal of the latest record', () => {
     ['manifestHash', 'e'.repeat(64)],
     ['resourceCount', 12],
     ['hash', 'e'.repeat(64)],
+    ['takenAt', '2026-11-24T10:00:30.000Z'],
+    ['fullCheckDay', '2026-11-23'],
+    ['seq', '1'],
   ])("the latest record's %s edited, its seal kept: the seal vouches for nothing", async (field, value) => {
     await setOnRecord(1, { [field]: value });
     const run = await h.snapshot();
-    expect(run.stats.sealMatched).toBe(false);
+    expect(run.stats.listingSealMatched).toBe(false);
   });
 
   it('a seal forged with the fingerprint key (the approval, apply and sweeper roles hold it) hides no edit: it is found at once', async () => {
     edit(id0(), 'quietly widened');
     await setOnRecord(1, { listingSeal: await sealOfLiveFetch(new RawDigests(settings()), 1) });
     const run = await h.snapshot();
-    expect(run.stats.sealMatched).toBe(false);
+    expect(run.stats.listingSealMatched).toBe(false);
     expect(run.changes.map((c) => [c.resource.id, c.classification])).toEqual([[id0(), 'unexpected']]);
   });
 
@@ -144,10 +149,10 @@ describe('the listing seal of the latest record', () => {
     edit(id0(), 'quietly widened');
     await setOnRecord(1, { listingSeal: await sealOfLiveFetch(new RawDigests(settings(), h.deps.rawDigestKey), 1) });
     const hidden = await h.snapshot();
-    expect(hidden).toMatchObject({ changes: [], stats: { sealMatched: true } });
+    expect(hidden).toMatchObject({ changes: [], stats: { listingSealMatched: true } });
     h.advance(24 * HOUR);
     const nextDay = await h.snapshot();
-    expect(nextDay.stats.sealMatched).toBe(false);
+    expect(nextDay.stats.listingSealMatched).toBe(false);
     expect(nextDay.changes.map((c) => [c.resource.id, c.classification])).toEqual([[id0(), 'unexpected']]);
   });
 
@@ -160,7 +165,7 @@ describe('the listing seal of the latest record', () => {
         ExpressionAttributeValues: { ':h': 'e'.repeat(64) },
       }),
     );
-    expect(await h.snapshot()).toMatchObject({ changes: [], stats: { sealMatched: true } });
+    expect(await h.snapshot()).toMatchObject({ changes: [], stats: { listingSealMatched: true } });
     edit(id0(), 'edited by hand');
     const run = await h.snapshot();
     expect(run.changes.map((c) => [c.resource.id, c.classification])).toEqual([[id0(), 'unexpected']]);
@@ -178,10 +183,10 @@ describe('the listing seal of the latest record', () => {
     };
     await acceptDrifts('acme', { keys: [`integration:${id0()}`], reason: 'CHG-9', until }, 'bob', reads);
     h.advance(60_000);
-    expect(await h.snapshot()).toMatchObject({ stats: { sealMatched: true }, alerts: { sent: 0 } });
+    expect(await h.snapshot()).toMatchObject({ stats: { listingSealMatched: true }, alerts: { sent: 0 } });
     h.advance(2 * HOUR);
     const reopened = await h.snapshot();
-    expect(reopened.stats.sealMatched).toBe(false);
+    expect(reopened.stats.listingSealMatched).toBe(false);
     expect(reopened.alerts.sent).toBe(1);
     expect(h.notifier.events.at(-1)?.type).toBe('Drift Acceptance Expired');
     expect((await h.store.loadState('acme')).drifts).toEqual([expect.objectContaining({ status: 'open' })]);
@@ -193,7 +198,7 @@ describe('the listing seal of the latest record', () => {
     const drifted = await h.snapshot();
     expect(drifted.alerts).toEqual({ sent: 0, pending: 1 });
     const next = await h.snapshot();
-    expect(next).toMatchObject({ stats: { sealMatched: true }, alerts: { sent: 1, pending: 0 } });
+    expect(next).toMatchObject({ stats: { listingSealMatched: true }, alerts: { sent: 1, pending: 0 } });
     expect(h.notifier.events.filter((e) => e.type === 'Drift Detected')).toHaveLength(1);
   });
 
@@ -201,15 +206,15 @@ describe('the listing seal of the latest record', () => {
     await setOnRecord(1, { large: true, headsSynced: false });
     h.advance(11 * 60_000);
     const run = await h.snapshot();
-    expect(run.stats.sealMatched).toBe(false);
+    expect(run.stats.listingSealMatched).toBe(false);
     expect((await recordItem(1)).headsSynced).toBe(true);
-    expect((await h.snapshot()).stats.sealMatched).toBe(true);
+    expect((await h.snapshot()).stats.listingSealMatched).toBe(true);
   });
 
   it("a repoint's first snapshot reads the heads", async () => {
     Object.assign(h.deps, { repoint: { from: 'https://old.example', to: h.url, at: h.deps.clock.now().toISOString() } });
     h.advance(1);
-    expect((await h.snapshot()).stats.sealMatched).toBe(false);
-    expect((await h.snapshot()).stats.sealMatched).toBe(true);
+    expect((await h.snapshot()).stats.listingSealMatched).toBe(false);
+    expect((await h.snapshot()).stats.listingSealMatched).toBe(true);
   });
 });

@@ -176,7 +176,14 @@ describe('raw digests: an unchanged raw document keeps its hash without being no
 describe('listing digest and seal: one digest of the whole fetch, bound to the record it vouches for', () => {
   const page = seedIntegrations(30, 4);
   const statusCheck = { provisioningStatusCheckIntervalMinutes: '30', provisioningMaxStatusCheckDays: '2' };
-  const tip = { seq: 7, hash: 'a'.repeat(64), manifestHash: 'b'.repeat(64), resourceCount: 31 };
+  const tip = {
+    seq: 7,
+    hash: 'a'.repeat(64),
+    takenAt: '2026-11-24T10:00:00.000Z',
+    manifestHash: 'b'.repeat(64),
+    resourceCount: 31,
+    fullCheckDay: '2026-11-24',
+  };
   const listingOf = (items: ServiceDeskIntegration[], check = statusCheck, opts: NormaliseOptions = options, digestKey?: Buffer) =>
     new RawDigests(opts, digestKey).listing(items, check);
 
@@ -232,6 +239,8 @@ describe('listing digest and seal: one digest of the whole fetch, bound to the r
       { ...tip, hash: 'c'.repeat(64) },
       { ...tip, manifestHash: 'c'.repeat(64) },
       { ...tip, resourceCount: 30 },
+      { ...tip, takenAt: '2026-11-25T10:00:00.000Z' },
+      { ...tip, fullCheckDay: '2026-11-25' },
     ])
       expect(digests.seal(listing, edited)).not.toBe(seal);
     expect(digests.seal(listingOf(page.slice(1)), tip)).not.toBe(seal);

@@ -170,6 +170,7 @@ export class DynamoSnapshotStore implements SnapshotStore, AppliedChangeLedger {
     const snapshotItem = {
       ...this.snapshotItem(tenant, record, inlineChanges),
       ...(commit.listingSeal ? { listingSeal: commit.listingSeal } : {}),
+      ...(commit.fullCheckDay ? { fullCheckDay: commit.fullCheckDay } : {}),
       ...(superseded.length > 0 ? { supersedes: superseded } : {}),
     };
     const all = [...versionOps, ...headOps, ...driftOps];
@@ -578,7 +579,7 @@ export class DynamoSnapshotStore implements SnapshotStore, AppliedChangeLedger {
     };
   }
 
-  private async itemToSnapshot(tenant: string, item: Item): Promise<StoredSnapshot> {
+  private async itemToSnapshot(tenant: string, item: Item, options: { seqFromKey?: boolean } = {}): Promise<StoredSnapshot> {
     let changes: ChainedChange[];
     if (typeof item.changes === 'string') {
       changes = JSON.parse(item.changes) as ChainedChange[];
@@ -588,7 +589,9 @@ export class DynamoSnapshotStore implements SnapshotStore, AppliedChangeLedger {
     }
     return {
       tenant: item.tenant as string,
-      seq: item.seq as number,
+      // The snapshot flow chains on from the key's number; readers of the history (verify) get the attribute as stored,
+      // so a retyped one fails the record's hash there.
+      seq: options.seqFromKey ? recordSeq(item) : (item.seq as number),
       snapshotId: item.snapshotId as string,
       takenAt: item.takenAt as string,
       prevHash: item.prevHash as string,
@@ -598,6 +601,7 @@ export class DynamoSnapshotStore implements SnapshotStore, AppliedChangeLedger {
       hash: item.hash as string,
       baseline: item.baseline === true,
       stats: item.stats as StoredSnapshot['stats'],
+      ...(typeof item.fullCheckDay === 'string' ? { fullCheckDay: item.fullCheckDay } : {}),
     };
   }
 
@@ -622,7 +626,8 @@ export class DynamoSnapshotStore implements SnapshotStore, AppliedChangeLedger {
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :s)',
         ExpressionAttributeValues: { ':pk': tenantPk(tenant), ':s': 'S#' },
         // Not the change list: this read is on the critical path of every snapshot.
-        ProjectionExpression: '#state, seq, #hash, takenAt, manifestHash, resourceCount, #large, headsSynced, listingSeal',
+        ProjectionExpression:
+          'sk, #state, seq, #hash, takenAt, manifestHash, resourceCount, #large, headsSynced, listingSeal, fullCheckDay',
         ExpressionAttributeNames: { '#state': 'state', '#hash': 'hash', '#large': 'large' },
         ScanIndexForward: false,
         Limit: 3,
@@ -630,14 +635,25 @@ export class DynamoSnapshotStore implements SnapshotStore, AppliedChangeLedger {
     );
     const item = Items.find((i) => i.state === 'committed');
     if (!item) return undefined;
+    const seq = recordSeq(item);
+    // A seal vouches only for a record whose fields are what the run that sealed it wrote: any attribute of another
+    // type (a seq stored as a string reads the same in the seal, and '1' + 1 is '11') takes the full path.
+    const wellFormed =
+      item.seq === seq &&
+      typeof item.hash === 'string' &&
+      typeof item.takenAt === 'string' &&
+      typeof item.manifestHash === 'string' &&
+      typeof item.resourceCount === 'number' &&
+      typeof item.fullCheckDay === 'string' &&
+      typeof item.listingSeal === 'string';
     return {
-      seq: item.seq as number,
-      hash: item.hash as string,
-      takenAt: item.takenAt as string,
-      manifestHash: item.manifestHash as string,
-      resourceCount: item.resourceCount as number,
+      seq,
+      hash: String(item.hash),
+      takenAt: String(item.takenAt),
+      manifestHash: String(item.manifestHash),
+      resourceCount: Number(item.resourceCount),
       finished: !(item.large === true && item.headsSynced !== true),
-      ...(typeof item.listingSeal === 'string' ? { listingSeal: item.listingSeal } : {}),
+      ...(wellFormed ? { listingSeal: item.listingSeal as string, fullCheckDay: item.fullCheckDay as string } : {}),
     };
   }
 
@@ -657,7 +673,7 @@ export class DynamoSnapshotStore implements SnapshotStore, AppliedChangeLedger {
       }),
     );
     const item = Items.find((i) => i.state === 'committed');
-    return item ? { snapshot: await this.itemToSnapshot(tenant, item), item } : undefined;
+    return item ? { snapshot: await this.itemToSnapshot(tenant, item, { seqFromKey: true }), item } : undefined;
   }
 
   /** Drops versions written by a run that never committed (its snapshotId is not the committed one for that seq). */
@@ -823,4 +839,15 @@ function itemToVersion(i: Item): StoredVersion {
 
 function driftToItem(pk: string, d: DriftRecord): Item {
   return { pk, sk: `D#${d.key}`, ...d, patch: JSON.stringify(d.patch) };
+}
+
+/**
+ * A record's sequence number as its sort key says (`S#0000000042`): the key is what the commit's claim is conditional
+ * on, while the `seq` attribute is a plain value a table writer may have retyped (verify re-hashes the record with the
+ * attribute, so a retyped one is reported there).
+ */
+function recordSeq(item: Item): number {
+  const seq = Number(String(item.sk).slice(2));
+  if (!Number.isSafeInteger(seq) || seq < 1) throw new Error(`snapshot record ${String(item.sk)} has no sequence number in its key`);
+  return seq;
 }
