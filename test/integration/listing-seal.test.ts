@@ -3,6 +3,7 @@ import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { pad, tenantPk } from '../../lambdas/adapters/dynamodb/table';
 import { StaticTenantDirectory } from '../../lambdas/adapters/static-tenant-directory';
 import { RawDigests } from '../../lambdas/domain/raw-digest';
+import type { Clock } from '../../lambdas/ports/clock';
 import { acceptDrifts } from '../../lambdas/use-cases/console-reads';
 import { verifyHistory } from '../../lambdas/use-cases/verify-history';
 import { snapshotHarness } from '../support/snapshot-harness';
@@ -63,6 +64,37 @@ describe('the listing seal of the latest record', () => {
     hmacKey: h.deps.fingerprintKey,
     ignoreReferenceNames: true,
   });
+
+  /** A head someone with table write access got wrong: only a run that reads heads reports it. */
+  const forgeHead = (id: string) =>
+    h.table.db.send(
+      new UpdateCommand({
+        TableName: h.table.tableName,
+        Key: { pk: tenantPk('acme'), sk: `H#integration:${id}` },
+        UpdateExpression: 'SET contentHash = :h REMOVE rawDigest',
+        ExpressionAttributeValues: { ':h': 'e'.repeat(64) },
+      }),
+    );
+  const setClockTo = (iso: string) => h.advance(Date.parse(iso) - h.deps.clock.now().getTime());
+  /** Runs one snapshot whose clock moves `ms` forward right after the run reads it first (its `started`). */
+  const snapshotTaking = async (ms: number) => {
+    const clock = h.deps.clock as { now: Clock['now'] };
+    const real = clock.now;
+    let first = true;
+    clock.now = () => {
+      const at = real();
+      if (first) {
+        first = false;
+        h.advance(ms);
+      }
+      return at;
+    };
+    try {
+      return await h.snapshot();
+    } finally {
+      clock.now = real;
+    }
+  };
 
   it('an unchanged run the same UTC day reads no head: nothing normalised, one item written, the manifest repeated', async () => {
     const loadState = jest.spyOn(h.store, 'loadState');
@@ -157,14 +189,7 @@ describe('the listing seal of the latest record', () => {
   });
 
   it('a forged head is never used by a sealed run, and an edit after it is found with the heads checked', async () => {
-    await h.table.db.send(
-      new UpdateCommand({
-        TableName: h.table.tableName,
-        Key: { pk: tenantPk('acme'), sk: `H#integration:${id0()}` },
-        UpdateExpression: 'SET contentHash = :h REMOVE rawDigest',
-        ExpressionAttributeValues: { ':h': 'e'.repeat(64) },
-      }),
-    );
+    await forgeHead(id0());
     expect(await h.snapshot()).toMatchObject({ changes: [], stats: { listingSealMatched: true } });
     edit(id0(), 'edited by hand');
     const run = await h.snapshot();
@@ -216,5 +241,118 @@ describe('the listing seal of the latest record', () => {
     h.advance(1);
     expect((await h.snapshot()).stats.listingSealMatched).toBe(false);
     expect((await h.snapshot()).stats.listingSealMatched).toBe(true);
+  });
+
+  // From the review of the first version: runs straddling midnight, clocks moving during a run, record attributes
+  // re-dated or retyped by a table writer (each failed against it).
+  it('a run that starts just before midnight UTC and commits after it: the first run started on the new day still reads (and checks) the heads', async () => {
+    // A head someone with table write access got wrong: only a run that reads heads reports it.
+    await forgeHead(id0());
+    setClockTo('2026-11-24T23:59:59.900Z');
+    // Started on the 24th (the latest full check's day); its fetch takes 0.3 s, so its record is dated the 25th. It is
+    // not sealed (a seal is checked as of the record's time), nor a full check for the 25th.
+    const straddling = await snapshotTaking(300);
+    expect(straddling.stats.listingSealMatched).toBe(false);
+    expect(straddling.warnings?.map((w) => w.code)).toEqual(['heads-disagree']);
+    h.advance(15 * 60_000);
+    // The first run started on the 25th: "the first run of the next UTC day reads (and checks) every head".
+    const firstOfDay = await h.snapshot();
+    expect(firstOfDay.stats.listingSealMatched).toBe(false);
+    expect(firstOfDay.warnings?.map((w) => w.code)).toEqual(['heads-disagree']);
+  });
+  it('a run that straddles midnight UTC is no full check for the new day: the first run started on it normalises everything', async () => {
+    setClockTo('2026-11-24T23:59:59.900Z');
+    const straddling = await snapshotTaking(300);
+    expect(straddling).toMatchObject({ changes: [], stats: { listingSealMatched: false, normalised: 0 } });
+    expect((await h.store.chainTip('acme'))?.takenAt).toMatch(/^2026-11-25T00:00:00/);
+    h.advance(15 * 60_000);
+    expect((await h.snapshot()).stats).toMatchObject({ listingSealMatched: false, normalised: 12 });
+    expect((await h.snapshot()).stats).toMatchObject({ listingSealMatched: true, normalised: 0 });
+  });
+  it('runs that keep landing just before midnight (a rate schedule whose offset is 23:59:59.9): every UTC day still has a run that reads the heads', async () => {
+    await forgeHead(id0());
+    const readHeadsOn = new Set<string>();
+    for (const day of ['2026-11-24', '2026-11-25', '2026-11-26']) {
+      setClockTo(`${day}T12:00:00.000Z`);
+      const midday = await h.snapshot();
+      if (!midday.stats.listingSealMatched) readHeadsOn.add(day);
+      setClockTo(`${day}T23:59:59.900Z`);
+      const late = await snapshotTaking(300);
+      if (!late.stats.listingSealMatched) readHeadsOn.add(day);
+    }
+    // The 24th read them (its first run of the day is beforeEach's baseline, 10:00; the midday run is sealed).
+    expect([...readHeadsOn].filter((d) => d !== '2026-11-24')).toEqual(['2026-11-25', '2026-11-26']);
+  });
+  it('an acceptance that runs out while a sealed run works: no record dated after it passes it over', async () => {
+    h.emulator.state.replace(id0(), { ...h.emulator.state.get(id0()), description: 'edited, accepted for an hour' });
+    await h.snapshot();
+    const until = new Date(h.deps.clock.now().getTime() + 3_600_000);
+    const reads = {
+      history: h.store,
+      tenants: new StaticTenantDirectory([{ name: 'acme', url: h.url, apiVersion: 'v1' }]),
+      clock: h.deps.clock,
+    };
+    await acceptDrifts('acme', { keys: [`integration:${id0()}`], reason: 'CHG-9', until: until.toISOString() }, 'bob', reads);
+    h.advance(60_000);
+    expect((await h.snapshot()).stats.listingSealMatched).toBe(true);
+    // 100 ms before the acceptance runs out; the run's clock crosses it right after the sealed path checked it.
+    setClockTo(new Date(until.getTime() - 100).toISOString());
+    const clock = h.deps.clock as { now: Clock['now'] };
+    const real = clock.now;
+    const loadDrifts = h.store.loadDrifts.bind(h.store);
+    let armed = false;
+    let crossed = false;
+    jest.spyOn(h.store, 'loadDrifts').mockImplementation(async (tenant) => {
+      const drifts = await loadDrifts(tenant);
+      armed = true;
+      return drifts;
+    });
+    clock.now = () => {
+      const at = real();
+      if (armed && !crossed) {
+        crossed = true;
+        h.advance(200);
+      }
+      return at;
+    };
+    let run: Awaited<ReturnType<Harness['snapshot']>>;
+    try {
+      run = await h.snapshot();
+    } finally {
+      clock.now = real;
+    }
+    expect(crossed).toBe(true);
+    // The record is dated when the acceptances were checked (one instant for both): still within the acceptance.
+    const record = (await h.store.chainTip('acme')) as { takenAt: string };
+    expect(run.stats.listingSealMatched).toBe(true);
+    expect(Date.parse(record.takenAt)).toBeLessThanOrEqual(until.getTime());
+    expect((await h.store.loadDrifts('acme'))[0]).toMatchObject({ status: 'accepted' });
+    // The next run, dated after it, reopens it.
+    const next = await h.snapshot();
+    expect(next).toMatchObject({ stats: { listingSealMatched: false }, alerts: { sent: 1 } });
+    expect((await h.store.loadDrifts('acme'))[0]).toMatchObject({ status: 'open', alertReason: 'acceptance-expired' });
+  });
+  it("a table writer re-dating the latest record's takenAt, then putting it back: the next day's first run still reads the heads", async () => {
+    await forgeHead(id0());
+    const latest = (await h.store.chainTip('acme')) as { seq: number; takenAt: string };
+    h.advance(24 * 3_600_000);
+    // The first run of the 25th: the record it finds says it was taken today (only the attribute; its seal still fits).
+    await setOnRecord(latest.seq, { takenAt: h.deps.clock.now().toISOString() });
+    const firstOfDay = await h.snapshot();
+    // Put back afterwards, the edit leaves no trace: the record's hash was never touched, verify passes.
+    await setOnRecord(latest.seq, { takenAt: latest.takenAt });
+    expect((await verifyHistory(h.store, 'acme', { now: h.deps.clock.now() })).ok).toBe(true);
+    expect(firstOfDay.stats.listingSealMatched).toBe(false);
+    expect(firstOfDay.warnings?.map((w) => w.code)).toEqual(['heads-disagree']);
+  });
+  it("a table writer storing the latest record's seq as a string: the run still commits the next sequence number, and verify names the record", async () => {
+    await setOnRecord(1, { seq: '1' });
+    const run = await h.snapshot();
+    // Before the fix: sealed, and seq '1' + 1 = '11': a record S#0000000011 chained to #1, nine sequence numbers skipped.
+    expect(run).toMatchObject({ seq: 2, stats: { listingSealMatched: false } });
+    expect((await h.snapshot()).seq).toBe(3);
+    const verdict = await verifyHistory(h.store, 'acme', { now: h.deps.clock.now() });
+    expect(verdict.ok).toBe(false);
+    expect(verdict.firstBroken).toMatchObject({ reason: 'the snapshot record was altered: its seq is "1", not a number' });
   });
 });
