@@ -119,6 +119,25 @@ export class RawDigests {
   }
 
   /**
+   * A keyed digest of one page of the listing as it arrived (its offset, and its documents' digests in order). The
+   * record keeps those of its fetch as hints: a later run whose page differs knows at once that its fetch is not the
+   * sealed one and starts reading the heads while the other pages arrive. Only a hint: the seal alone decides.
+   */
+  page(items: readonly ServiceDeskIntegration[], offset: number): string {
+    const hmac = createHmac('sha256', this.key).update(`${LISTING_LABEL} page\n${this.binding}\n${offset}\n`);
+    for (const dto of items) hmac.update(`${this.documents.get(dto) ?? this.documentDigest(dto)}\n`);
+    return hmac.digest('hex');
+  }
+
+  /** The page digests of a whole listing, `pageSize` integrations a page, in the order they were listed. */
+  pages(integrations: readonly ServiceDeskIntegration[], pageSize: number): string[] {
+    const out: string[] = [];
+    for (let offset = 0; offset < integrations.length || offset === 0; offset += pageSize)
+      out.push(this.page(integrations.slice(offset, offset + pageSize), offset));
+    return out;
+  }
+
+  /**
    * What a snapshot record keeps so that a later run can tell its fetch is the one this record's manifest was made
    * from: the listing digest bound to the record's place in the chain, its date, the manifest it vouches for and the
    * day of the last full check. A record with any of them edited (or a seal copied from another record) no longer

@@ -147,13 +147,16 @@ export class HttpIscClient implements IscClient, AuditEventSearch {
    * Offset paging is not a snapshot: if pages disagree on the total, repeat an id or come up short, list again.
    */
   async listAllIntegrations(
-    options: { expectedTotal?: number | Promise<number | undefined>; onPage?: (items: readonly ServiceDeskIntegration[]) => void } = {},
+    options: {
+      expectedTotal?: number | Promise<number | undefined>;
+      onPage?: (items: readonly ServiceDeskIntegration[], offset: number) => void;
+    } = {},
   ): Promise<IntegrationListing> {
     const reasons: string[] = [];
     // What the caller does with a page as it arrives is its own business: a throw there never fails the listing.
-    const seen = (page: IntegrationPage) => {
+    const seen = (page: IntegrationPage, offset: number) => {
       try {
-        options.onPage?.(page.items);
+        options.onPage?.(page.items, offset);
       } catch {
         // ignored
       }
@@ -205,7 +208,7 @@ export class HttpIscClient implements IscClient, AuditEventSearch {
     const offsets: number[] = [];
     for (let offset = from; offset < to; offset += PAGE_SIZE) offsets.push(offset);
     return mapConcurrent(offsets, this.pageConcurrency, async (offset) =>
-      seen(await this.listIntegrations({ offset, limit: PAGE_SIZE, count: true, sorters: 'name' })),
+      seen(await this.listIntegrations({ offset, limit: PAGE_SIZE, count: true, sorters: 'name' }), offset),
     );
   }
 
@@ -214,7 +217,8 @@ export class HttpIscClient implements IscClient, AuditEventSearch {
     const pages = [first];
     let last = first;
     while (last.items.length === PAGE_SIZE) {
-      last = seen(await this.listIntegrations({ offset: pages.length * PAGE_SIZE, limit: PAGE_SIZE, sorters: 'name' }));
+      const offset = pages.length * PAGE_SIZE;
+      last = seen(await this.listIntegrations({ offset, limit: PAGE_SIZE, sorters: 'name' }), offset);
       pages.push(last);
     }
     return pages;
@@ -300,7 +304,7 @@ export class HttpIscClient implements IscClient, AuditEventSearch {
   }
 }
 
-type PageSeen = (page: IntegrationPage) => IntegrationPage;
+type PageSeen = (page: IntegrationPage, offset: number) => IntegrationPage;
 
 /** The transport throws on every non-2xx, so a missing body here means ISC answered 2xx with nothing. */
 function required<T>(data: T | undefined, operation: string): T {

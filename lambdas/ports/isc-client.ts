@@ -28,11 +28,12 @@ export interface IscClient {
   /**
    * Every integration, from pages that agree with each other; throws InconsistentListingError otherwise.
    * `expectedTotal` (e.g. the last snapshot's count, or a promise of it) lets every page be requested at once instead
-   * of after the first. `onPage` sees each page's items as they arrive (of every attempt; the result is what counts).
+   * of after the first. `onPage` sees each page's items, with the page's offset, as they arrive (of every attempt; the
+   * result is what counts).
    */
   listAllIntegrations(options?: {
     expectedTotal?: number | Promise<number | undefined>;
-    onPage?: (items: readonly ServiceDeskIntegration[]) => void;
+    onPage?: (items: readonly ServiceDeskIntegration[], offset: number) => void;
   }): Promise<IntegrationListing>;
   getIntegration(id: string): Promise<ServiceDeskIntegration>;
   createIntegration(integration: ServiceDeskIntegration): Promise<ServiceDeskIntegration>;

@@ -86,6 +86,8 @@ export interface ChainTip {
   readonly listingSeal?: string;
   /** See SnapshotCommit.fullCheckDay; absent on records written before it. */
   readonly fullCheckDay?: string;
+  /** See SnapshotCommit.pageHints. */
+  readonly pageHints?: readonly string[];
 }
 
 export interface SnapshotCommit {
@@ -107,6 +109,11 @@ export interface SnapshotCommit {
    * every head: a run started on another day does both (the daily full check). Kept on the record item.
    */
   readonly fullCheckDay?: string;
+  /**
+   * The page digests of this run's listing (RawDigests.page): hints that let the next run start reading the heads as
+   * soon as a page differs. Kept on the record item; trusted for nothing but when to start that read.
+   */
+  readonly pageHints?: readonly string[];
 }
 
 /** A head whose content is unchanged but whose raw digest is stale (the raw document or the settings moved). */

@@ -26,7 +26,7 @@ import { RawDigests } from '../domain/raw-digest';
 import { type NormalisedResource, type ResourceKey, resourceKey } from '../domain/resources';
 import type { SecretPolicy } from '../domain/secrets';
 import type { Severity, SeverityRules } from '../domain/severity';
-import { type IscApiVersion, LEGACY_API_SUNSET, LEGACY_API_VERSIONS, SEARCH_PAGE_SIZE } from '../isc/client';
+import { type IscApiVersion, LEGACY_API_SUNSET, LEGACY_API_VERSIONS, PAGE_SIZE, SEARCH_PAGE_SIZE } from '../isc/client';
 import { IscApiError } from '../isc/errors';
 import type { ServiceDeskIntegration, StatusCheckConfig } from '../isc/schemas';
 import type { AnchorStore } from '../ports/anchors';
@@ -214,7 +214,36 @@ export async function takeSnapshot(tenant: string, deps: SnapshotDeps): Promise<
   tip?.catch(() => undefined);
   // Each page's raw documents are digested as the page arrives (domain/raw-digest.ts), while the rest is on its way.
   const digests = new RawDigests(options, deps.rawDigestKey);
-  const onPage = (items: readonly ServiceDeskIntegration[]) => digests.prime(items);
+  // Heads the chain vouches for (checkedState): a forged head would hide a hand edit. Read as soon as the run knows
+  // it needs them: at once when the latest record offers no usable seal, else when a page arrives that differs from
+  // the latest record's page hints (the fetch cannot be the sealed one), so a changed run waits less for them.
+  let headsRead: ReturnType<typeof checkedState> | undefined;
+  const readHeads = () => {
+    if (!headsRead) {
+      headsRead = checkedState(tenant, deps.store);
+      headsRead.catch(() => undefined);
+    }
+    return headsRead;
+  };
+  let hints: readonly string[] | undefined;
+  const arrived = new Map<number, string>();
+  const differs = (offset: number, digest: string) => {
+    if (hints && hints[offset / PAGE_SIZE] !== digest) readHeads();
+  };
+  const onPage = (items: readonly ServiceDeskIntegration[], offset: number) => {
+    digests.prime(items);
+    const digest = digests.page(items, offset);
+    arrived.set(offset, digest);
+    differs(offset, digest);
+  };
+  tip?.then(
+    (t) => {
+      if (!t || !maySeal(t, started, deps)) return void readHeads();
+      hints = t.pageHints ?? [];
+      for (const [offset, digest] of arrived) differs(offset, digest);
+    },
+    () => undefined,
+  );
   const early =
     tip === undefined
       ? undefined
@@ -228,8 +257,7 @@ export async function takeSnapshot(tenant: string, deps: SnapshotDeps): Promise<
   // The fetch the latest record was sealed with (domain/raw-digest.ts `seal`): nothing changed, no head is needed.
   const sealed = tip && early ? await sealedFetch(tenant, await tip, early, digests, started, deps) : undefined;
   if (sealed) return recordUnchanged(tenant, sealed, digests, { started, requestsBefore }, deps);
-  // Heads the chain vouches for (checkedState): a forged head would hide a hand edit.
-  const { state: loaded, headsWarning } = await checkedState(tenant, deps.store);
+  const { state: loaded, headsWarning } = await readHeads();
   // A large run that died after its commit left its drift items unwritten: finish them (alerted by this run).
   const state = await finishUnfinished(tenant, loaded, deps.store, deps.clock.now(), JOURNAL_ACTOR);
   const knownIntegrations = [...state.known.values()].filter((k) => k.ref.kind === 'integration').length;
@@ -405,6 +433,7 @@ export async function takeSnapshot(tenant: string, deps: SnapshotDeps): Promise<
     // take it without the heads if its fetch is the same.
     listingSeal: digests.seal(digests.listing(integrations, live.statusCheck), { ...record, fullCheckDay: startedDay }),
     fullCheckDay: startedDay,
+    pageHints: digests.pages(live.integrations, PAGE_SIZE),
   });
   const headsRefreshed = await refreshDigests(tenant, state.known, current, changedNow, rawDigests, deps.store);
 
@@ -483,6 +512,15 @@ interface SealedFetch {
 const utcDay = (at: Date) => at.toISOString().slice(0, 10);
 
 /**
+ * Whether the latest record's seal may vouch for this run's fetch at all: it has one, its full check was the day the
+ * run started, it is finished, no repoint is pending, and the store can read the drifts alone.
+ */
+function maySeal(tip: ChainTip, started: Date, deps: SnapshotDeps): boolean {
+  if (!tip.listingSeal || tip.fullCheckDay !== utcDay(started) || !tip.finished || !deps.store.loadDrifts) return false;
+  return deps.repoint === undefined || tip.takenAt >= deps.repoint.at;
+}
+
+/**
  * The live fetch, if it is exactly the one the latest record was sealed with: every integration's document and the
  * status-check configuration as ISC sent them, under the same settings and keys (domain/raw-digest.ts). Then the
  * record's manifest is what normalising this fetch gives, so the run needs no head. Never on the first snapshot of a
@@ -498,10 +536,9 @@ async function sealedFetch(
   deps: SnapshotDeps,
 ): Promise<SealedFetch | undefined> {
   const { listingSeal, fullCheckDay } = tip ?? {};
-  if (!tip || !listingSeal || !fullCheckDay || !tip.finished || !deps.store.loadDrifts) return undefined;
-  if (fullCheckDay !== utcDay(started)) return undefined;
-  if (deps.repoint !== undefined && tip.takenAt < deps.repoint.at) return undefined;
-  const [drifts, live] = await Promise.all([deps.store.loadDrifts(tenant), early]);
+  const loadDrifts = deps.store.loadDrifts?.bind(deps.store);
+  if (!tip || !listingSeal || !fullCheckDay || !loadDrifts || !maySeal(tip, started, deps)) return undefined;
+  const [drifts, live] = await Promise.all([loadDrifts(tenant), early]);
   // One instant for every check below and for the record: a day or an acceptance that ends while the run works is
   // judged as of the record's own time.
   const now = deps.clock.now();
@@ -551,6 +588,7 @@ async function recordUnchanged(
     journal: [],
     listingSeal: digests.seal(listing, { ...record, fullCheckDay: tip.fullCheckDay }),
     fullCheckDay: tip.fullCheckDay,
+    pageHints: digests.pages(live.integrations, PAGE_SIZE),
   });
   const { alerts, anchor, warnings, lateAttributions } = await afterCommit(tenant, deps, {
     seq,
@@ -848,7 +886,7 @@ async function fetchLive(
   isc: IscClient,
   expectedTotal: number | Promise<number | undefined>,
   statusCheckPending: Promise<StatusCheckConfig>,
-  onPage: (items: readonly ServiceDeskIntegration[]) => void,
+  onPage: (items: readonly ServiceDeskIntegration[], offset: number) => void,
 ) {
   const [listing, statusCheck] = await Promise.all([isc.listAllIntegrations({ expectedTotal, onPage }), statusCheckPending]);
   return { integrations: listing.items, statusCheck, listingAttempts: listing.attempts };

@@ -243,6 +243,17 @@ describe('the listing seal of the latest record', () => {
     expect((await h.snapshot()).stats.listingSealMatched).toBe(true);
   });
 
+  it('page hints only decide when the heads are read: forged hints cost a read, never a change or a seal', async () => {
+    const loadState = jest.spyOn(h.store, 'loadState');
+    await setOnRecord(1, { pageHints: ['f'.repeat(64)] });
+    const run = await h.snapshot();
+    expect(run).toMatchObject({ changes: [], stats: { listingSealMatched: true } });
+    expect(loadState).toHaveBeenCalled();
+    loadState.mockClear();
+    expect((await h.snapshot()).stats.listingSealMatched).toBe(true);
+    expect(loadState).not.toHaveBeenCalled();
+  });
+
   // From the review of the first version: runs straddling midnight, clocks moving during a run, record attributes
   // re-dated or retyped by a table writer (each failed against it).
   it('a run that starts just before midnight UTC and commits after it: the first run started on the new day still reads (and checks) the heads', async () => {
@@ -354,5 +365,36 @@ describe('the listing seal of the latest record', () => {
     const verdict = await verifyHistory(h.store, 'acme', { now: h.deps.clock.now() });
     expect(verdict.ok).toBe(false);
     expect(verdict.firstBroken).toMatchObject({ reason: 'the snapshot record was altered: its seq is "1", not a number' });
+  });
+});
+
+describe('page hints: a changed run starts reading the heads while the listing still arrives', () => {
+  it('an edit on the first of three pages: the heads read starts before the listing is complete', async () => {
+    const h = await snapshotHarness({ integrations: 600, seed: 3, latencyMs: 40 }, { rawDigestKey: randomBytes(32) });
+    try {
+      await h.snapshot();
+      h.advance(60_000);
+      const events: string[] = [];
+      const list = h.isc.listAllIntegrations.bind(h.isc);
+      jest.spyOn(h.isc, 'listAllIntegrations').mockImplementation(async (options) => {
+        const listing = await list(options);
+        events.push('listing complete');
+        return listing;
+      });
+      const load = h.store.loadState.bind(h.store);
+      jest.spyOn(h.store, 'loadState').mockImplementation(async (tenant, options) => {
+        events.push('heads read starts');
+        return load(tenant, options);
+      });
+      const first = [...h.emulator.state.all()].sort((a, b) => a.name.localeCompare(b.name))[0]?.id as string;
+      h.emulator.state.replace(first, { ...h.emulator.state.get(first), description: 'edited on page one' });
+      const run = await h.snapshot();
+      expect(run.changes.map((c) => c.resource.id)).toEqual([first]);
+      expect(run.stats.listingSealMatched).toBe(false);
+      expect(events[0]).toBe('heads read starts');
+      expect(events).toContain('listing complete');
+    } finally {
+      await h.close();
+    }
   });
 });

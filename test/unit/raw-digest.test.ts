@@ -228,6 +228,22 @@ describe('listing digest and seal: one digest of the whole fetch, bound to the r
     );
   });
 
+  it('a page digest is bound to its offset, its documents in order and the key; pages() cuts a listing the way the client pages it', () => {
+    const digests = new RawDigests(options);
+    const first = page.slice(0, 10);
+    expect(digests.page(first, 0)).toBe(new RawDigests(options).page(copy(first), 0));
+    expect(digests.page(first, 0)).not.toBe(digests.page(first, 250));
+    expect(digests.page(first, 0)).not.toBe(digests.page([...first].reverse(), 0));
+    expect(digests.page(first, 0)).not.toBe(digests.page(first.slice(1), 0));
+    expect(digests.page(first, 0)).not.toBe(new RawDigests(options, randomBytes(32)).page(first, 0));
+    expect(digests.pages(page, 10)).toEqual([
+      digests.page(page.slice(0, 10), 0),
+      digests.page(page.slice(10, 20), 10),
+      digests.page(page.slice(20), 20),
+    ]);
+    expect(digests.pages([], 10)).toEqual([digests.page([], 0)]);
+  });
+
   it('a seal is bound to every field of the record it was made for, and to the key', () => {
     const digests = new RawDigests(options);
     const listing = digests.listing(page, statusCheck);

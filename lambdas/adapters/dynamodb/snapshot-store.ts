@@ -171,6 +171,7 @@ export class DynamoSnapshotStore implements SnapshotStore, AppliedChangeLedger {
       ...this.snapshotItem(tenant, record, inlineChanges),
       ...(commit.listingSeal ? { listingSeal: commit.listingSeal } : {}),
       ...(commit.fullCheckDay ? { fullCheckDay: commit.fullCheckDay } : {}),
+      ...(commit.pageHints ? { pageHints: [...commit.pageHints] } : {}),
       ...(superseded.length > 0 ? { supersedes: superseded } : {}),
     };
     const all = [...versionOps, ...headOps, ...driftOps];
@@ -627,7 +628,7 @@ export class DynamoSnapshotStore implements SnapshotStore, AppliedChangeLedger {
         ExpressionAttributeValues: { ':pk': tenantPk(tenant), ':s': 'S#' },
         // Not the change list: this read is on the critical path of every snapshot.
         ProjectionExpression:
-          'sk, #state, seq, #hash, takenAt, manifestHash, resourceCount, #large, headsSynced, listingSeal, fullCheckDay',
+          'sk, #state, seq, #hash, takenAt, manifestHash, resourceCount, #large, headsSynced, listingSeal, fullCheckDay, pageHints',
         ExpressionAttributeNames: { '#state': 'state', '#hash': 'hash', '#large': 'large' },
         ScanIndexForward: false,
         Limit: 3,
@@ -654,6 +655,9 @@ export class DynamoSnapshotStore implements SnapshotStore, AppliedChangeLedger {
       resourceCount: Number(item.resourceCount),
       finished: !(item.large === true && item.headsSynced !== true),
       ...(wellFormed ? { listingSeal: item.listingSeal as string, fullCheckDay: item.fullCheckDay as string } : {}),
+      ...(Array.isArray(item.pageHints) && item.pageHints.every((h) => typeof h === 'string')
+        ? { pageHints: item.pageHints as string[] }
+        : {}),
     };
   }
 
