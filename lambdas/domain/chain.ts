@@ -37,6 +37,11 @@ export interface SnapshotLink {
 
 export interface ChainedSnapshot extends SnapshotLink {
   readonly hash: string;
+  /**
+   * Set only when the stored record's `seq` attribute is not the number in its key (written by hand): the key's number
+   * is `seq`, this is what the attribute said.
+   */
+  readonly seqAttribute?: unknown;
 }
 
 export function snapshotHash(link: SnapshotLink): string {
@@ -104,8 +109,12 @@ export function verifyChain(snapshots: readonly ChainedSnapshot[], versions: rea
     firstBroken: { seq, reason },
   });
   for (const [index, snapshot] of snapshots.entries()) {
-    if (typeof snapshot.seq !== 'number')
-      return broken(index + 1, `the snapshot record was altered: its seq is ${JSON.stringify(snapshot.seq)}, not a number`, index);
+    if (snapshot.seqAttribute !== undefined)
+      return broken(
+        snapshot.seq,
+        `the snapshot record was altered: its seq attribute is ${JSON.stringify(snapshot.seqAttribute)}, its key says ${snapshot.seq}`,
+        index,
+      );
     if (snapshot.seq !== index + 1)
       return broken(snapshot.seq, `expected snapshot #${index + 1} here, found #${snapshot.seq} (one is missing)`, index);
     if (snapshot.prevHash !== prevHash) return broken(snapshot.seq, 'prevHash does not match the previous snapshot', index);

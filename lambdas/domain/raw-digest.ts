@@ -119,6 +119,17 @@ export class RawDigests {
   }
 
   /**
+   * Vouches for a record's `fullCheckDay`, which sits outside the record's hash: without the key, moving it to today
+   * (to spare the next run the daily full check) leaves a tag that no longer matches, and the run checks everything.
+   */
+  fullCheckTag(record: Pick<RecordTip, 'seq' | 'hash' | 'takenAt' | 'fullCheckDay'>): string {
+    const { seq, hash, takenAt, fullCheckDay } = record;
+    return createHmac('sha256', this.key)
+      .update(`${LISTING_LABEL} full check\n${JSON.stringify([seq, hash, takenAt, fullCheckDay])}`)
+      .digest('hex');
+  }
+
+  /**
    * A keyed digest of one page of the listing as it arrived (its offset, and its documents' digests in order). The
    * record keeps those of its fetch as hints: a later run whose page differs knows at once that its fetch is not the
    * sealed one and starts reading the heads while the other pages arrive. Only a hint: the seal alone decides.

@@ -22,6 +22,7 @@ export interface StoredSnapshot extends ChainedSnapshot {
   readonly stats?: Omit<SnapshotStats, 'itemsWritten'>;
   /** See SnapshotCommit.fullCheckDay (read back; absent on records written before it). */
   readonly fullCheckDay?: string;
+  readonly fullCheckTag?: string;
 }
 
 /** The latest unexpected change of a resource, until it is accepted or superseded. */
@@ -109,6 +110,8 @@ export interface SnapshotCommit {
    * every head: a run started on another day does both (the daily full check). Kept on the record item.
    */
   readonly fullCheckDay?: string;
+  /** RawDigests.fullCheckTag of this record and its fullCheckDay: only a holder of the digest key can move the day. */
+  readonly fullCheckTag?: string;
   /**
    * The page digests of this run's listing (RawDigests.page): hints that let the next run start reading the heads as
    * soon as a page differs. Kept on the record item; trusted for nothing but when to start that read.

@@ -270,8 +270,14 @@ export async function takeSnapshot(tenant: string, deps: SnapshotDeps): Promise<
   // normalises everything, and checks that every digest vouched for the hash normalising gives.
   // (By the day the run that last did so started, kept on the record: a run straddling midnight does not count for the
   // new day.)
+  // Trusted only with its keyed tag: without the digest key nobody can move it to spare a day its full check.
   const startedDay = utcDay(started);
-  const everything = state.latest === undefined || state.latest.fullCheckDay !== startedDay;
+  const latest = state.latest;
+  const checkedOn =
+    latest?.fullCheckDay !== undefined && latest.fullCheckTag === digests.fullCheckTag({ ...latest, fullCheckDay: latest.fullCheckDay })
+      ? latest.fullCheckDay
+      : undefined;
+  const everything = checkedOn !== startedDay;
   let rawDigests = new Map<ResourceKey, string>();
   let normalised = 0;
   let disproved: ResourceKey[] = [];
@@ -433,6 +439,7 @@ export async function takeSnapshot(tenant: string, deps: SnapshotDeps): Promise<
     // take it without the heads if its fetch is the same.
     listingSeal: digests.seal(digests.listing(integrations, live.statusCheck), { ...record, fullCheckDay: startedDay }),
     fullCheckDay: startedDay,
+    fullCheckTag: digests.fullCheckTag({ ...record, fullCheckDay: startedDay }),
     pageHints: digests.pages(live.integrations, PAGE_SIZE),
   });
   const headsRefreshed = await refreshDigests(tenant, state.known, current, changedNow, rawDigests, deps.store);
@@ -588,6 +595,7 @@ async function recordUnchanged(
     journal: [],
     listingSeal: digests.seal(listing, { ...record, fullCheckDay: tip.fullCheckDay }),
     fullCheckDay: tip.fullCheckDay,
+    fullCheckTag: digests.fullCheckTag({ ...record, fullCheckDay: tip.fullCheckDay }),
     pageHints: digests.pages(live.integrations, PAGE_SIZE),
   });
   const { alerts, anchor, warnings, lateAttributions } = await afterCommit(tenant, deps, {

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { pad, tenantPk } from '../../lambdas/adapters/dynamodb/table';
 import { StaticTenantDirectory } from '../../lambdas/adapters/static-tenant-directory';
 import { RawDigests } from '../../lambdas/domain/raw-digest';
 import type { Clock } from '../../lambdas/ports/clock';
-import { acceptDrifts } from '../../lambdas/use-cases/console-reads';
+import { acceptDrifts, listDrift } from '../../lambdas/use-cases/console-reads';
 import { verifyHistory } from '../../lambdas/use-cases/verify-history';
 import { snapshotHarness } from '../support/snapshot-harness';
 
@@ -254,6 +254,111 @@ describe('the listing seal of the latest record', () => {
     expect(loadState).not.toHaveBeenCalled();
   });
 
+  // From the second review: fullCheckDay sits outside the record's hash, so only its keyed tag stops a table writer
+  // from sparing a day its full check; record keys are the only source of a record's number.
+  /** A key holder's one-time forgery: the head's raw digest vouches the stale hash for the edited document. */
+  const forgeDigestForEdit = async (id: string) => {
+    const head = (
+      await h.table.db.send(new GetCommand({ TableName: h.table.tableName, Key: { pk: tenantPk('acme'), sk: `H#integration:${id}` } }))
+    ).Item as { contentHash: string };
+    edit(id, 'hidden by a key holder');
+    const forged = new RawDigests(settings(), h.deps.rawDigestKey).of(h.emulator.state.get(id), head.contentHash);
+    await h.table.db.send(
+      new UpdateCommand({
+        TableName: h.table.tableName,
+        Key: { pk: tenantPk('acme'), sk: `H#integration:${id}` },
+        UpdateExpression: 'SET rawDigest = :d',
+        ExpressionAttributeValues: { ':d': forged },
+      }),
+    );
+  };
+  it("a table writer WITHOUT the digest key moving the latest record's fullCheckDay to the next day: that day's first run still normalises everything and finds a forged digest", async () => {
+    await forgeDigestForEdit(id0());
+    expect((await h.snapshot()).changes).toEqual([]); // the documented limit: hidden until the next UTC day
+    const latest = (await h.store.chainTip('acme')) as { seq: number; fullCheckDay: string };
+    h.advance(24 * HOUR);
+    const today = h.deps.clock.now().toISOString().slice(0, 10);
+    // Only the unbound attribute: no key, no seal, the record's hash untouched.
+    await setOnRecord(latest.seq, { fullCheckDay: today });
+    const firstOfDay = await h.snapshot();
+    await setOnRecord(latest.seq, { fullCheckDay: latest.fullCheckDay });
+    expect((await verifyHistory(h.store, 'acme', { now: h.deps.clock.now() })).ok).toBe(true);
+    expect(firstOfDay.stats.listingSealMatched).toBe(false);
+    expect(firstOfDay.stats.normalised).toBe(12);
+    expect(firstOfDay.changes.map((c) => [c.resource.id, c.classification])).toEqual([[id0(), 'unexpected']]);
+    expect(firstOfDay.warnings?.map((w) => w.code)).toContain('raw-digest-mismatch');
+  });
+  it('a forged digest kept hidden for three days by one unbound fullCheckDay edit a day, verify passing throughout', async () => {
+    await forgeDigestForEdit(id0());
+    await h.snapshot();
+    const foundOn: string[] = [];
+    for (let day = 0; day < 3; day++) {
+      const latest = (await h.store.chainTip('acme')) as { seq: number };
+      h.advance(24 * HOUR);
+      await setOnRecord(latest.seq, { fullCheckDay: h.deps.clock.now().toISOString().slice(0, 10) });
+      const run = await h.snapshot();
+      if (run.changes.length > 0) foundOn.push(h.deps.clock.now().toISOString().slice(0, 10));
+    }
+    expect((await verifyHistory(h.store, 'acme', { now: h.deps.clock.now() })).ok).toBe(true);
+    // The docs: "until the first snapshot of the next UTC day". It is found on the first next day, not never.
+    expect(foundOn).toEqual(['2026-11-25']);
+  });
+  it('the limit, exactly: a key holder with table write access who re-seals the latest record each day (day moved, seal remade) keeps an edit out for as long as they do it; verify passes', async () => {
+    edit(id0(), 'quietly widened');
+    await setOnRecord(1, { listingSeal: await sealOfLiveFetch(new RawDigests(settings(), h.deps.rawDigestKey), 1) });
+    const hidden = await h.snapshot();
+    expect(hidden).toMatchObject({ changes: [], stats: { listingSealMatched: true } });
+    h.advance(24 * HOUR);
+    // fullCheckDay is outside the record's hash; the seal binds it, and the key holder can make a seal.
+    await setOnRecord(hidden.seq, { fullCheckDay: h.deps.clock.now().toISOString().slice(0, 10) });
+    await setOnRecord(hidden.seq, {
+      listingSeal: await sealOfLiveFetch(new RawDigests(settings(), h.deps.rawDigestKey), hidden.seq),
+    });
+    const nextDay = await h.snapshot();
+    expect((await verifyHistory(h.store, 'acme', { now: h.deps.clock.now() })).ok).toBe(true);
+    expect(nextDay).toMatchObject({ changes: [], stats: { listingSealMatched: true } });
+    // Without that day's forgery, the next UTC day's first run finds it.
+    h.advance(24 * HOUR);
+    const found = await h.snapshot();
+    expect(found.changes.map((c) => [c.resource.id, c.classification])).toEqual([[id0(), 'unexpected']]);
+  });
+  it('a committed S# item whose key has no number (written by hand) breaks no reader that does not need the number: the drift list still answers', async () => {
+    edit(id0(), 'edited by hand');
+    await h.snapshot();
+    const reads = {
+      history: h.store,
+      tenants: new StaticTenantDirectory([{ name: 'acme', url: h.url, apiVersion: 'v1' }]),
+      clock: h.deps.clock,
+    };
+    // Sorts above every S#0000000042 key: the Limit-3 query of chainTip and latestCommitted takes it first.
+    await h.table.db.send(
+      new PutCommand({
+        TableName: h.table.tableName,
+        Item: { pk: tenantPk('acme'), sk: 'S#~', state: 'committed', seq: 3, hash: 'e'.repeat(64), changes: '[]' },
+      }),
+    );
+    await expect(listDrift('acme', {}, reads as unknown as Parameters<typeof listDrift>[2])).resolves.toHaveLength(1);
+  });
+  it("a table writer renumbering the latest record's seq attribute (a number, not the key's) and forging one head: the heads rebuilt from the chain still include that record, so a revert of its change is found", async () => {
+    const original = h.emulator.state.get(id0());
+    edit(id0(), 'edited by hand');
+    const drifted = await h.snapshot();
+    expect(drifted.changes.map((c) => [c.resource.id, c.classification])).toEqual([[id0(), 'unexpected']]);
+    // ISC put back by hand: the next run should record it ('restored').
+    h.emulator.state.replace(id0(), original);
+    // Every reader takes a record's number from its key: the renumbered record stays in the rebuilt heads.
+    await setOnRecord(drifted.seq, { seq: drifted.seq + 1000 });
+    await forgeHead(ids[5] as string);
+    h.advance(60_000);
+    const run = await h.snapshot();
+    expect(run.seq).toBe(drifted.seq + 1);
+    expect(run.changes.map((c) => [c.resource.id, c.classification])).toEqual([[id0(), 'restored']]);
+    const verdict = await verifyHistory(h.store, 'acme', { now: h.deps.clock.now() });
+    expect(verdict.firstBroken).toMatchObject({
+      reason: `the snapshot record was altered: its seq attribute is ${drifted.seq + 1000}, its key says ${drifted.seq}`,
+    });
+  });
+
   // From the review of the first version: runs straddling midnight, clocks moving during a run, record attributes
   // re-dated or retyped by a table writer (each failed against it).
   it('a run that starts just before midnight UTC and commits after it: the first run started on the new day still reads (and checks) the heads', async () => {
@@ -364,7 +469,7 @@ describe('the listing seal of the latest record', () => {
     expect((await h.snapshot()).seq).toBe(3);
     const verdict = await verifyHistory(h.store, 'acme', { now: h.deps.clock.now() });
     expect(verdict.ok).toBe(false);
-    expect(verdict.firstBroken).toMatchObject({ reason: 'the snapshot record was altered: its seq is "1", not a number' });
+    expect(verdict.firstBroken).toMatchObject({ reason: 'the snapshot record was altered: its seq attribute is "1", its key says 1' });
   });
 });
 

@@ -244,6 +244,21 @@ describe('listing digest and seal: one digest of the whole fetch, bound to the r
     expect(digests.pages([], 10)).toEqual([digests.page([], 0)]);
   });
 
+  it('a full-check tag is bound to the record (seq, hash, takenAt) and its day, and to the key', () => {
+    const digests = new RawDigests(options);
+    const tag = digests.fullCheckTag(tip);
+    expect(tag).toMatch(/^[0-9a-f]{64}$/);
+    for (const edited of [
+      { ...tip, seq: 8 },
+      { ...tip, hash: 'c'.repeat(64) },
+      { ...tip, takenAt: '2026-11-24T11:00:00.000Z' },
+      { ...tip, fullCheckDay: '2026-11-25' },
+    ])
+      expect(digests.fullCheckTag(edited)).not.toBe(tag);
+    expect(new RawDigests(options, randomBytes(32)).fullCheckTag(tip)).not.toBe(tag);
+    expect(tag).not.toBe(digests.seal(digests.listing(page, statusCheck), tip));
+  });
+
   it('a seal is bound to every field of the record it was made for, and to the key', () => {
     const digests = new RawDigests(options);
     const listing = digests.listing(page, statusCheck);

@@ -45,6 +45,8 @@ const INLINE_CHANGES_BYTES = 100_000;
 /** A transaction holds at most 100 actions and 4 MB. */
 const MAX_TRANSACTION_ITEMS = MAX_TRANSACTION_ACTIONS;
 const MAX_TRANSACTION_BYTES = 3_500_000;
+/** Only keys a record can have (`S#` and ten digits): an item written by hand under another `S#…` key is no record. */
+const RECORD_KEYS = { ':first': `S#${pad(1)}`, ':last': `S#${'9'.repeat(10)}` };
 /** A claim older than this belongs to a run that died; the next run may take its sequence number over. */
 export const STALE_CLAIM_MS = 15 * 60_000;
 
@@ -171,6 +173,7 @@ export class DynamoSnapshotStore implements SnapshotStore, AppliedChangeLedger {
       ...this.snapshotItem(tenant, record, inlineChanges),
       ...(commit.listingSeal ? { listingSeal: commit.listingSeal } : {}),
       ...(commit.fullCheckDay ? { fullCheckDay: commit.fullCheckDay } : {}),
+      ...(commit.fullCheckTag ? { fullCheckTag: commit.fullCheckTag } : {}),
       ...(commit.pageHints ? { pageHints: [...commit.pageHints] } : {}),
       ...(superseded.length > 0 ? { supersedes: superseded } : {}),
     };
@@ -447,7 +450,8 @@ export class DynamoSnapshotStore implements SnapshotStore, AppliedChangeLedger {
 
   async snapshotChain(tenant: string): Promise<StoredSnapshot[]> {
     const items = await this.queryAll({ pk: tenantPk(tenant), prefix: 'S#' });
-    const snapshots = await Promise.all(items.filter((i) => i.state === 'committed').map((i) => this.itemToSnapshot(tenant, i)));
+    const records = items.filter((i) => i.state === 'committed' && recordSeq(i) !== undefined);
+    const snapshots = await Promise.all(records.map((i) => this.itemToSnapshot(tenant, i)));
     return snapshots.sort((a, b) => a.seq - b.seq);
   }
 
@@ -580,7 +584,7 @@ export class DynamoSnapshotStore implements SnapshotStore, AppliedChangeLedger {
     };
   }
 
-  private async itemToSnapshot(tenant: string, item: Item, options: { seqFromKey?: boolean } = {}): Promise<StoredSnapshot> {
+  private async itemToSnapshot(tenant: string, item: Item): Promise<StoredSnapshot> {
     let changes: ChainedChange[];
     if (typeof item.changes === 'string') {
       changes = JSON.parse(item.changes) as ChainedChange[];
@@ -588,11 +592,13 @@ export class DynamoSnapshotStore implements SnapshotStore, AppliedChangeLedger {
       const parts = await this.queryAll({ pk: tenantPk(tenant), prefix: `SC#${pad(item.seq as number)}#` });
       changes = JSON.parse(parts.map((p) => p.json as string).join('')) as ChainedChange[];
     }
+    // The key's number is the record's place in the chain (the commit's claim is conditional on the key); an attribute
+    // that says otherwise was written by hand, and verify names the record (`seqAttribute`).
+    const keySeq = recordSeq(item);
     return {
       tenant: item.tenant as string,
-      // The snapshot flow chains on from the key's number; readers of the history (verify) get the attribute as stored,
-      // so a retyped one fails the record's hash there.
-      seq: options.seqFromKey ? recordSeq(item) : (item.seq as number),
+      seq: keySeq ?? (item.seq as number),
+      ...(keySeq === undefined || item.seq !== keySeq ? { seqAttribute: item.seq ?? null } : {}),
       snapshotId: item.snapshotId as string,
       takenAt: item.takenAt as string,
       prevHash: item.prevHash as string,
@@ -603,6 +609,7 @@ export class DynamoSnapshotStore implements SnapshotStore, AppliedChangeLedger {
       baseline: item.baseline === true,
       stats: item.stats as StoredSnapshot['stats'],
       ...(typeof item.fullCheckDay === 'string' ? { fullCheckDay: item.fullCheckDay } : {}),
+      ...(typeof item.fullCheckTag === 'string' ? { fullCheckTag: item.fullCheckTag } : {}),
     };
   }
 
@@ -624,8 +631,8 @@ export class DynamoSnapshotStore implements SnapshotStore, AppliedChangeLedger {
     const { Items = [] } = await this.db.send(
       new QueryCommand({
         TableName: this.tableName,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :s)',
-        ExpressionAttributeValues: { ':pk': tenantPk(tenant), ':s': 'S#' },
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :first AND :last',
+        ExpressionAttributeValues: { ':pk': tenantPk(tenant), ...RECORD_KEYS },
         // Not the change list: this read is on the critical path of every snapshot.
         ProjectionExpression:
           'sk, #state, seq, #hash, takenAt, manifestHash, resourceCount, #large, headsSynced, listingSeal, fullCheckDay, pageHints',
@@ -634,9 +641,9 @@ export class DynamoSnapshotStore implements SnapshotStore, AppliedChangeLedger {
         Limit: 3,
       }),
     );
-    const item = Items.find((i) => i.state === 'committed');
+    const item = Items.find((i) => i.state === 'committed' && recordSeq(i) !== undefined);
     if (!item) return undefined;
-    const seq = recordSeq(item);
+    const seq = recordSeq(item) as number;
     // A seal vouches only for a record whose fields are what the run that sealed it wrote: any attribute of another
     // type (a seq stored as a string reads the same in the seal, and '1' + 1 is '11') takes the full path.
     const wellFormed =
@@ -670,14 +677,14 @@ export class DynamoSnapshotStore implements SnapshotStore, AppliedChangeLedger {
     const { Items = [] } = await this.db.send(
       new QueryCommand({
         TableName: this.tableName,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :s)',
-        ExpressionAttributeValues: { ':pk': tenantPk(tenant), ':s': 'S#' },
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :first AND :last',
+        ExpressionAttributeValues: { ':pk': tenantPk(tenant), ...RECORD_KEYS },
         ScanIndexForward: false,
         Limit: 3,
       }),
     );
-    const item = Items.find((i) => i.state === 'committed');
-    return item ? { snapshot: await this.itemToSnapshot(tenant, item, { seqFromKey: true }), item } : undefined;
+    const item = Items.find((i) => i.state === 'committed' && recordSeq(i) !== undefined);
+    return item ? { snapshot: await this.itemToSnapshot(tenant, item), item } : undefined;
   }
 
   /** Drops versions written by a run that never committed (its snapshotId is not the committed one for that seq). */
@@ -850,8 +857,8 @@ function driftToItem(pk: string, d: DriftRecord): Item {
  * on, while the `seq` attribute is a plain value a table writer may have retyped (verify re-hashes the record with the
  * attribute, so a retyped one is reported there).
  */
-function recordSeq(item: Item): number {
-  const seq = Number(String(item.sk).slice(2));
-  if (!Number.isSafeInteger(seq) || seq < 1) throw new Error(`snapshot record ${String(item.sk)} has no sequence number in its key`);
-  return seq;
+function recordSeq(item: Item): number | undefined {
+  const digits = /^S#(\d{10})$/.exec(String(item.sk))?.[1];
+  const seq = digits === undefined ? Number.NaN : Number(digits);
+  return seq >= 1 ? seq : undefined;
 }
