@@ -1,5 +1,5 @@
 import type { JsonObject } from '../domain/canonical';
-import { versionsAt } from '../domain/chain';
+import { verifyChain, versionsAt } from '../domain/chain';
 import type { KnownResource } from '../domain/detect';
 import { headsDiffering, headsManifestHash, knownFromChain } from '../domain/heads';
 import { hashOf } from '../domain/normalise';
@@ -26,6 +26,13 @@ export async function checkedState(
   const latest = state.latest;
   if (!latest || agrees(state)) return { state };
   const records = (await store.snapshotChain(tenant)).filter((r) => r.seq <= latest.seq);
+  // The change lists are plain item attributes too: replayed only if every record still hashes, links and claims the
+  // manifest its changes give, up to the latest one. Otherwise there is nothing left to compare ISC with: stop loudly.
+  const links = verifyChain(records, [], { linksOnly: true });
+  if (!links.ok || records.at(-1)?.manifestHash !== latest.manifestHash)
+    throw new Error(
+      `the stored heads disagree with the manifest of snapshot #${latest.seq}, and the chain they would be rebuilt from does not verify (${links.firstBroken ? `snapshot #${links.firstBroken.seq}: ${links.firstBroken.reason}` : 'it does not end at that snapshot'}): the table was edited by hand. Nothing was written; run 'sdim-guard verify' and restore the edited items (the table keeps point-in-time recovery)`,
+    );
   const chain = knownFromChain(versionsAt(records, latest.seq));
   const wrong = headsDiffering(state.known, chain);
   const shown = wrong.slice(0, 10).join(', ') + (wrong.length > 10 ? ` and ${wrong.length - 10} more` : '');

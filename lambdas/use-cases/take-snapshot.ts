@@ -236,272 +236,295 @@ export async function takeSnapshot(tenant: string, deps: SnapshotDeps): Promise<
     arrived.set(offset, digest);
     differs(offset, digest);
   };
-  tip?.then(
-    (t) => {
-      if (!t || !maySeal(t, started, deps)) return void readHeads();
-      hints = t.pageHints ?? [];
-      for (const [offset, digest] of arrived) differs(offset, digest);
-    },
-    () => undefined,
-  );
-  const early =
-    tip === undefined
-      ? undefined
-      : fetchLive(
-          deps.isc,
-          tip.then((t) => (t === undefined ? undefined : Math.max(0, t.resourceCount - 1))),
-          statusCheck,
-          onPage,
-        );
-  early?.catch(() => undefined);
-  // The fetch the latest record was sealed with (domain/raw-digest.ts `seal`): nothing changed, no head is needed.
-  const sealed = tip && early ? await sealedFetch(tenant, await tip, early, digests, started, deps) : undefined;
-  if (sealed) return recordUnchanged(tenant, sealed, digests, { started, requestsBefore }, deps);
-  const { state: loaded, headsWarning } = await readHeads();
-  // A large run that died after its commit left its drift items unwritten: finish them (alerted by this run).
-  const state = await finishUnfinished(tenant, loaded, deps.store, deps.clock.now(), JOURNAL_ACTOR);
-  const knownIntegrations = [...state.known.values()].filter((k) => k.ref.kind === 'integration').length;
-  const live = await (early ?? fetchLive(deps.isc, knownIntegrations, statusCheck, onPage));
-  let integrations = live.integrations;
-  let removalsConfirmed = 0;
-  let listingRecovered = 0;
-  // An integration whose raw document (and every setting of normalisation) is the one its head's hash was normalised
-  // from keeps that hash without being normalised again (domain/raw-digest.ts). The first snapshot of each UTC day
-  // normalises everything, and checks that every digest vouched for the hash normalising gives.
-  // (By the day the run that last did so started, kept on the record: a run straddling midnight does not count for the
-  // new day.)
-  // Trusted only with its keyed tag: without the digest key nobody can move it to spare a day its full check.
-  const startedDay = utcDay(started);
-  const latest = state.latest;
-  const checkedOn =
-    latest?.fullCheckDay !== undefined && latest.fullCheckTag === digests.fullCheckTag({ ...latest, fullCheckDay: latest.fullCheckDay })
-      ? latest.fullCheckDay
-      : undefined;
-  const everything = checkedOn !== startedDay;
-  let rawDigests = new Map<ResourceKey, string>();
-  let normalised = 0;
-  let disproved: ResourceKey[] = [];
-  const normalise = (list: ServiceDeskIntegration[]) => {
-    rawDigests = new Map();
-    normalised = 0;
-    disproved = [];
-    const resources = list.map((i) => {
-      const head = i.id === undefined ? undefined : state.known.get(resourceKey('integration', i.id));
-      const resolved = digests.resolve(i, head, !everything);
-      if (resolved.normalised) normalised++;
-      if (resolved.vouched && resolved.resource.contentHash !== head?.contentHash) disproved.push(resolved.resource.key);
-      rawDigests.set(resolved.resource.key, resolved.rawDigest);
-      return resolved.resource;
-    });
-    return [...resources, normaliseStatusCheck(live.statusCheck, options)];
-  };
-  let current = normalise(integrations);
+  try {
+    tip?.then(
+      (t) => {
+        if (!t || !maySeal(t, started, deps)) return void readHeads();
+        hints = t.pageHints ?? [];
+        for (const [offset, digest] of arrived) differs(offset, digest);
+      },
+      () => undefined,
+    );
+    const early =
+      tip === undefined
+        ? undefined
+        : fetchLive(
+            deps.isc,
+            tip.then((t) => (t === undefined ? undefined : Math.max(0, t.resourceCount - 1))),
+            statusCheck,
+            onPage,
+          );
+    early?.catch(() => undefined);
+    // The fetch the latest record was sealed with (domain/raw-digest.ts `seal`): nothing changed, no head is needed.
+    const sealed = tip && early ? await sealedFetch(tenant, await tip, early, digests, started, deps) : undefined;
+    if (sealed) return await recordUnchanged(tenant, sealed, digests, { started, requestsBefore }, deps);
+    const { state: loaded, headsWarning } = await readHeads();
+    // A large run that died after its commit left its drift items unwritten: finish them (alerted by this run).
+    const state = await finishUnfinished(tenant, loaded, deps.store, deps.clock.now(), JOURNAL_ACTOR);
+    const knownIntegrations = [...state.known.values()].filter((k) => k.ref.kind === 'integration').length;
+    const live = await (early ?? fetchLive(deps.isc, knownIntegrations, statusCheck, onPage));
+    let integrations = live.integrations;
+    let removalsConfirmed = 0;
+    let listingRecovered = 0;
+    // An integration whose raw document (and every setting of normalisation) is the one its head's hash was normalised
+    // from keeps that hash without being normalised again (domain/raw-digest.ts). The first snapshot of each UTC day
+    // normalises everything, and checks that every digest vouched for the hash normalising gives.
+    // (By the day the run that last did so started, kept on the record: a run straddling midnight does not count for the
+    // new day.)
+    // Trusted only with its keyed tag: without the digest key nobody can move it to spare a day its full check.
+    const startedDay = utcDay(started);
+    const latest = state.latest;
+    const checkedOn =
+      latest?.fullCheckDay !== undefined && latest.fullCheckTag === digests.fullCheckTag({ ...latest, fullCheckDay: latest.fullCheckDay })
+        ? latest.fullCheckDay
+        : undefined;
+    const everything = checkedOn !== startedDay;
+    let rawDigests = new Map<ResourceKey, string>();
+    let normalised = 0;
+    let disproved: ResourceKey[] = [];
+    const normalise = (list: ServiceDeskIntegration[]) => {
+      rawDigests = new Map();
+      normalised = 0;
+      disproved = [];
+      const resources = list.map((i) => {
+        const head = i.id === undefined ? undefined : state.known.get(resourceKey('integration', i.id));
+        const resolved = digests.resolve(i, head, !everything);
+        if (resolved.normalised) normalised++;
+        if (resolved.vouched && resolved.resource.contentHash !== head?.contentHash) disproved.push(resolved.resource.key);
+        rawDigests.set(resolved.resource.key, resolved.rawDigest);
+        return resolved.resource;
+      });
+      return [...resources, normaliseStatusCheck(live.statusCheck, options)];
+    };
+    let current = normalise(integrations);
 
-  const apparentRemovals = changedKeys(state.known, current).removed.filter((r) => r.ref.kind === 'integration');
-  if (apparentRemovals.length > 0) {
-    const confirmed = await confirmRemovals(deps.isc, apparentRemovals, deps.removalCheckLimit ?? 50);
-    removalsConfirmed = confirmed.removed.length;
-    listingRecovered = confirmed.stillThere.length;
-    if (confirmed.stillThere.length > 0) {
-      const byId = new Map(integrations.map((i) => [i.id, i]));
-      for (const found of confirmed.stillThere) byId.set(found.id, found);
-      integrations = [...byId.values()];
-      current = normalise(integrations);
+    const apparentRemovals = changedKeys(state.known, current).removed.filter((r) => r.ref.kind === 'integration');
+    if (apparentRemovals.length > 0) {
+      const confirmed = await confirmRemovals(deps.isc, apparentRemovals, deps.removalCheckLimit ?? 50);
+      removalsConfirmed = confirmed.removed.length;
+      listingRecovered = confirmed.stillThere.length;
+      if (confirmed.stillThere.length > 0) {
+        const byId = new Map(integrations.map((i) => [i.id, i]));
+        for (const found of confirmed.stillThere) byId.set(found.id, found);
+        integrations = [...byId.values()];
+        current = normalise(integrations);
+      }
     }
-  }
-  const fetchMs = deps.clock.now().getTime() - started.getTime();
+    const fetchMs = deps.clock.now().getTime() - started.getTime();
 
-  const baseline = state.latest === undefined;
-  const { modified, removed } = changedKeys(state.known, current);
-  // The content each changed head names, checked against its hash (a head's version is not in the manifest check).
-  const previous = baseline
-    ? { contents: new Map<ResourceKey, JsonObject>(), suspect: [] as ResourceKey[], warning: undefined }
-    : await checkedContents(
-        tenant,
-        state,
-        [...modified, ...removed].map((r) => r.key),
-        deps.store,
-      );
-  const suspect = new Set(previous.suspect);
-  const detected = baseline
-    ? []
-    : detectChanges(state.known, current, previous.contents, deps.severityRules, options).map((c) =>
-        suspect.has(c.key) ? { ...c, patch: [], severity: 'high' as const } : c,
-      );
-  const headsNote = [headsWarning, previous.warning].filter((w): w is string => w !== undefined).join('; ') || undefined;
-
-  const now = deps.clock.now();
-  const applied =
-    detected.length > 0
-      ? await deps.ledger.appliedChanges(
+    const baseline = state.latest === undefined;
+    const { modified, removed } = changedKeys(state.known, current);
+    // The content each changed head names, checked against its hash (a head's version is not in the manifest check).
+    const previous = baseline
+      ? { contents: new Map<ResourceKey, JsonObject>(), suspect: [] as ResourceKey[], warning: undefined }
+      : await checkedContents(
           tenant,
-          detected.map((c) => c.key),
-        )
-      : [];
-  const eligible = eligibleEntries(applied, previousSnapshot(state.latest));
-  const repointing = deps.repoint !== undefined && state.latest !== undefined && state.latest.takenAt < deps.repoint.at;
-  // A drift item excuses (accepted) or closes (restored) a change only if the chain backs it: see untrustedDrifts.
-  const unbacked = repointing ? [] : await untrustedDrifts(tenant, detected, state, deps.store);
-  const untrusted = new Set(unbacked.map((u) => u.key));
-  const driftByKey = new Map(state.drifts.map((d) => [d.key, d]));
-  const acceptances = state.drifts.flatMap((d) => (d.status === 'accepted' && d.acceptance && !untrusted.has(d.key) ? [d.acceptance] : []));
-  const classified: ClassifiedChange[] = repointing
-    ? detected.map((c) => ({ ...c, classification: 'repoint' as const }))
-    : detected.map((c) => restoring(classify(c, eligible, acceptances, now), untrusted.has(c.key) ? undefined : driftByKey.get(c.key)));
+          state,
+          [...modified, ...removed].map((r) => r.key),
+          deps.store,
+        );
+    const suspect = new Set(previous.suspect);
+    const detected = baseline
+      ? []
+      : detectChanges(state.known, current, previous.contents, deps.severityRules, options).map((c) =>
+          suspect.has(c.key) ? { ...c, patch: [], severity: 'high' as const } : c,
+        );
+    const headsNote = [headsWarning, previous.warning].filter((w): w is string => w !== undefined).join('; ') || undefined;
 
-  const seq = (state.latest?.seq ?? 0) + 1;
-  const snapshotId = deps.newId();
-  const takenAt = now.toISOString();
-  const changedKeysNow = new Set(classified.map((c) => c.key));
-  const retried = state.drifts.filter(
-    (d) => isRetryable(d.attribution, now, deps.attributionLookbackMs ?? DEFAULT_ATTRIBUTION_LOOKBACK_MS) && !changedKeysNow.has(d.key),
-  );
-  const attributed =
-    deps.auditEvents && !baseline
-      ? await attributeRun(deps.auditEvents, classified, retried, state.latest?.takenAt ?? null, takenAt, state.known)
-      : { byKey: new Map<ResourceKey, Attribution>(), late: [], searchRequests: 0 };
-  const driftsToPut: DriftRecord[] = [];
-  const driftsToDelete: ResourceKey[] = [];
-  for (const change of classified) {
-    if (change.classification === 'unexpected') {
-      driftsToPut.push({
-        key: change.key,
-        resource: change.resource,
-        change: change.change,
-        fromHash: change.fromHash,
-        toHash: change.toHash,
-        patch: boundedPatch(change.patch),
-        severity: change.severity,
-        detectedAt: takenAt,
-        snapshotSeq: seq,
-        status: 'open',
-        alert: 'pending',
-        alertReason: 'new-drift',
-        ...(attributed.byKey.has(change.key) ? { attribution: attributed.byKey.get(change.key) } : {}),
-      });
-    } else if (driftByKey.has(change.key) && change.classification !== 'accepted') {
-      // Applied by request, restored to the state before the drift, or moved with a repoint: the drift is over.
-      driftsToDelete.push(change.key);
-    }
-  }
-  // After a repoint no drift of the old URL stands: it described another ISC.
-  if (repointing) for (const d of state.drifts) if (!driftsToDelete.includes(d.key)) driftsToDelete.push(d.key);
-  const changedNow = new Set(classified.map((c) => c.key));
-  const currentHash = new Map(current.map((r) => [r.key, r.contentHash]));
-  for (const drift of state.drifts) {
-    // An acceptance that ran out while the resource still holds the accepted state is drift again.
-    const stillThere = (currentHash.get(drift.key) ?? null) === drift.toHash;
-    if (drift.status === 'accepted' && drift.acceptance && !isActive(drift.acceptance, now) && stillThere && !changedNow.has(drift.key)) {
-      driftsToPut.push({
-        ...drift,
-        status: 'open',
-        alert: 'pending',
-        alertReason: 'acceptance-expired',
-        detectedAt: takenAt,
-        snapshotSeq: seq,
-        // The chained record that recorded the drift stays the one that backs it (untrustedDrifts).
-        detectedSeq: detectionSeq(drift),
-      });
-    }
-  }
+    const now = deps.clock.now();
+    const applied =
+      detected.length > 0
+        ? await deps.ledger.appliedChanges(
+            tenant,
+            detected.map((c) => c.key),
+          )
+        : [];
+    const eligible = eligibleEntries(applied, previousSnapshot(state.latest));
+    const repointing = deps.repoint !== undefined && state.latest !== undefined && state.latest.takenAt < deps.repoint.at;
+    // A drift item excuses (accepted) or closes (restored) a change only if the chain backs it: see untrustedDrifts.
+    const unbacked = repointing ? [] : await untrustedDrifts(tenant, detected, state, deps.store);
+    const untrusted = new Set(unbacked.map((u) => u.key));
+    const driftByKey = new Map(state.drifts.map((d) => [d.key, d]));
+    const acceptances = state.drifts.flatMap((d) =>
+      d.status === 'accepted' && d.acceptance && !untrusted.has(d.key) ? [d.acceptance] : [],
+    );
+    const classified: ClassifiedChange[] = repointing
+      ? detected.map((c) => ({ ...c, classification: 'repoint' as const }))
+      : detected.map((c) => restoring(classify(c, eligible, acceptances, now), untrusted.has(c.key) ? undefined : driftByKey.get(c.key)));
 
-  const journal: JournalEntryInput[] = [
-    ...driftsToPut.map((d) =>
-      driftEntry(d.alertReason === 'acceptance-expired' ? 'drift-reopened' : 'drift-opened', d, takenAt, JOURNAL_ACTOR, { snapshotId }),
-    ),
-    ...driftsToDelete.map((key) => {
-      const change = classified.find((c) => c.key === key);
-      if (change?.classification === 'restored') {
-        const drift = driftByKey.get(key);
-        return driftRestoredEntry(key, takenAt, JOURNAL_ACTOR, {
-          driftedHash: drift?.toHash ?? null,
-          restoredHash: change.toHash,
+    const seq = (state.latest?.seq ?? 0) + 1;
+    const snapshotId = deps.newId();
+    const takenAt = now.toISOString();
+    const changedKeysNow = new Set(classified.map((c) => c.key));
+    const retried = state.drifts.filter(
+      (d) => isRetryable(d.attribution, now, deps.attributionLookbackMs ?? DEFAULT_ATTRIBUTION_LOOKBACK_MS) && !changedKeysNow.has(d.key),
+    );
+    const attributed =
+      deps.auditEvents && !baseline
+        ? await attributeRun(deps.auditEvents, classified, retried, state.latest?.takenAt ?? null, takenAt, state.known)
+        : { byKey: new Map<ResourceKey, Attribution>(), late: [], searchRequests: 0 };
+    const driftsToPut: DriftRecord[] = [];
+    const driftsToDelete: ResourceKey[] = [];
+    for (const change of classified) {
+      if (change.classification === 'unexpected') {
+        driftsToPut.push({
+          key: change.key,
+          resource: change.resource,
+          change: change.change,
+          fromHash: change.fromHash,
+          toHash: change.toHash,
+          patch: boundedPatch(change.patch),
+          severity: change.severity,
+          detectedAt: takenAt,
           snapshotSeq: seq,
-          snapshotId,
+          status: 'open',
+          alert: 'pending',
+          alertReason: 'new-drift',
+          ...(attributed.byKey.has(change.key) ? { attribution: attributed.byKey.get(change.key) } : {}),
+        });
+      } else if (driftByKey.has(change.key) && change.classification !== 'accepted') {
+        // Applied by request, restored to the state before the drift, or moved with a repoint: the drift is over.
+        driftsToDelete.push(change.key);
+      }
+    }
+    // After a repoint no drift of the old URL stands: it described another ISC.
+    if (repointing) for (const d of state.drifts) if (!driftsToDelete.includes(d.key)) driftsToDelete.push(d.key);
+    const changedNow = new Set(classified.map((c) => c.key));
+    const currentHash = new Map(current.map((r) => [r.key, r.contentHash]));
+    for (const drift of state.drifts) {
+      // An acceptance that ran out while the resource still holds the accepted state is drift again.
+      const stillThere = (currentHash.get(drift.key) ?? null) === drift.toHash;
+      if (drift.status === 'accepted' && drift.acceptance && !isActive(drift.acceptance, now) && stillThere && !changedNow.has(drift.key)) {
+        driftsToPut.push({
+          ...drift,
+          status: 'open',
+          alert: 'pending',
+          alertReason: 'acceptance-expired',
+          detectedAt: takenAt,
+          snapshotSeq: seq,
+          // The chained record that recorded the drift stays the one that backs it (untrustedDrifts).
+          detectedSeq: detectionSeq(drift),
         });
       }
-      const reason =
-        change?.classification === 'expected' ? 'an applied change request explains the current state' : 'the tenant was repointed';
-      return driftClosedEntry(key, takenAt, JOURNAL_ACTOR, reason, { snapshotSeq: seq, snapshotId, requestId: change?.requestId ?? null });
-    }),
-  ];
-  const record = chainRecord(tenant, seq, snapshotId, takenAt, state.latest, state.known, current, classified, baseline, attributed.byKey);
-  const written = baseline ? current : current.filter((r) => changedNow.has(r.key));
-  const { itemsWritten } = await deps.store.commit(tenant, {
-    record: { ...record, baseline, stats: { iscRequests: deps.isc.requestCount() - requestsBefore, fetchMs, totalMs: 0 } },
-    written,
-    removed: classified.filter((c) => c.change === 'removed').map((c) => ({ key: c.key, ref: c.resource })),
-    driftsToPut,
-    driftsToDelete,
-    journal,
-    rawDigests,
-    // The manifest is what normalising this fetch gives (changes applied to the checked heads): the next run may
-    // take it without the heads if its fetch is the same.
-    listingSeal: digests.seal(digests.listing(integrations, live.statusCheck), { ...record, fullCheckDay: startedDay }),
-    fullCheckDay: startedDay,
-    fullCheckTag: digests.fullCheckTag({ ...record, fullCheckDay: startedDay }),
-    pageHints: digests.pages(live.integrations, PAGE_SIZE),
-  });
-  const headsRefreshed = await refreshDigests(tenant, state.known, current, changedNow, rawDigests, deps.store);
+    }
 
-  const { alerts, anchor, warnings, lateAttributions } = await afterCommit(tenant, deps, {
-    seq,
-    hash: record.hash,
-    takenAt,
-    previousTakenAt: state.latest?.takenAt,
-    drifts: state.drifts,
-    driftsToPut,
-    changed: changedNow,
-    late: attributed.late,
-    warnings: [
-      ...(disproved.length > 0
-        ? [
-            {
-              code: 'raw-digest-mismatch' as const,
-              keys: [...disproved].sort(),
-              message: `the raw digest stored with ${disproved.length} head(s) vouched for a content hash that normalising the live document does not give (${[...disproved].sort().slice(0, 5).join(', ')}${disproved.length > 5 ? ', …' : ''}): the heads were written by someone holding the fingerprint key, or the normaliser changed without NORMALISER_VERSION; this snapshot compared the normalised content`,
-            },
-          ]
-        : []),
-      ...unbacked.map((u) => ({ code: 'unbacked-drift' as const, key: u.key, seq, message: u.message })),
-      ...(headsNote ? [{ code: 'heads-disagree' as const, seq, message: headsNote }] : []),
-    ],
-  });
+    const journal: JournalEntryInput[] = [
+      ...driftsToPut.map((d) =>
+        driftEntry(d.alertReason === 'acceptance-expired' ? 'drift-reopened' : 'drift-opened', d, takenAt, JOURNAL_ACTOR, { snapshotId }),
+      ),
+      ...driftsToDelete.map((key) => {
+        const change = classified.find((c) => c.key === key);
+        if (change?.classification === 'restored') {
+          const drift = driftByKey.get(key);
+          return driftRestoredEntry(key, takenAt, JOURNAL_ACTOR, {
+            driftedHash: drift?.toHash ?? null,
+            restoredHash: change.toHash,
+            snapshotSeq: seq,
+            snapshotId,
+          });
+        }
+        const reason =
+          change?.classification === 'expected' ? 'an applied change request explains the current state' : 'the tenant was repointed';
+        return driftClosedEntry(key, takenAt, JOURNAL_ACTOR, reason, {
+          snapshotSeq: seq,
+          snapshotId,
+          requestId: change?.requestId ?? null,
+        });
+      }),
+    ];
+    const record = chainRecord(
+      tenant,
+      seq,
+      snapshotId,
+      takenAt,
+      state.latest,
+      state.known,
+      current,
+      classified,
+      baseline,
+      attributed.byKey,
+    );
+    const written = baseline ? current : current.filter((r) => changedNow.has(r.key));
+    const { itemsWritten } = await deps.store.commit(tenant, {
+      record: { ...record, baseline, stats: { iscRequests: deps.isc.requestCount() - requestsBefore, fetchMs, totalMs: 0 } },
+      written,
+      removed: classified.filter((c) => c.change === 'removed').map((c) => ({ key: c.key, ref: c.resource })),
+      driftsToPut,
+      driftsToDelete,
+      journal,
+      rawDigests,
+      // The manifest is what normalising this fetch gives (changes applied to the checked heads): the next run may
+      // take it without the heads if its fetch is the same.
+      listingSeal: digests.seal(digests.listing(integrations, live.statusCheck), { ...record, fullCheckDay: startedDay }),
+      fullCheckDay: startedDay,
+      fullCheckTag: digests.fullCheckTag({ ...record, fullCheckDay: startedDay }),
+      pageHints: digests.pages(live.integrations, PAGE_SIZE),
+    });
+    const headsRefreshed = await refreshDigests(tenant, state.known, current, changedNow, rawDigests, deps.store);
 
-  return {
-    snapshotId,
-    tenant,
-    seq,
-    hash: record.hash,
-    baseline,
-    resources: current.length,
-    changes: classified.map((c) => ({
-      resource: c.resource,
-      change: c.change,
-      patch: c.patch,
-      severity: c.severity,
-      classification: c.classification,
-      ...(c.requestId ? { requestId: c.requestId } : {}),
-      ...(attributed.byKey.has(c.key) ? { attribution: attributed.byKey.get(c.key) } : {}),
-    })),
-    alerts,
-    ...(lateAttributions.length > 0 ? { lateAttributions } : {}),
-    ...(warnings.length > 0 ? { warnings } : {}),
-    ...(anchor ? { anchor } : {}),
-    stats: {
-      iscRequests: deps.isc.requestCount() - requestsBefore,
-      fetchMs,
-      totalMs: deps.clock.now().getTime() - started.getTime(),
-      itemsWritten: itemsWritten + headsRefreshed,
-      normalised,
-      headsRefreshed,
-      listingSealMatched: false,
-      listingAttempts: live.listingAttempts,
-      removalsConfirmed,
-      listingRecovered,
-      searchRequests: attributed.searchRequests,
-    },
-  };
+    const { alerts, anchor, warnings, lateAttributions } = await afterCommit(tenant, deps, {
+      seq,
+      hash: record.hash,
+      takenAt,
+      previousTakenAt: state.latest?.takenAt,
+      drifts: state.drifts,
+      driftsToPut,
+      changed: changedNow,
+      late: attributed.late,
+      warnings: [
+        ...(disproved.length > 0
+          ? [
+              {
+                code: 'raw-digest-mismatch' as const,
+                keys: [...disproved].sort(),
+                message: `the raw digest stored with ${disproved.length} head(s) vouched for a content hash that normalising the live document does not give (${[...disproved].sort().slice(0, 5).join(', ')}${disproved.length > 5 ? ', …' : ''}): the heads were written by someone holding the fingerprint key, or the normaliser changed without NORMALISER_VERSION; this snapshot compared the normalised content`,
+              },
+            ]
+          : []),
+        ...unbacked.map((u) => ({ code: 'unbacked-drift' as const, key: u.key, seq, message: u.message })),
+        ...(headsNote ? [{ code: 'heads-disagree' as const, seq, message: headsNote }] : []),
+      ],
+    });
+
+    return {
+      snapshotId,
+      tenant,
+      seq,
+      hash: record.hash,
+      baseline,
+      resources: current.length,
+      changes: classified.map((c) => ({
+        resource: c.resource,
+        change: c.change,
+        patch: c.patch,
+        severity: c.severity,
+        classification: c.classification,
+        ...(c.requestId ? { requestId: c.requestId } : {}),
+        ...(attributed.byKey.has(c.key) ? { attribution: attributed.byKey.get(c.key) } : {}),
+      })),
+      alerts,
+      ...(lateAttributions.length > 0 ? { lateAttributions } : {}),
+      ...(warnings.length > 0 ? { warnings } : {}),
+      ...(anchor ? { anchor } : {}),
+      stats: {
+        iscRequests: deps.isc.requestCount() - requestsBefore,
+        fetchMs,
+        totalMs: deps.clock.now().getTime() - started.getTime(),
+        itemsWritten: itemsWritten + headsRefreshed,
+        normalised,
+        headsRefreshed,
+        listingSealMatched: false,
+        listingAttempts: live.listingAttempts,
+        removalsConfirmed,
+        listingRecovered,
+        searchRequests: attributed.searchRequests,
+      },
+    };
+  } finally {
+    // A heads read started early (it may roll heads forward) is never left running when the run ends, sealed or failed:
+    // in Lambda it would go out on the next thaw, over whatever another run wrote since.
+    await headsRead?.catch(() => undefined);
+  }
 }
 
 type LiveFetch = Awaited<ReturnType<typeof fetchLive>>;

@@ -157,7 +157,6 @@ describe('the listing seal of the latest record', () => {
   });
 
   it.each([
-    ['manifestHash', 'e'.repeat(64)],
     ['resourceCount', 12],
     ['hash', 'e'.repeat(64)],
     ['takenAt', '2026-11-24T10:00:30.000Z'],
@@ -167,6 +166,12 @@ describe('the listing seal of the latest record', () => {
     await setOnRecord(1, { [field]: value });
     const run = await h.snapshot();
     expect(run.stats.listingSealMatched).toBe(false);
+  });
+
+  it("the latest record's manifestHash edited, its seal kept: no seal, and the heads, which no longer agree with it, cannot be rebuilt from a chain that does not verify: the run stops loudly", async () => {
+    await setOnRecord(1, { manifestHash: 'e'.repeat(64) });
+    await expect(h.snapshot()).rejects.toThrow(/does not verify \(snapshot #1: the snapshot record was altered/);
+    expect((await h.store.chainTip('acme'))?.seq).toBe(1);
   });
 
   it('a seal forged with the fingerprint key (the approval, apply and sweeper roles hold it) hides no edit: it is found at once', async () => {
@@ -359,6 +364,49 @@ describe('the listing seal of the latest record', () => {
     });
   });
 
+  it('a change list edited by hand (the revert it would hide made in ISC, one head forged to force a rebuild): the run stops loudly and writes nothing', async () => {
+    const original = h.emulator.state.get(id0());
+    edit(id0(), 'edited by hand');
+    const drifted = await h.snapshot();
+    h.emulator.state.replace(id0(), original);
+    // Record N now "says" the integration was changed to what ISC holds again, so a rebuild from it would see no change.
+    const record = await recordItem(drifted.seq);
+    const changes = JSON.parse(record.changes as string) as Array<{ key: string; fromHash: string; toHash: string }>;
+    for (const change of changes) if (change.key === `integration:${id0()}`) change.toHash = change.fromHash;
+    await setOnRecord(drifted.seq, { changes: JSON.stringify(changes) });
+    await forgeHead(ids[5] as string);
+    h.advance(60_000);
+    await expect(h.snapshot()).rejects.toThrow(
+      new RegExp(`the chain they would be rebuilt from does not verify \\(snapshot #${drifted.seq}: the snapshot record was altered`),
+    );
+    expect((await h.store.chainTip('acme'))?.seq).toBe(drifted.seq);
+    expect((await verifyHistory(h.store, 'acme', { now: h.deps.clock.now() })).firstBroken).toMatchObject({ seq: drifted.seq });
+  });
+
+  it('three items written by hand under record keys above the latest one: the run still chains on from the real record, and no reader lists them', async () => {
+    const latest = (await h.store.chainTip('acme')) as { seq: number };
+    for (const suffix of ['a', 'b', 'c'])
+      await h.table.db.send(
+        new PutCommand({
+          TableName: h.table.tableName,
+          Item: {
+            pk: tenantPk('acme'),
+            sk: `S#9999999998${suffix}`,
+            state: 'committed',
+            seq: 9_999_999_998,
+            hash: 'e'.repeat(64),
+            changes: '[]',
+            gsi1pk: `${tenantPk('acme')}#S`,
+            gsi1sk: h.deps.clock.now().toISOString(),
+          },
+        }),
+      );
+    const run = await h.snapshot();
+    expect(run.seq).toBe(latest.seq + 1);
+    expect((await h.store.listSnapshots('acme')).map((r) => r.seq)).toEqual([1, 2]);
+    expect((await verifyHistory(h.store, 'acme', { now: h.deps.clock.now() })).ok).toBe(true);
+  });
+
   // From the review of the first version: runs straddling midnight, clocks moving during a run, record attributes
   // re-dated or retyped by a table writer (each failed against it).
   it('a run that starts just before midnight UTC and commits after it: the first run started on the new day still reads (and checks) the heads', async () => {
@@ -448,16 +496,20 @@ describe('the listing seal of the latest record', () => {
     expect(next).toMatchObject({ stats: { listingSealMatched: false }, alerts: { sent: 1 } });
     expect((await h.store.loadDrifts('acme'))[0]).toMatchObject({ status: 'open', alertReason: 'acceptance-expired' });
   });
-  it("a table writer re-dating the latest record's takenAt, then putting it back: the next day's first run still reads the heads", async () => {
+  it("a table writer re-dating the latest record's takenAt, then putting it back: the next day's first run still reads the heads (and stops while the record does not hash)", async () => {
     await forgeHead(id0());
     const latest = (await h.store.chainTip('acme')) as { seq: number; takenAt: string };
     h.advance(24 * 3_600_000);
-    // The first run of the 25th: the record it finds says it was taken today (only the attribute; its seal still fits).
+    // The first run of the 25th: the record it finds says it was taken today (only the attribute, outside the seal's reach).
     await setOnRecord(latest.seq, { takenAt: h.deps.clock.now().toISOString() });
-    const firstOfDay = await h.snapshot();
-    // Put back afterwards, the edit leaves no trace: the record's hash was never touched, verify passes.
+    // The run reads the heads (no seal vouches for a re-dated record), finds them forged, and cannot rebuild them from
+    // a record that no longer hashes: it stops loudly, writing nothing.
+    await expect(h.snapshot()).rejects.toThrow(/does not verify/);
+    expect((await h.store.chainTip('acme'))?.seq).toBe(latest.seq);
+    // Put back, the next run reads the heads, reports them and goes on.
     await setOnRecord(latest.seq, { takenAt: latest.takenAt });
     expect((await verifyHistory(h.store, 'acme', { now: h.deps.clock.now() })).ok).toBe(true);
+    const firstOfDay = await h.snapshot();
     expect(firstOfDay.stats.listingSealMatched).toBe(false);
     expect(firstOfDay.warnings?.map((w) => w.code)).toEqual(['heads-disagree']);
   });
@@ -498,6 +550,39 @@ describe('page hints: a changed run starts reading the heads while the listing s
       expect(run.stats.listingSealMatched).toBe(false);
       expect(events[0]).toBe('heads read starts');
       expect(events).toContain('listing complete');
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+describe('a large record (its change list in parts) renumbered by hand', () => {
+  it('is read by its key everywhere: the next run chains on, versions stay listed, verify names the record', async () => {
+    const h = await snapshotHarness({ integrations: 600, seed: 6 }, { rawDigestKey: randomBytes(32) });
+    try {
+      const baseline = await h.snapshot();
+      const key = `integration:${h.emulator.state.ids()[0]}`;
+      await h.table.db.send(
+        new UpdateCommand({
+          TableName: h.table.tableName,
+          Key: { pk: tenantPk('acme'), sk: `S#${pad(baseline.seq)}` },
+          UpdateExpression: 'SET seq = :s',
+          ExpressionAttributeValues: { ':s': 5 },
+        }),
+      );
+      expect(
+        (await h.table.db.send(new GetCommand({ TableName: h.table.tableName, Key: { pk: tenantPk('acme'), sk: `S#${pad(1)}` } }))).Item
+          ?.changes,
+      ).toBeUndefined();
+      h.advance(60_000);
+      const run = await h.snapshot();
+      expect(run).toMatchObject({ seq: 2, changes: [] });
+      expect((await h.store.listVersions('acme', key)).map((v) => v.version)).toEqual([1]);
+      expect((await h.store.getVersionContent('acme', key, 1)) ?? null).not.toBeNull();
+      expect((await verifyHistory(h.store, 'acme', { now: h.deps.clock.now() })).firstBroken).toMatchObject({
+        seq: 1,
+        reason: 'the snapshot record was altered: its seq attribute is 5, its key says 1',
+      });
     } finally {
       await h.close();
     }

@@ -439,7 +439,8 @@ export class DynamoSnapshotStore implements SnapshotStore, AppliedChangeLedger {
       },
       options.limit,
     );
-    const snapshots = await Promise.all(items.map((i) => this.itemToSnapshot(tenant, i)));
+    // Anything written by hand under another S#… key is no record, wherever it shows up.
+    const snapshots = await Promise.all(items.filter((i) => recordSeq(i) !== undefined).map((i) => this.itemToSnapshot(tenant, i)));
     return snapshots.sort((a, b) => a.seq - b.seq);
   }
 
@@ -507,7 +508,7 @@ export class DynamoSnapshotStore implements SnapshotStore, AppliedChangeLedger {
       this.queryAll({ pk, prefix: 'D#' }),
     ]);
     // By key, not by `seq`: a claim item (state pending) holds no seq attribute.
-    const bySeq = new Map(records.map((r) => [Number((r.sk as string).slice(2)), r]));
+    const bySeq = new Map(records.flatMap((r) => (recordSeq(r) === undefined ? [] : [[recordSeq(r) as number, r] as const])));
     const keys = new Set([...snapshots.flatMap((s) => s.changes.map((c) => c.key)), ...[...heads, ...drifts].map((i) => i.key as string)]);
     const out: Array<{ key: ResourceKey; seq: number; snapshotId: string; reason: string }> = [];
     for (const key of [...keys].sort()) {
@@ -589,7 +590,7 @@ export class DynamoSnapshotStore implements SnapshotStore, AppliedChangeLedger {
     if (typeof item.changes === 'string') {
       changes = JSON.parse(item.changes) as ChainedChange[];
     } else {
-      const parts = await this.queryAll({ pk: tenantPk(tenant), prefix: `SC#${pad(item.seq as number)}#` });
+      const parts = await this.queryAll({ pk: tenantPk(tenant), prefix: `SC#${pad(recordSeq(item) ?? (item.seq as number))}#` });
       changes = JSON.parse(parts.map((p) => p.json as string).join('')) as ChainedChange[];
     }
     // The key's number is the record's place in the chain (the commit's claim is conditional on the key); an attribute
@@ -628,20 +629,12 @@ export class DynamoSnapshotStore implements SnapshotStore, AppliedChangeLedger {
   }
 
   async chainTip(tenant: string): Promise<ChainTip | undefined> {
-    const { Items = [] } = await this.db.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :first AND :last',
-        ExpressionAttributeValues: { ':pk': tenantPk(tenant), ...RECORD_KEYS },
-        // Not the change list: this read is on the critical path of every snapshot.
-        ProjectionExpression:
-          'sk, #state, seq, #hash, takenAt, manifestHash, resourceCount, #large, headsSynced, listingSeal, fullCheckDay, pageHints',
-        ExpressionAttributeNames: { '#state': 'state', '#hash': 'hash', '#large': 'large' },
-        ScanIndexForward: false,
-        Limit: 3,
-      }),
-    );
-    const item = Items.find((i) => i.state === 'committed' && recordSeq(i) !== undefined);
+    // Not the change list: this read is on the critical path of every snapshot.
+    const item = await this.latestRecordItem(tenant, {
+      ProjectionExpression:
+        'sk, #state, seq, #hash, takenAt, manifestHash, resourceCount, #large, headsSynced, listingSeal, fullCheckDay, pageHints',
+      ExpressionAttributeNames: { '#state': 'state', '#hash': 'hash', '#large': 'large' },
+    });
     if (!item) return undefined;
     const seq = recordSeq(item) as number;
     // A seal vouches only for a record whose fields are what the run that sealed it wrote: any attribute of another
@@ -674,24 +667,43 @@ export class DynamoSnapshotStore implements SnapshotStore, AppliedChangeLedger {
   }
 
   private async latestCommitted(tenant: string): Promise<{ snapshot: StoredSnapshot; item: Item } | undefined> {
-    const { Items = [] } = await this.db.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :first AND :last',
-        ExpressionAttributeValues: { ':pk': tenantPk(tenant), ...RECORD_KEYS },
-        ScanIndexForward: false,
-        Limit: 3,
-      }),
-    );
-    const item = Items.find((i) => i.state === 'committed' && recordSeq(i) !== undefined);
+    const item = await this.latestRecordItem(tenant);
     return item ? { snapshot: await this.itemToSnapshot(tenant, item), item } : undefined;
+  }
+
+  /**
+   * The committed record with the highest number, newest first, three keys a page (the one pending claim above it is
+   * skipped); pages on past anything else written under a record key by hand, so it cannot pass for "no snapshot yet".
+   */
+  private async latestRecordItem(
+    tenant: string,
+    projection: Pick<QueryCommandInput, 'ProjectionExpression' | 'ExpressionAttributeNames'> = {},
+  ): Promise<Item | undefined> {
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :first AND :last',
+          ExpressionAttributeValues: { ':pk': tenantPk(tenant), ...RECORD_KEYS },
+          ...projection,
+          ScanIndexForward: false,
+          Limit: 3,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      const item = (page.Items ?? []).find((i) => i.state === 'committed' && recordSeq(i) !== undefined);
+      if (item) return item;
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return undefined;
   }
 
   /** Drops versions written by a run that never committed (its snapshotId is not the committed one for that seq). */
   private async committedOnly(tenant: string, items: Item[]): Promise<Item[]> {
     const seqs = [...new Set(items.map((i) => i.seq as number))];
     const records = await this.batchGet(seqs.map((seq) => ({ pk: tenantPk(tenant), sk: `S#${pad(seq)}` })));
-    const committed = new Map(records.filter((r) => r.state === 'committed').map((r) => [r.seq as number, r]));
+    const committed = new Map(records.filter((r) => r.state === 'committed').map((r) => [recordSeq(r) as number, r]));
     // A version counts only if its snapshot's (hash-chained) change list names it: a copied snapshotId is not enough.
     const listed = new Map<number, Set<string>>();
     for (const record of committed.values()) {
