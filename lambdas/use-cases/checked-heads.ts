@@ -4,7 +4,7 @@ import type { KnownResource } from '../domain/detect';
 import { headsDiffering, headsManifestHash, knownFromChain } from '../domain/heads';
 import { hashOf } from '../domain/normalise';
 import type { ResourceKey } from '../domain/resources';
-import type { SnapshotStore, TenantState } from '../ports/snapshot-store';
+import { ConcurrentSnapshotError, type SnapshotStore, type TenantState } from '../ports/snapshot-store';
 
 /**
  * The tenant state with heads the snapshot may trust. Heads (`H#`) are plain items any role that writes `T#<tenant>`
@@ -26,12 +26,18 @@ export async function checkedState(
   const latest = state.latest;
   if (!latest || agrees(state)) return { state };
   const records = (await store.snapshotChain(tenant)).filter((r) => r.seq <= latest.seq);
+  // A chain read that does not reach the latest record yet (reads are eventually consistent; another run just
+  // committed) is no evidence of anything: this run stops as if it had lost the race, and the next one goes on.
+  if ((records.at(-1)?.seq ?? 0) < latest.seq)
+    throw new ConcurrentSnapshotError(
+      `the snapshot records read for tenant ${tenant} end before #${latest.seq}, which another run has just committed; the next run goes on`,
+    );
   // The change lists are plain item attributes too: replayed only if every record still hashes, links and claims the
   // manifest its changes give, up to the latest one. Otherwise there is nothing left to compare ISC with: stop loudly.
   const links = verifyChain(records, [], { linksOnly: true });
   if (!links.ok || records.at(-1)?.manifestHash !== latest.manifestHash)
     throw new Error(
-      `the stored heads disagree with the manifest of snapshot #${latest.seq}, and the chain they would be rebuilt from does not verify (${links.firstBroken ? `snapshot #${links.firstBroken.seq}: ${links.firstBroken.reason}` : 'it does not end at that snapshot'}): the table was edited by hand. Nothing was written; run 'sdim-guard verify' and restore the edited items (the table keeps point-in-time recovery)`,
+      `the stored heads disagree with the manifest of snapshot #${latest.seq}, and the chain they would be rebuilt from does not verify (${links.firstBroken ? `snapshot #${links.firstBroken.seq}: ${links.firstBroken.reason}` : `snapshot #${latest.seq} was read with another manifest`}): the table was edited by hand. This run recorded nothing; run 'sdim-guard verify' and restore the edited items (the table keeps point-in-time recovery)`,
     );
   const chain = knownFromChain(versionsAt(records, latest.seq));
   const wrong = headsDiffering(state.known, chain);

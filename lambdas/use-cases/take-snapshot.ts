@@ -218,6 +218,7 @@ export async function takeSnapshot(tenant: string, deps: SnapshotDeps): Promise<
   // it needs them: at once when the latest record offers no usable seal, else when a page arrives that differs from
   // the latest record's page hints (the fetch cannot be the sealed one), so a changed run waits less for them.
   let headsRead: ReturnType<typeof checkedState> | undefined;
+  let ended = false;
   const readHeads = () => {
     if (!headsRead) {
       headsRead = checkedState(tenant, deps.store);
@@ -228,7 +229,7 @@ export async function takeSnapshot(tenant: string, deps: SnapshotDeps): Promise<
   let hints: readonly string[] | undefined;
   const arrived = new Map<number, string>();
   const differs = (offset: number, digest: string) => {
-    if (hints && hints[offset / PAGE_SIZE] !== digest) readHeads();
+    if (hints && !ended && hints[offset / PAGE_SIZE] !== digest) readHeads();
   };
   const onPage = (items: readonly ServiceDeskIntegration[], offset: number) => {
     digests.prime(items);
@@ -239,6 +240,7 @@ export async function takeSnapshot(tenant: string, deps: SnapshotDeps): Promise<
   try {
     tip?.then(
       (t) => {
+        if (ended) return;
         if (!t || !maySeal(t, started, deps)) return void readHeads();
         hints = t.pageHints ?? [];
         for (const [offset, digest] of arrived) differs(offset, digest);
@@ -521,8 +523,10 @@ export async function takeSnapshot(tenant: string, deps: SnapshotDeps): Promise<
       },
     };
   } finally {
-    // A heads read started early (it may roll heads forward) is never left running when the run ends, sealed or failed:
-    // in Lambda it would go out on the next thaw, over whatever another run wrote since.
+    // A heads read started early (it may roll heads forward) is never left running when the run ends, sealed or failed,
+    // and none starts afterwards (a page still arriving): in Lambda it would go out on the next thaw, over whatever
+    // another run wrote since.
+    ended = true;
     await headsRead?.catch(() => undefined);
   }
 }

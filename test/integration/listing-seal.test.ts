@@ -588,3 +588,25 @@ describe('a large record (its change list in parts) renumbered by hand', () => {
     }
   });
 });
+
+describe("a large record's change list and the parts a dead run left behind", () => {
+  it('parts of another run under the same record number are not read: the record, the next run and verify are intact', async () => {
+    const h = await snapshotHarness({ integrations: 600, seed: 7 }, { rawDigestKey: randomBytes(32) });
+    try {
+      const baseline = await h.snapshot();
+      // A run that claimed this number, wrote more parts than the run that took its claim over, and died.
+      await h.table.db.send(
+        new PutCommand({
+          TableName: h.table.tableName,
+          Item: { pk: tenantPk('acme'), sk: `SC#${pad(baseline.seq)}#0042`, snapshotId: 'a-run-that-died', json: '{"not json' },
+        }),
+      );
+      h.advance(60_000);
+      expect(await h.snapshot()).toMatchObject({ seq: 2, changes: [] });
+      expect((await h.store.getSnapshot('acme', 1))?.changes).toHaveLength(601);
+      expect((await verifyHistory(h.store, 'acme', { now: h.deps.clock.now() })).ok).toBe(true);
+    } finally {
+      await h.close();
+    }
+  });
+});

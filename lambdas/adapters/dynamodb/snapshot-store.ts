@@ -192,7 +192,7 @@ export class DynamoSnapshotStore implements SnapshotStore, AppliedChangeLedger {
       snapshotItem,
       versionOps,
       headOps,
-      inlineChanges ? [] : splitChanges(pk, record.seq, changesJson),
+      inlineChanges ? [] : splitChanges(pk, record.seq, record.snapshotId, changesJson),
       // Before the record says its heads are synced: a run that dies before that leaves work the next run finishes.
       () => this.writeDriftsJournalled(tenant, driftOps, commit.journal),
     );
@@ -591,7 +591,9 @@ export class DynamoSnapshotStore implements SnapshotStore, AppliedChangeLedger {
       changes = JSON.parse(item.changes) as ChainedChange[];
     } else {
       const parts = await this.queryAll({ pk: tenantPk(tenant), prefix: `SC#${pad(recordSeq(item) ?? (item.seq as number))}#` });
-      changes = JSON.parse(parts.map((p) => p.json as string).join('')) as ChainedChange[];
+      // Only this record's own parts (parts written before they were named are taken as they are).
+      const own = parts.filter((p) => p.snapshotId === undefined || p.snapshotId === item.snapshotId);
+      changes = JSON.parse(own.map((p) => p.json as string).join('')) as ChainedChange[];
     }
     // The key's number is the record's place in the chain (the commit's claim is conditional on the key); an attribute
     // that says otherwise was written by hand, and verify names the record (`seqAttribute`).
@@ -817,10 +819,14 @@ function claimCondition(now: Date) {
   };
 }
 
-function splitChanges(pk: string, seq: number, json: string): Item[] {
+/**
+ * A change list too large for the record, in parts named by the run that wrote them: a run that died after writing
+ * its parts leaves them behind, and the run that takes its claim over may write fewer.
+ */
+function splitChanges(pk: string, seq: number, snapshotId: string, json: string): Item[] {
   const parts: Item[] = [];
   for (let i = 0, n = 0; i < json.length; i += INLINE_CHANGES_BYTES, n++) {
-    parts.push({ pk, sk: `SC#${pad(seq)}#${pad(n, 4)}`, json: json.slice(i, i + INLINE_CHANGES_BYTES) });
+    parts.push({ pk, sk: `SC#${pad(seq)}#${pad(n, 4)}`, snapshotId, json: json.slice(i, i + INLINE_CHANGES_BYTES) });
   }
   return parts;
 }
