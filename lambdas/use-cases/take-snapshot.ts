@@ -22,7 +22,7 @@ import {
 import { boundedPatch, changedKeys, detectChanges, type KnownResource } from '../domain/detect';
 import { driftClosedEntry, driftEntry, driftRestoredEntry, type JournalEntryInput } from '../domain/journal';
 import { type NormaliseOptions, normaliseStatusCheck } from '../domain/normalise';
-import { RawDigests } from '../domain/raw-digest';
+import { RawDigests, type RecordTip } from '../domain/raw-digest';
 import { type NormalisedResource, type ResourceKey, resourceKey } from '../domain/resources';
 import type { SecretPolicy } from '../domain/secrets';
 import type { Severity, SeverityRules } from '../domain/severity';
@@ -269,11 +269,10 @@ export async function takeSnapshot(tenant: string, deps: SnapshotDeps): Promise<
     let removalsConfirmed = 0;
     let listingRecovered = 0;
     // An integration whose raw document (and every setting of normalisation) is the one its head's hash was normalised
-    // from keeps that hash without being normalised again (domain/raw-digest.ts). The first snapshot of each UTC day
-    // normalises everything, and checks that every digest vouched for the hash normalising gives.
-    // (By the day the run that last did so started, kept on the record: a run straddling midnight does not count for the
-    // new day.)
-    // Trusted only with its keyed tag: without the digest key nobody can move it to spare a day its full check.
+    // from keeps that hash without being normalised again (domain/raw-digest.ts). The first snapshot started on each
+    // UTC day normalises everything and checks that every digest vouched for the hash normalising gives. That day is
+    // kept on the record (`fullCheckDay`, so a run straddling midnight does not count for the new day) and trusted only
+    // with its keyed tag: without the digest key nobody can move it to spare a day its full check.
     const startedDay = utcDay(started);
     const latest = state.latest;
     const checkedOn =
@@ -396,7 +395,7 @@ export async function takeSnapshot(tenant: string, deps: SnapshotDeps): Promise<
     for (const drift of state.drifts) {
       // An acceptance that ran out while the resource still holds the accepted state is drift again.
       const stillThere = (currentHash.get(drift.key) ?? null) === drift.toHash;
-      if (drift.status === 'accepted' && drift.acceptance && !isActive(drift.acceptance, now) && stillThere && !changedNow.has(drift.key)) {
+      if (acceptanceRanOut(drift, now) && stillThere && !changedNow.has(drift.key)) {
         driftsToPut.push({
           ...drift,
           status: 'open',
@@ -457,10 +456,7 @@ export async function takeSnapshot(tenant: string, deps: SnapshotDeps): Promise<
       rawDigests,
       // The manifest is what normalising this fetch gives (changes applied to the checked heads): the next run may
       // take it without the heads if its fetch is the same.
-      listingSeal: digests.seal(digests.listing(integrations, live.statusCheck), { ...record, fullCheckDay: startedDay }),
-      fullCheckDay: startedDay,
-      fullCheckTag: digests.fullCheckTag({ ...record, fullCheckDay: startedDay }),
-      pageHints: digests.pages(live.integrations, PAGE_SIZE),
+      ...recordKeeps(digests, digests.listing(integrations, live.statusCheck), { ...record, fullCheckDay: startedDay }, live.integrations),
     });
     const headsRefreshed = await refreshDigests(tenant, state.known, current, changedNow, rawDigests, deps.store);
 
@@ -533,6 +529,10 @@ export async function takeSnapshot(tenant: string, deps: SnapshotDeps): Promise<
 
 type LiveFetch = Awaited<ReturnType<typeof fetchLive>>;
 
+/** An accepted drift whose acceptance has run out by `now` (drift again, if the resource still holds that state). */
+const acceptanceRanOut = (drift: DriftRecord, now: Date) =>
+  drift.status === 'accepted' && drift.acceptance !== undefined && !isActive(drift.acceptance, now);
+
 /** A fetch the latest record's seal vouches for, with what the run needs besides the heads. */
 interface SealedFetch {
   readonly tip: ChainTip & { readonly listingSeal: string; readonly fullCheckDay: string };
@@ -544,6 +544,19 @@ interface SealedFetch {
 }
 
 const utcDay = (at: Date) => at.toISOString().slice(0, 10);
+
+/**
+ * What every committed record keeps besides its chained fields: the seal of its fetch, the day of the last full check
+ * with its tag, and the page hints of the listing as it was paged (domain/raw-digest.ts).
+ */
+function recordKeeps(digests: RawDigests, listing: string, record: RecordTip, listed: readonly ServiceDeskIntegration[]) {
+  return {
+    listingSeal: digests.seal(listing, record),
+    fullCheckDay: record.fullCheckDay,
+    fullCheckTag: digests.fullCheckTag(record),
+    pageHints: digests.pages(listed, PAGE_SIZE),
+  };
+}
 
 /**
  * Whether the latest record's seal may vouch for this run's fetch at all: it has one, its full check was the day the
@@ -577,7 +590,7 @@ async function sealedFetch(
   // judged as of the record's own time.
   const now = deps.clock.now();
   if (utcDay(now) !== fullCheckDay) return undefined;
-  if (drifts.some((d) => d.status === 'accepted' && d.acceptance && !isActive(d.acceptance, now))) return undefined;
+  if (drifts.some((d) => acceptanceRanOut(d, now))) return undefined;
   const listing = digests.listing(live.integrations, live.statusCheck);
   if (digests.seal(listing, { ...tip, fullCheckDay }) !== listingSeal) return undefined;
   return { tip: { ...tip, listingSeal, fullCheckDay }, live, listing, drifts, now };
@@ -620,10 +633,7 @@ async function recordUnchanged(
     driftsToPut: [],
     driftsToDelete: [],
     journal: [],
-    listingSeal: digests.seal(listing, { ...record, fullCheckDay: tip.fullCheckDay }),
-    fullCheckDay: tip.fullCheckDay,
-    fullCheckTag: digests.fullCheckTag({ ...record, fullCheckDay: tip.fullCheckDay }),
-    pageHints: digests.pages(live.integrations, PAGE_SIZE),
+    ...recordKeeps(digests, listing, { ...record, fullCheckDay: tip.fullCheckDay }, live.integrations),
   });
   const { alerts, anchor, warnings, lateAttributions } = await afterCommit(tenant, deps, {
     seq,
